@@ -1,0 +1,1 @@
+"""Shared domain code of the origin functions (the `shared` Lambda layer)."""

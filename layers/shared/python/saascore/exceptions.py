@@ -1,0 +1,23 @@
+"""Errors the shared layer raises; adapters map them to HTTP problems or retries."""
+
+from __future__ import annotations
+
+
+class SaasError(Exception):
+    """Base class of every error raised on purpose by this code base."""
+
+
+class ConfigurationError(SaasError):
+    """Settings are missing or contradictory; raised once, at first use."""
+
+
+class DatabaseUnavailableError(SaasError):
+    """The database could not be reached (after the one reconnect attempt)."""
+
+
+class StatementTimeoutError(SaasError):
+    """A statement ran longer than the configured statement timeout and was cancelled."""
+
+
+class MigrationError(SaasError):
+    """A migration could not be applied, or an applied migration file was edited."""

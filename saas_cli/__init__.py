@@ -1,0 +1,1 @@
+"""The `saas` operator and developer command line."""

@@ -1,0 +1,43 @@
+"""`saas` — operator and developer commands.
+
+Subcommands are registered by small modules so each area owns its own: database (`migrate`), local
+stack (`dev`, `token`), webhooks (`webhooks replay|redrive|send`), flags (`flags eval`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Each module exposes `register(subparsers)`; a module that is missing is simply not offered.
+COMMAND_MODULES = (
+    "saas_cli.db",
+    "saas_cli.dev",
+    "saas_cli.webhooks",
+    "saas_cli.flags",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="saas", description="SaaS platform operator commands")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
