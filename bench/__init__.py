@@ -1,0 +1,1 @@
+"""Benchmarks behind `make bench`: each module compares against a baseline measured in the same run."""
