@@ -1,0 +1,1 @@
+"""Lambda@Edge package: token verification, session identity, feature flags. Standard library only."""

@@ -1,0 +1,186 @@
+"""RSA public keys from JWKs, RSASSA-PKCS1-v1_5/SHA-256 verification, and a JWKS cache.
+
+Verification follows RFC 8017 §8.2.2: the signature is exactly k bytes, s < n, m = s^e mod n is encoded
+back to k bytes and compared in constant time with the complete EMSA-PKCS1-v1_5 encoding we build
+ourselves (no parsing of the decrypted block, so no Bleichenbacher-style leniency).
+
+`JwksCache` fetches an issuer's JWKS on first use or on an unknown `kid` (never more often than
+`min_refresh_seconds`), keeps it for `ttl_seconds` and keeps the last good set when a refresh fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from edge.b64 import Base64Error, b64url_decode
+
+MIN_RSA_BITS = 2048
+# Bounds the cost of one verification an attacker can make us do with a hostile JWKS.
+MAX_RSA_BITS = 8192
+MAX_RSA_EXPONENT = 2**32
+MAX_JWKS_BYTES = 64 * 1024
+MAX_JWKS_KEYS = 32
+MAX_KID_CHARS = 256
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+# DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2, note 1).
+_SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
+
+
+class JwkError(ValueError):
+    """A JWK or JWKS document is not an acceptable RSA signing key set."""
+
+
+@dataclass(frozen=True, slots=True)
+class RsaPublicKey:
+    n: int
+    e: int
+    size_bytes: int
+    kid: str | None = None
+
+    def verify_sha256(self, message: bytes, signature: bytes) -> bool:
+        """RSASSA-PKCS1-v1_5 with SHA-256: full encoding compared in constant time."""
+        k = self.size_bytes
+        if len(signature) != k:
+            return False
+        s = int.from_bytes(signature, "big")
+        if s >= self.n:
+            return False
+        em = pow(s, self.e, self.n).to_bytes(k, "big")
+        t = _SHA256_DIGEST_INFO + hashlib.sha256(message).digest()
+        expected = b"\x00\x01" + b"\xff" * (k - len(t) - 3) + b"\x00" + t
+        return hmac.compare_digest(em, expected)
+
+
+def _b64_int(jwk: Mapping[str, Any], name: str) -> int:
+    value = jwk.get(name)
+    if not isinstance(value, str) or not value:
+        raise JwkError(f"JWK member {name!r} missing")
+    try:
+        raw = b64url_decode(value)
+    except Base64Error as exc:
+        raise JwkError(f"JWK member {name!r} is not base64url") from exc
+    return int.from_bytes(raw, "big")
+
+
+def parse_rsa_jwk(jwk: Mapping[str, Any]) -> RsaPublicKey:
+    """An RS256 verification key from a public JWK; refuses anything else (kty, use, alg, size)."""
+    if not isinstance(jwk, Mapping) or jwk.get("kty") != "RSA":
+        raise JwkError("JWK is not an RSA key")
+    if jwk.get("use", "sig") != "sig":
+        raise JwkError("JWK is not a signing key")
+    if jwk.get("alg", "RS256") != "RS256":
+        raise JwkError("JWK is not an RS256 key")
+    key_ops = jwk.get("key_ops")
+    if key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops):
+        raise JwkError("JWK key_ops does not allow verify")
+    kid = jwk.get("kid")
+    if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_CHARS):
+        raise JwkError("JWK kid is not a short string")
+    n = _b64_int(jwk, "n")
+    e = _b64_int(jwk, "e")
+    bits = n.bit_length()
+    if not MIN_RSA_BITS <= bits <= MAX_RSA_BITS:
+        raise JwkError(f"RSA modulus of {bits} bits is outside {MIN_RSA_BITS}..{MAX_RSA_BITS}")
+    if e < 3 or e % 2 == 0 or e >= MAX_RSA_EXPONENT:
+        raise JwkError("RSA exponent is not acceptable")
+    return RsaPublicKey(n=n, e=e, size_bytes=(bits + 7) // 8, kid=kid)
+
+
+def parse_jwks(document: bytes) -> dict[str | None, RsaPublicKey]:
+    """Usable RS256 keys of a JWKS document by `kid`; keys of other types are skipped, not errors."""
+    if len(document) > MAX_JWKS_BYTES:
+        raise JwkError("JWKS document too large")
+    try:
+        parsed = json.loads(document)
+    except ValueError as exc:
+        raise JwkError("JWKS is not JSON") from exc
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("keys"), list):
+        raise JwkError("JWKS has no keys array")
+    keys: dict[str | None, RsaPublicKey] = {}
+    for jwk in parsed["keys"][:MAX_JWKS_KEYS]:
+        try:
+            key = parse_rsa_jwk(jwk)
+        except JwkError:
+            continue
+        keys[key.kid] = key
+    return keys
+
+
+def fetch_url(url: str, timeout: float) -> bytes:
+    """GET a JWKS over HTTPS (plain HTTP only to loopback, for tests and the local stack)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+        raise JwkError("JWKS URL must be https")
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 - scheme checked above
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
+        body: bytes = response.read(MAX_JWKS_BYTES + 1)
+    return body
+
+
+Fetcher = Callable[[str, float], bytes]
+
+
+class JwksCache:
+    """One issuer's JWKS: lazy fetch, TTL, rate-limited refresh on unknown kid, last good set kept."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        fetch: Fetcher = fetch_url,
+        monotonic: Callable[[], float] = time.monotonic,
+        ttl_seconds: float = 600.0,
+        min_refresh_seconds: float = 30.0,
+        timeout_seconds: float = 2.0,
+    ) -> None:
+        self.url = url
+        self._fetch = fetch
+        self._monotonic = monotonic
+        self._ttl = ttl_seconds
+        self._min_refresh = min_refresh_seconds
+        self._timeout = timeout_seconds
+        self._keys: dict[str | None, RsaPublicKey] = {}
+        self._fetched_at: float | None = None
+        self._attempted_at: float | None = None
+        self._lock = threading.Lock()
+        self.last_error: str | None = None
+
+    def keys(self, *, want_kid: str | None = None) -> dict[str | None, RsaPublicKey]:
+        """Current keys, refreshed first when stale, empty, or missing `want_kid` (rate-limited)."""
+        now = self._monotonic()
+        stale = self._fetched_at is None or now - self._fetched_at >= self._ttl
+        missing = want_kid is not None and want_kid not in self._keys
+        if (stale or missing) and self._may_attempt(now):
+            self._refresh(now)
+        return self._keys
+
+    def _may_attempt(self, now: float) -> bool:
+        return self._attempted_at is None or now - self._attempted_at >= self._min_refresh
+
+    def _refresh(self, now: float) -> None:
+        with self._lock:
+            if not self._may_attempt(now):
+                return
+            self._attempted_at = now
+            try:
+                keys = parse_jwks(self._fetch(self.url, self._timeout))
+            except (OSError, JwkError, ValueError) as exc:
+                # Last good set stays in place; the next attempt waits for the rate limit.
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                return
+            if not keys:
+                self.last_error = "JWKS has no usable RS256 key"
+                return
+            self._keys = keys
+            self._fetched_at = now
+            self.last_error = None

@@ -1,0 +1,298 @@
+"""JWT (JWS compact) verification in pure standard library — the one implementation edge and API share.
+
+Shape (a contract with the API, which imports it as ``from edge.tokens import ...``):
+
+- ``TokenError(Exception)``: any refusal; ``.reason`` is short and safe to show a client.
+- ``IssuerConfig``: frozen; one trusted issuer: ``issuer``, ``audiences``, ``algorithms`` (default
+  ``("RS256",)``; only ``RS256`` and ``HS256`` exist here), ``jwks_url``, ``keys`` (pinned public JWKs),
+  ``hs256_secret`` (HS256 only when also listed in ``algorithms``), ``token_use`` and ``client_ids``
+  (Cognito), ``leeway_seconds``, ``require_exp``, ``require_audience``.
+- ``TokenVerifier(issuers, *, clock=time.time, fetch=..., ...)``; ``.verify(token) -> dict`` of claims.
+
+Rules: compact serialization only (≤ ``max_token_bytes``, exactly three segments, strict unpadded
+base64url, header and payload JSON objects without duplicate names); ``alg`` must be in the issuer's
+allow-list (the token never chooses the key type: HS256 uses only the configured secret, RS256 only RSA
+JWKs) and ``none`` is always refused; any ``crit`` is refused (no extensions are understood); ``jku``,
+``x5u``, ``x5c`` and an embedded ``jwk`` are ignored; the issuer is picked by the exact ``iss`` claim and
+only its keys are tried; ``exp`` (required by default), ``nbf`` and ``iat`` are checked with the issuer's
+leeway; ``aud`` (string or list) must meet ``audiences``; ``client_id`` must be in ``client_ids`` and
+``token_use`` must equal the configured one when those are set. Verified tokens are cached in memory
+(keyed by SHA-256 of the token, bounded, never served at or after ``exp``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge.b64 import Base64Error, b64url_decode
+from edge.keys import MAX_KID_CHARS, Fetcher, JwkError, JwksCache, RsaPublicKey, fetch_url, parse_rsa_jwk
+
+SUPPORTED_ALGORITHMS = frozenset({"RS256", "HS256"})
+MIN_HS256_SECRET_BYTES = 32
+DEFAULT_MAX_TOKEN_BYTES = 8 * 1024
+DEFAULT_CACHE_SIZE = 2048
+
+
+class TokenError(Exception):
+    """A token was refused; ``reason`` names the rule broken without echoing token content."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class IssuerConfig:
+    issuer: str
+    audiences: tuple[str, ...] = ()
+    algorithms: tuple[str, ...] = ("RS256",)
+    jwks_url: str | None = None
+    keys: tuple[Mapping[str, Any], ...] = ()
+    hs256_secret: bytes | None = field(default=None, repr=False)
+    token_use: str | None = None
+    client_ids: tuple[str, ...] = ()
+    leeway_seconds: int = 30
+    require_exp: bool = True
+    # Only for vectors with no audience (RFC 7515 Appendix A); the edge config loader never sets it.
+    require_audience: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.issuer:
+            raise ValueError("issuer must be set")
+        unknown = set(self.algorithms) - SUPPORTED_ALGORITHMS
+        if unknown or not self.algorithms:
+            raise ValueError(f"algorithms must be a non-empty subset of {sorted(SUPPORTED_ALGORITHMS)}")
+        if "HS256" in self.algorithms and (
+            self.hs256_secret is None or len(self.hs256_secret) < MIN_HS256_SECRET_BYTES
+        ):
+            raise ValueError(f"HS256 needs hs256_secret of at least {MIN_HS256_SECRET_BYTES} bytes")
+        if "RS256" in self.algorithms and not (self.keys or self.jwks_url):
+            raise ValueError("RS256 needs pinned keys or a jwks_url")
+        if self.require_audience and not (self.audiences or self.client_ids):
+            raise ValueError("an issuer needs audiences or client_ids: a token must be bound to us")
+        if not 0 <= self.leeway_seconds <= 300:
+            raise ValueError("leeway_seconds must be within 0..300")
+        for jwk in self.keys:
+            parse_rsa_jwk(jwk)
+
+
+class _Issuer:
+    """Runtime state for one IssuerConfig: its pinned keys and JWKS cache."""
+
+    __slots__ = ("config", "jwks", "pinned")
+
+    def __init__(self, config: IssuerConfig, jwks: JwksCache | None) -> None:
+        self.config = config
+        self.pinned: dict[str | None, RsaPublicKey] = {}
+        for jwk in config.keys:
+            key = parse_rsa_jwk(jwk)
+            self.pinned[key.kid] = key
+        self.jwks = jwks
+
+    def rsa_key(self, kid: str | None) -> RsaPublicKey:
+        if kid is not None:
+            key = self.pinned.get(kid)
+            if key is None and self.jwks is not None:
+                key = self.jwks.keys(want_kid=kid).get(kid)
+            if key is None:
+                raise TokenError("unknown signing key")
+            return key
+        # No kid: acceptable only when exactly one key could have signed (e.g. the RFC 7515 vectors).
+        candidates = list(self.pinned.values())
+        if self.jwks is not None:
+            candidates.extend(self.jwks.keys().values())
+        if len(candidates) != 1:
+            raise TokenError("token has no key id")
+        return candidates[0]
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate member name")
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_object(segment: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(
+            b64url_decode(segment),
+            object_pairs_hook=_reject_duplicates,
+            parse_constant=_reject_constant,
+        )
+    except (Base64Error, ValueError, RecursionError) as exc:
+        raise TokenError("malformed token") from exc
+    if not isinstance(parsed, dict):
+        raise TokenError("malformed token")
+    return parsed
+
+
+def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TokenError(f"claim {name} is not a number")
+    return float(value)
+
+
+class TokenVerifier:
+    """Verifies tokens from a fixed set of issuers; keep one per process (it caches keys and tokens)."""
+
+    def __init__(
+        self,
+        issuers: Iterable[IssuerConfig],
+        *,
+        clock: Callable[[], float] = time.time,
+        fetch: Fetcher = fetch_url,
+        monotonic: Callable[[], float] = time.monotonic,
+        jwks_ttl_seconds: float = 600.0,
+        jwks_min_refresh_seconds: float = 30.0,
+        jwks_timeout_seconds: float = 2.0,
+        max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+    ) -> None:
+        self._clock = clock
+        self._max_token_bytes = max_token_bytes
+        self._cache_size = cache_size
+        self._cache: dict[bytes, tuple[float, dict[str, Any]]] = {}
+        self._cache_lock = threading.Lock()
+        self._issuers: dict[str, _Issuer] = {}
+        jwks_by_url: dict[str, JwksCache] = {}
+        for config in issuers:
+            if config.issuer in self._issuers:
+                raise ValueError(f"issuer {config.issuer!r} configured twice")
+            jwks = None
+            if config.jwks_url and "RS256" in config.algorithms:
+                jwks = jwks_by_url.get(config.jwks_url)
+                if jwks is None:
+                    jwks = JwksCache(
+                        config.jwks_url,
+                        fetch=fetch,
+                        monotonic=monotonic,
+                        ttl_seconds=jwks_ttl_seconds,
+                        min_refresh_seconds=jwks_min_refresh_seconds,
+                        timeout_seconds=jwks_timeout_seconds,
+                    )
+                    jwks_by_url[config.jwks_url] = jwks
+            self._issuers[config.issuer] = _Issuer(config, jwks)
+        if not self._issuers:
+            raise ValueError("at least one issuer is required")
+
+    @property
+    def jwks_caches(self) -> list[JwksCache]:
+        return [issuer.jwks for issuer in self._issuers.values() if issuer.jwks is not None]
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """Claims of a valid token (a fresh dict each call), else TokenError."""
+        if not isinstance(token, str) or not token:
+            raise TokenError("missing token")
+        if len(token) > self._max_token_bytes:
+            raise TokenError("token too large")
+        key = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        cached = self._cache.get(key)
+        now = self._clock()
+        if cached is not None:
+            if now < cached[0]:
+                return dict(cached[1])
+            with self._cache_lock:
+                self._cache.pop(key, None)
+        claims, expires_at = self._verify_uncached(token, now)
+        self._remember(key, expires_at, claims)
+        return dict(claims)
+
+    def clear_cache(self) -> None:
+        with self._cache_lock:
+            self._cache.clear()
+
+    def _remember(self, key: bytes, expires_at: float | None, claims: dict[str, Any]) -> None:
+        # Only tokens with an exp are cached, and only until exp itself (leeway is not extended to hits).
+        if expires_at is None or self._cache_size <= 0:
+            return
+        with self._cache_lock:
+            while len(self._cache) >= self._cache_size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = (expires_at, claims)
+
+    def _verify_uncached(self, token: str, now: float) -> tuple[dict[str, Any], float | None]:
+        if not token.isascii() or token.count(".") != 2:
+            raise TokenError("malformed token")
+        header_b64, payload_b64, signature_b64 = token.split(".")
+        header = _json_object(header_b64)
+        claims = _json_object(payload_b64)
+        try:
+            signature = b64url_decode(signature_b64)
+        except Base64Error as exc:
+            raise TokenError("malformed token") from exc
+
+        iss = claims.get("iss")
+        issuer = self._issuers.get(iss) if isinstance(iss, str) else None
+        if issuer is None:
+            raise TokenError("issuer not accepted")
+        config = issuer.config
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in config.algorithms:
+            raise TokenError("algorithm not accepted")
+        if "crit" in header:
+            raise TokenError("critical header not understood")
+        kid = header.get("kid")
+        if kid is not None and (not isinstance(kid, str) or len(kid) > MAX_KID_CHARS):
+            raise TokenError("malformed token")
+
+        signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
+        if alg == "HS256":
+            secret = config.hs256_secret or b""
+            digest = hmac.new(secret, signing_input, hashlib.sha256).digest()
+            valid = hmac.compare_digest(digest, signature)
+        else:
+            valid = issuer.rsa_key(kid).verify_sha256(signing_input, signature)
+        if not valid:
+            raise TokenError("invalid signature")
+
+        expires_at = self._check_times(claims, config, now)
+        self._check_audience(claims, config)
+        return claims, expires_at
+
+    @staticmethod
+    def _check_times(claims: Mapping[str, Any], config: IssuerConfig, now: float) -> float | None:
+        leeway = config.leeway_seconds
+        exp = _numeric_date(claims, "exp")
+        nbf = _numeric_date(claims, "nbf")
+        iat = _numeric_date(claims, "iat")
+        if exp is None and config.require_exp:
+            raise TokenError("token has no expiry")
+        if exp is not None and now >= exp + leeway:
+            raise TokenError("token expired")
+        if nbf is not None and now < nbf - leeway:
+            raise TokenError("token not yet valid")
+        if iat is not None and now < iat - leeway:
+            raise TokenError("token issued in the future")
+        return exp
+
+    @staticmethod
+    def _check_audience(claims: Mapping[str, Any], config: IssuerConfig) -> None:
+        if config.token_use is not None and claims.get("token_use") != config.token_use:
+            raise TokenError("token_use not accepted")
+        if config.audiences:
+            aud = claims.get("aud")
+            values = [aud] if isinstance(aud, str) else aud
+            if not isinstance(values, list) or not any(
+                isinstance(value, str) and value in config.audiences for value in values
+            ):
+                raise TokenError("audience not accepted")
+        if config.client_ids and claims.get("client_id") not in config.client_ids:
+            raise TokenError("client not accepted")
+
+
+__all__ = ["IssuerConfig", "JwkError", "TokenError", "TokenVerifier"]

@@ -1,0 +1,373 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from edge.b64 import b64url_decode, b64url_encode
+from edge.keys import RsaPublicKey
+from edge.tokens import IssuerConfig, TokenError, TokenVerifier
+from tests.unit.edge.conftest import (
+    AUDIENCE,
+    ISSUER,
+    NOW,
+    FrozenClock,
+    SigningKey,
+    load_vector,
+    make_key,
+    standard_claims,
+)
+
+
+def verifier_for(key: SigningKey, clock: FrozenClock, **issuer: Any) -> TokenVerifier:
+    config = IssuerConfig(**{"issuer": ISSUER, "audiences": (AUDIENCE,), "keys": (key.public_jwk,), **issuer})
+    return TokenVerifier([config], clock=clock)
+
+
+def unsigned(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
+    def enc(obj: dict[str, Any]) -> str:
+        return b64url_encode(json.dumps(obj).encode())
+
+    return f"{enc(header)}.{enc(claims)}.{b64url_encode(signature)}"
+
+
+def refused(verifier: TokenVerifier, token: str) -> str:
+    with pytest.raises(TokenError) as info:
+        verifier.verify(token)
+    return info.value.reason
+
+
+# --- RFC 7515 Appendix A vectors, frozen clock --------------------------------------------------------
+
+
+def vector_verifier(vector: dict[str, Any], now: float, **issuer: Any) -> TokenVerifier:
+    config = IssuerConfig(issuer="joe", require_audience=False, leeway_seconds=0, **issuer)
+    return TokenVerifier([config], clock=FrozenClock(now))
+
+
+def test_rfc7515_a2_rs256_verifies_with_frozen_clock() -> None:
+    vector = load_vector("A2-RS256.json")
+    exp = vector["expected_payload"]["exp"]
+    verifier = vector_verifier(vector, exp - 1, keys=(vector["jwk_public"],))
+    assert verifier.verify(vector["token"]) == vector["expected_payload"]
+    assert refused(vector_verifier(vector, exp, keys=(vector["jwk_public"],)), vector["token"]) == (
+        "token expired"
+    )
+
+
+def test_rfc7515_a1_hs256_only_when_enabled() -> None:
+    vector = load_vector("A1-HS256.json")
+    secret = b64url_decode(vector["jwk_public"]["k"])
+    exp = vector["expected_payload"]["exp"]
+    enabled = vector_verifier(vector, exp - 1, algorithms=("HS256",), hs256_secret=secret)
+    assert enabled.verify(vector["token"]) == vector["expected_payload"]
+    rs_only = vector_verifier(vector, exp - 1, keys=(load_vector("A2-RS256.json")["jwk_public"],))
+    assert refused(rs_only, vector["token"]) == "algorithm not accepted"
+
+
+@pytest.mark.parametrize("name", ["A3-ES256.json", "A4-ES512.json", "A5-none.json"])
+def test_rfc7515_other_algorithms_refused(name: str) -> None:
+    vector = load_vector(name)
+    rs_key = load_vector("A2-RS256.json")["jwk_public"]
+    verifier = vector_verifier(vector, 1_300_000_000, keys=(rs_key,))
+    assert refused(verifier, vector["token"]) in {"algorithm not accepted", "malformed token"}
+
+
+def test_hs256_secret_must_be_long_and_algorithm_listed() -> None:
+    with pytest.raises(ValueError, match="HS256"):
+        IssuerConfig(issuer="x", audiences=("a",), algorithms=("HS256",), hs256_secret=b"short")
+    with pytest.raises(ValueError, match="algorithms"):
+        IssuerConfig(issuer="x", audiences=("a",), algorithms=("ES256",), jwks_url="https://x/jwks")
+    with pytest.raises(ValueError, match="audiences"):
+        IssuerConfig(issuer="x", jwks_url="https://x/jwks")
+
+
+# --- PyJWT as the independent implementation -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        standard_claims(),
+        standard_claims(aud=["other", AUDIENCE]),
+        standard_claims(nbf=NOW - 5, extra={"nested": [1, 2.5, None, "é"]}),
+        standard_claims(iat=None),
+    ],
+)
+def test_pyjwt_minted_tokens_verify_identically(
+    signing_key: SigningKey, clock: FrozenClock, claims: dict[str, Any]
+) -> None:
+    token = signing_key.mint(claims)
+    ours = verifier_for(signing_key, clock).verify(token)
+    theirs = jwt.decode(
+        token,
+        signing_key.private.public_key(),
+        algorithms=["RS256"],
+        audience=AUDIENCE,
+        issuer=ISSUER,
+        options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+    )
+    assert ours == theirs == claims
+
+
+def test_multiple_issuers_each_use_only_their_own_keys(
+    signing_key: SigningKey, other_key: SigningKey, clock: FrozenClock
+) -> None:
+    verifier = TokenVerifier(
+        [
+            IssuerConfig(issuer=ISSUER, audiences=(AUDIENCE,), keys=(signing_key.public_jwk,)),
+            IssuerConfig(issuer="https://idp.test", audiences=("client",), keys=(other_key.public_jwk,)),
+        ],
+        clock=clock,
+    )
+    assert verifier.verify(other_key.mint(standard_claims(iss="https://idp.test", aud="client")))["sub"]
+    # A key trusted for one issuer cannot sign for another, even with a matching kid.
+    forged = other_key.mint(standard_claims(), kid=signing_key.kid)
+    assert refused(verifier, forged) == "invalid signature"
+
+
+# --- the classic attacks ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE", ""])
+def test_alg_none_refused(signing_key: SigningKey, clock: FrozenClock, alg: str) -> None:
+    token = unsigned({"alg": alg, "kid": signing_key.kid}, standard_claims())
+    assert refused(verifier_for(signing_key, clock), token) == "algorithm not accepted"
+
+
+def test_rs256_to_hs256_confusion_refused(signing_key: SigningKey, clock: FrozenClock) -> None:
+    public_pem = signing_key.private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    header = b64url_encode(json.dumps({"alg": "HS256", "kid": signing_key.kid}).encode())
+    payload = b64url_encode(json.dumps(standard_claims()).encode())
+    for secret in (
+        public_pem,
+        json.dumps(signing_key.public_jwk).encode(),
+        b64url_decode(signing_key.public_jwk["n"]),
+    ):
+        signature = hmac.new(secret, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        token = f"{header}.{payload}.{b64url_encode(signature)}"
+        assert refused(verifier_for(signing_key, clock), token) == "algorithm not accepted"
+        # Even where HS256 is enabled, only the configured secret is ever the HMAC key.
+        both = verifier_for(signing_key, clock, algorithms=("RS256", "HS256"), hs256_secret=b"s" * 32)
+        assert refused(both, token) == "invalid signature"
+
+
+@pytest.mark.parametrize("kid", ["unknown", "../../../../dev/null", "' OR 1=1 --", "x" * 300])
+def test_unknown_or_injected_kid_refused(
+    signing_key: SigningKey, other_key: SigningKey, clock: FrozenClock, kid: str
+) -> None:
+    token = other_key.mint(standard_claims(), kid=kid)
+    assert refused(verifier_for(signing_key, clock), token) in {"unknown signing key", "malformed token"}
+
+
+def test_jku_x5u_and_embedded_jwk_ignored(
+    signing_key: SigningKey, other_key: SigningKey, clock: FrozenClock
+) -> None:
+    fetched: list[str] = []
+
+    def fetch(url: str, timeout: float) -> bytes:
+        fetched.append(url)
+        return json.dumps({"keys": [other_key.public_jwk]}).encode()
+
+    config = IssuerConfig(issuer=ISSUER, audiences=(AUDIENCE,), keys=(signing_key.public_jwk,))
+    verifier = TokenVerifier([config], clock=clock, fetch=fetch)
+    for extra in (
+        {"jku": "https://attacker.test/jwks.json"},
+        {"x5u": "https://attacker.test/cert.pem"},
+        {"jwk": other_key.public_jwk},
+    ):
+        token = jwt.encode(standard_claims(), other_key.private, algorithm="RS256", headers=extra)
+        assert refused(verifier, token) == "invalid signature"
+    assert fetched == []
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        (standard_claims(exp=NOW - 31), "token expired"),
+        (standard_claims(exp=None), "token has no expiry"),
+        (standard_claims(nbf=NOW + 31), "token not yet valid"),
+        (standard_claims(iat=NOW + 31), "token issued in the future"),
+        (standard_claims(iss="https://evil.test"), "issuer not accepted"),
+        (standard_claims(iss=None), "issuer not accepted"),
+        (standard_claims(aud="other"), "audience not accepted"),
+        (standard_claims(aud=["other", "more"]), "audience not accepted"),
+        (standard_claims(aud=None), "audience not accepted"),
+        (standard_claims(exp=True), "claim exp is not a number"),
+        (standard_claims(exp="1900000000"), "claim exp is not a number"),
+    ],
+)
+def test_claims_refused(
+    signing_key: SigningKey, clock: FrozenClock, claims: dict[str, Any], reason: str
+) -> None:
+    assert refused(verifier_for(signing_key, clock), signing_key.mint(claims)) == reason
+
+
+def test_leeway_accepts_small_skew(signing_key: SigningKey, clock: FrozenClock) -> None:
+    verifier = verifier_for(signing_key, clock, leeway_seconds=30)
+    assert verifier.verify(signing_key.mint(standard_claims(exp=NOW - 29, nbf=NOW + 29)))["sub"] == "user-1"
+
+
+def test_tampered_payload_or_signature_refused(signing_key: SigningKey, clock: FrozenClock) -> None:
+    token = signing_key.mint(standard_claims())
+    header, payload, signature = token.split(".")
+    evil_payload = b64url_encode(json.dumps(standard_claims(role="admin")).encode())
+    assert refused(verifier_for(signing_key, clock), f"{header}.{evil_payload}.{signature}") == (
+        "invalid signature"
+    )
+    raw = bytearray(b64url_decode(signature))
+    raw[-1] ^= 1
+    assert refused(verifier_for(signing_key, clock), f"{header}.{payload}.{b64url_encode(bytes(raw))}") == (
+        "invalid signature"
+    )
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "a.b",
+        "a.b.c.d",
+        "....",
+        "eyJhbGciOiJSUzI1NiJ9.e30",
+        "eyJhbGciOiJSUzI1NiJ9=.e30.AA",
+        "eyJhbGciOiJSUzI1NiJ9.e30=.AA",
+        "eyJhbGciOiJSUzI1NiJ9.e3+.AA",
+        "eyJhbGciOiJSUzI1NiJ9.e31.AA",
+        "bm90IGpzb24.e30.AA",
+        "WzFd.e30.AA",
+        "eyJhbGciOiJSUzI1NiJ9.WzFd.AA",
+        "eyJhbGciOiJSUzI1NiJ9.bnVsbA.AA",
+        "eyJhbGciOiJSUzI1NiJ9.e30.A",
+        "eyJhbGciOiJSUzI1NiJ9.e30.AA\u00e9",
+    ],
+)
+def test_malformed_compact_serialization_refused(
+    signing_key: SigningKey, clock: FrozenClock, token: str
+) -> None:
+    assert refused(verifier_for(signing_key, clock), token) == "malformed token"
+
+
+def test_duplicate_members_and_json_constants_refused(signing_key: SigningKey, clock: FrozenClock) -> None:
+    header = b64url_encode(b'{"alg":"RS256","alg":"none"}')
+    assert refused(verifier_for(signing_key, clock), f"{header}.e30.AA") == "malformed token"
+    payload = b64url_encode(b'{"exp":NaN}')
+    assert (
+        refused(verifier_for(signing_key, clock), f"eyJhbGciOiJSUzI1NiJ9.{payload}.AA") == "malformed token"
+    )
+
+
+def test_oversized_token_refused_before_parsing(signing_key: SigningKey, clock: FrozenClock) -> None:
+    token = signing_key.mint(standard_claims(padding="x" * 9000))
+    assert refused(verifier_for(signing_key, clock), token) == "token too large"
+    assert refused(verifier_for(signing_key, clock), "") == "missing token"
+
+
+def test_crit_header_refused(signing_key: SigningKey, clock: FrozenClock) -> None:
+    token = signing_key.mint(standard_claims(), crit=["urn:example:ext"], **{"urn:example:ext": 1})
+    assert refused(verifier_for(signing_key, clock), token) == "critical header not understood"
+
+
+def test_cognito_access_and_id_tokens(signing_key: SigningKey, clock: FrozenClock) -> None:
+    access = verifier_for(signing_key, clock, audiences=(), client_ids=("client-a",), token_use="access")
+    ok = signing_key.mint(standard_claims(aud=None, client_id="client-a", token_use="access"))
+    assert access.verify(ok)["client_id"] == "client-a"
+    wrong_client = signing_key.mint(standard_claims(aud=None, client_id="client-b", token_use="access"))
+    assert refused(access, wrong_client) == "client not accepted"
+    id_token = signing_key.mint(standard_claims(aud="client-a", token_use="id"))
+    assert refused(access, id_token) == "token_use not accepted"
+    id_verifier = verifier_for(signing_key, clock, audiences=("client-a",), token_use="id")
+    assert id_verifier.verify(id_token)["token_use"] == "id"
+
+
+# --- RSASSA-PKCS1-v1_5 strictness ---------------------------------------------------------------------
+
+
+def raw_sign(key: SigningKey, encoded_message: bytes) -> bytes:
+    numbers = key.private.private_numbers()
+    n = numbers.public_numbers.n
+    k = (n.bit_length() + 7) // 8
+    return pow(int.from_bytes(encoded_message, "big"), numbers.d, n).to_bytes(k, "big")
+
+
+def test_pkcs1_full_encoding_compared(signing_key: SigningKey) -> None:
+    public = signing_key.private.public_key().public_numbers()
+    key = RsaPublicKey(n=public.n, e=public.e, size_bytes=256)
+    message = b"header.payload"
+    digest = hashlib.sha256(message).digest()
+    prefix = bytes.fromhex("3031300d060960864801650304020105000420")
+    good = b"\x00\x01" + b"\xff" * (256 - 3 - 51) + b"\x00" + prefix + digest
+    assert key.verify_sha256(message, raw_sign(signing_key, good))
+    sha1_prefix = bytes.fromhex("3021300906052b0e03021a05000414")
+    variants = [
+        # Bleichenbacher 2006: short padding, garbage after the hash.
+        b"\x00\x01" + b"\xff" * 8 + b"\x00" + prefix + digest + b"\x00" * (256 - 3 - 8 - 51),
+        # DigestInfo without the NULL parameters.
+        b"\x00\x01"
+        + b"\xff" * (256 - 3 - 49)
+        + b"\x00"
+        + bytes.fromhex("302f300b0609608648016503040201")
+        + digest[:32]
+        + b"\x00" * 2,
+        # A different hash algorithm's DigestInfo.
+        b"\x00\x01" + b"\xff" * (256 - 3 - 15 - 32) + b"\x00" + sha1_prefix + digest,
+        # Block type 2 (encryption padding).
+        b"\x00\x02" + b"\xff" * (256 - 3 - 51) + b"\x00" + prefix + digest,
+    ]
+    for encoded in variants:
+        assert len(encoded) == 256
+        assert not key.verify_sha256(message, raw_sign(signing_key, encoded))
+    signature = raw_sign(signing_key, good)
+    assert not key.verify_sha256(message, signature[1:])
+    assert not key.verify_sha256(message, b"\x00" + signature)
+    # s >= n: the same residue plus n would otherwise verify.
+    assert not key.verify_sha256(message, public.n.to_bytes(256, "big"))
+    assert not key.verify_sha256(message, b"\xff" * 256)
+
+
+def test_weak_rsa_keys_refused() -> None:
+    weak = make_key("weak", bits=1024)
+    with pytest.raises(ValueError, match="modulus"):
+        IssuerConfig(issuer=ISSUER, audiences=(AUDIENCE,), keys=(weak.public_jwk,))
+
+
+# --- verified-token cache ------------------------------------------------------------------------------
+
+
+def test_cache_skips_rsa_on_repeat_and_never_serves_past_exp(
+    signing_key: SigningKey, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = verifier_for(signing_key, clock, leeway_seconds=30)
+    token = signing_key.mint(standard_claims(exp=NOW + 60))
+    calls: list[bytes] = []
+    original = RsaPublicKey.verify_sha256
+
+    def counting(self: RsaPublicKey, message: bytes, signature: bytes) -> bool:
+        calls.append(message)
+        return original(self, message, signature)
+
+    monkeypatch.setattr(RsaPublicKey, "verify_sha256", counting)
+    first = verifier.verify(token)
+    first["role"] = "mutated"
+    assert verifier.verify(token)["role"] == "owner"
+    assert len(calls) == 1
+    clock.now = NOW + 60
+    # Past exp the cache is bypassed: within leeway the token is fully re-verified, after it refused.
+    assert verifier.verify(token)["sub"] == "user-1"
+    assert len(calls) == 2
+    clock.now = NOW + 90
+    assert refused(verifier, token) == "token expired"
+
+
+def test_cache_is_bounded(signing_key: SigningKey, clock: FrozenClock) -> None:
+    config = IssuerConfig(issuer=ISSUER, audiences=(AUDIENCE,), keys=(signing_key.public_jwk,))
+    verifier = TokenVerifier([config], clock=clock, cache_size=2)
+    for index in range(5):
+        verifier.verify(signing_key.mint(standard_claims(sub=f"user-{index}")))
+    assert len(verifier._cache) == 2
