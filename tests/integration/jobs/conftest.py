@@ -1,0 +1,108 @@
+"""Fixtures for the jobs integration tests: tenants as rows, a moto SQS queue with a DLQ."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import psycopg
+import pytest
+from moto import mock_aws
+
+from saascore.jobs.outbox import discard_pending, get_sqs_client
+from saascore.jobs.settings import get_jobs_queue_settings
+
+MAX_RECEIVES = 3
+
+
+@dataclass(frozen=True)
+class Queues:
+    client: Any
+    url: str
+    dlq_url: str
+
+    def receive(self, *, url: str | None = None, wait: int = 0, visibility: int = 30) -> list[dict[str, Any]]:
+        response = self.client.receive_message(
+            QueueUrl=url or self.url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait,
+            VisibilityTimeout=visibility,
+            MessageSystemAttributeNames=["All"],
+        )
+        return list(response.get("Messages", []))
+
+    def bodies(self, *, url: str | None = None) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in self.receive(url=url, visibility=0)]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    get_sqs_client.cache_clear()
+    discard_pending()
+    with mock_aws():
+        yield
+    get_sqs_client.cache_clear()
+    discard_pending()
+
+
+@pytest.fixture
+def queues(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Queues]:
+    client = boto3.client("sqs", region_name="eu-west-1")
+    dlq_url = client.create_queue(QueueName="jobs-dlq")["QueueUrl"]
+    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = client.create_queue(
+        QueueName="jobs",
+        Attributes={
+            "VisibilityTimeout": "30",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVES}),
+        },
+    )["QueueUrl"]
+    monkeypatch.setenv("JOBS_QUEUE_URL", url)
+    get_jobs_queue_settings.cache_clear()
+    yield Queues(client, url, dlq_url)
+    get_jobs_queue_settings.cache_clear()
+
+
+@pytest.fixture
+def make_tenant(pg: Any) -> Callable[..., uuid.UUID]:
+    """Insert a tenant as the owner (RLS on tenants allows the owner nothing else without a tenant)."""
+
+    def make(slug: str | None = None, **columns: Any) -> uuid.UUID:
+        tenant_id = uuid.uuid4()
+        slug = slug or f"t-{tenant_id.hex[:10]}"
+        with psycopg.connect(pg.owner_url, autocommit=True) as conn, conn.transaction():
+            conn.execute("SELECT app.set_tenant(%s)", (tenant_id,))
+            names = ["id", "name", "slug", *columns]
+            values = [tenant_id, slug, slug, *columns.values()]
+            conn.execute(
+                f"INSERT INTO tenants ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(values))})",
+                values,
+            )
+        return tenant_id
+
+    return make
+
+
+@pytest.fixture
+def owner_sql(pg: Any) -> Callable[..., list[dict[str, Any]]]:
+    """Run SQL as the owner inside a tenant's context (for arranging and inspecting rows)."""
+
+    def run(tenant_id: uuid.UUID | None, query: str, params: Any = ()) -> list[dict[str, Any]]:
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(pg.owner_url, autocommit=True, row_factory=dict_row) as conn, conn.transaction():
+            conn.execute("SELECT app.set_tenant(%s)", (tenant_id,))
+            cursor = conn.execute(query, params)
+            return list(cursor.fetchall()) if cursor.description else []
+
+    return run
