@@ -10,6 +10,7 @@ import pytest
 
 from saascore.db.connection import Database, get_database
 from saascore.settings import DatabaseSettings, get_database_settings
+from tests.support.pgbouncer import PgBouncer, start_pgbouncer
 from tests.support.postgres import (
     PgServer,
     TestDatabase,
@@ -81,3 +82,18 @@ def lambda_context() -> LambdaContext:
 
 def database_settings_for(url: str, **overrides: object) -> DatabaseSettings:
     return DatabaseSettings.model_validate({"DATABASE_URL": url, **overrides})
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(pg_template: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgBouncer]:
+    """PgBouncer (transaction pooling) in front of the test cluster; skips with a reason off CI."""
+    yield from start_pgbouncer(pg_template, tmp_path_factory.mktemp("pgbouncer"))
+
+
+@pytest.fixture(params=["direct", pytest.param("pgbouncer", marks=pytest.mark.pgbouncer)])
+def app_url(request: pytest.FixtureRequest, pg: TestDatabase) -> str:
+    """The app role's URL for this test's database: straight to PostgreSQL, then through PgBouncer."""
+    if request.param == "direct":
+        return pg.app_url
+    bouncer: PgBouncer = request.getfixturevalue("pgbouncer")
+    return bouncer.app_url(pg.name)

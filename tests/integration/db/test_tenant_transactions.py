@@ -1,0 +1,137 @@
+"""The Lambda-side DB module against real PostgreSQL, directly and through PgBouncer (RDS Proxy stand-in)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from saascore.db.connection import Database
+from saascore.db.tenancy import tenant_transaction, tenantless_transaction
+from saascore.exceptions import DatabaseUnavailableError, StatementTimeoutError
+from tests.conftest import database_settings_for
+
+TENANT_A = uuid.UUID("aaaaaaaa-1111-4000-8000-000000000001")
+TENANT_B = uuid.UUID("bbbbbbbb-2222-4000-8000-000000000002")
+
+
+def seed_tenant(db: Database, tenant_id: uuid.UUID, project_names: list[str]) -> None:
+    with tenant_transaction(tenant_id, database=db) as conn:
+        conn.execute(
+            "INSERT INTO tenants (id, name, slug) VALUES (%s, %s, %s)",
+            (tenant_id, f"Tenant {tenant_id.hex[:4]}", f"t-{tenant_id.hex[:8]}"),
+        )
+        for name in project_names:
+            conn.execute("INSERT INTO projects (tenant_id, name) VALUES (app.current_tenant(), %s)", (name,))
+
+
+def project_names(db: Database, tenant_id: uuid.UUID) -> set[str]:
+    with tenant_transaction(tenant_id, database=db) as conn:
+        return {row["name"] for row in conn.execute("SELECT name FROM projects").fetchall()}
+
+
+@pytest.fixture
+def db(app_url: str) -> Iterator[Database]:
+    database = Database(database_settings_for(app_url, statement_timeout_ms=2000))
+    yield database
+    database.discard()
+
+
+def test_consecutive_transactions_on_one_connection_see_only_their_tenant(db):
+    seed_tenant(db, TENANT_A, ["a1", "a2"])
+    seed_tenant(db, TENANT_B, ["b1"])
+    for _ in range(3):
+        assert project_names(db, TENANT_A) == {"a1", "a2"}
+        assert project_names(db, TENANT_B) == {"b1"}
+    assert db.connects == 1
+
+
+def test_tenant_setting_is_gone_after_the_transaction(db):
+    seed_tenant(db, TENANT_A, ["a1"])
+    with tenant_transaction(TENANT_A, database=db) as conn:
+        assert conn.execute("SELECT app.current_tenant() AS t").fetchone() == {"t": TENANT_A}
+    conn = db.connection()
+    setting = conn.execute("SELECT current_setting('app.tenant_id', true) AS s").fetchone()
+    assert setting is not None
+    assert setting["s"] in ("", None)
+    assert conn.execute("SELECT count(*) AS n FROM projects").fetchone() == {"n": 0}
+
+
+def test_a_failed_transaction_leaves_nothing_behind(db):
+    seed_tenant(db, TENANT_A, [])
+    with pytest.raises(psycopg.errors.UniqueViolation), tenant_transaction(TENANT_A, database=db) as conn:
+        conn.execute("INSERT INTO projects (tenant_id, name) VALUES (app.current_tenant(), 'kept?')")
+        conn.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'dup', 'dup-slug')", (TENANT_A,))
+    assert project_names(db, TENANT_A) == set()
+
+
+def test_no_tenant_sees_nothing(db):
+    seed_tenant(db, TENANT_A, ["a1"])
+    with tenantless_transaction(database=db) as conn:
+        assert conn.execute("SELECT count(*) AS n FROM projects").fetchone() == {"n": 0}
+        assert conn.execute("SELECT count(*) AS n FROM tenants").fetchone() == {"n": 0}
+
+
+def test_concurrent_containers_never_see_each_others_tenant(app_url):
+    """Two 'containers' (own connections) interleave transactions; each only ever sees its tenant."""
+    setup = Database(database_settings_for(app_url))
+    seed_tenant(setup, TENANT_A, ["a"])
+    seed_tenant(setup, TENANT_B, ["b"])
+    setup.discard()
+    seen: dict[uuid.UUID, set[str]] = {TENANT_A: set(), TENANT_B: set()}
+
+    def container(tenant: uuid.UUID) -> None:
+        database = Database(database_settings_for(app_url))
+        for _ in range(40):
+            seen[tenant] |= project_names(database, tenant)
+        database.discard()
+
+    threads = [threading.Thread(target=container, args=(t,)) for t in (TENANT_A, TENANT_B)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {TENANT_A: {"a"}, TENANT_B: {"b"}}
+
+
+def test_statement_timeout_gives_a_clear_error_and_the_connection_survives(app_url):
+    db = Database(database_settings_for(app_url, statement_timeout_ms=100))
+    with (
+        pytest.raises(StatementTimeoutError, match="100 ms"),
+        tenant_transaction(TENANT_A, database=db) as conn,
+    ):
+        conn.execute("SELECT pg_sleep(2)")
+    with tenant_transaction(TENANT_A, database=db) as conn:
+        assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
+    db.discard()
+
+
+def test_a_dropped_connection_is_reopened_once_before_the_transaction(pg, db):
+    seed_tenant(db, TENANT_A, ["a1"])
+    backend_pid = db.connection().execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
+    with pg.server.admin() as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend_pid,))
+    assert project_names(db, TENANT_A) == {"a1"}
+
+
+def test_survives_a_server_restart_between_invocations(pg, pg_server):
+    if pg_server.cluster is None:
+        pytest.skip("DATABASE_URL names a server this run does not own, so it cannot restart it")
+    db = Database(database_settings_for(pg.app_url))
+    seed_tenant(db, TENANT_A, ["before"])
+    pg_server.cluster.stop()
+    pg_server.cluster.start()
+    assert project_names(db, TENANT_A) == {"before"}
+    assert db.connects == 2
+    db.discard()
+
+
+def test_unreachable_database_is_a_clear_error():
+    db = Database(
+        database_settings_for("postgresql://saas_app:x@127.0.0.1:1/saas", connect_timeout_seconds=1)
+    )
+    with pytest.raises(DatabaseUnavailableError), tenant_transaction(TENANT_A, database=db):
+        pass
