@@ -7,30 +7,39 @@ anyone registering it: a tenant table without forced RLS and a tenant policy fai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
 TENANT_EXPRESSION = "current_setting('app.tenant_id'::text, true)"
 
+
+@dataclass(frozen=True)
+class GlobalTable:
+    reason: str
+    app_may: frozenset[str] = frozenset()  # write privileges the application role keeps, if any
+
+
 # Tables without a tenant column, each with the reason it is safe. Adding a global table means adding it
 # here with a reason; the catalog test fails otherwise.
-GLOBAL_TABLES: dict[str, str] = {
-    "users": "global identities; RLS shows a user only through a membership of the current tenant",
-    "permissions": "read-only catalogue of (resource, action) pairs; the app role cannot write it",
-    "system_role_grants": "read-only catalogue of system role permissions; the app role cannot write it",
+GLOBAL_TABLES: dict[str, GlobalTable] = {
+    "users": GlobalTable(
+        "global identities; RLS shows a user only through a membership of the current tenant"
+    ),
+    "permissions": GlobalTable("read-only catalogue of (resource, action) pairs"),
+    "system_role_grants": GlobalTable("read-only catalogue of system role permissions"),
+    "email_suppressions": GlobalTable(
+        "addresses that hard-bounced or complained, for every tenant; holds no tenant data; append-only",
+        app_may=frozenset({"INSERT"}),
+    ),
 }
 
 # Tables whose tenant column is not called tenant_id.
 TENANT_COLUMN_OVERRIDES: dict[str, str] = {"tenants": "id"}
 
-# Policies that do not apply to the application role but to the migration owner, used only by the
-# SECURITY DEFINER directory functions (migration 0004 explains each).
-OWNER_DIRECTORY_POLICIES: set[tuple[str, str]] = {
-    ("users", "owner_directory"),
-    ("tenants", "owner_directory"),
-    ("memberships", "owner_directory"),
-    ("roles", "owner_directory"),
-}
+# The only policy name allowed to apply to a role other than the application's: `owner_directory`, granted
+# to the table's owner alone, used by the SECURITY DEFINER directory functions (see migration 0004).
+OWNER_DIRECTORY_POLICY = "owner_directory"
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class TableInfo:
     tenant_column: str | None
     rls_enabled: bool
     rls_forced: bool
+    owner: str
 
 
 @dataclass(frozen=True)
@@ -56,27 +66,30 @@ def tables(conn: psycopg.Connection[tuple[object, ...]]) -> list[TableInfo]:
         """
         SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
                (SELECT a.attname FROM pg_attribute a
-                 WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+                 WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped),
+               pg_get_userbyid(c.relowner)
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
         ORDER BY c.relname
         """
     ).fetchall()
     result = []
-    for name, enabled, forced, tenant_column in rows:
+    for name, enabled, forced, tenant_column, owner in rows:
         column = TENANT_COLUMN_OVERRIDES.get(str(name), tenant_column)
         result.append(
-            TableInfo(str(name), None if column is None else str(column), bool(enabled), bool(forced))
+            TableInfo(
+                str(name), None if column is None else str(column), bool(enabled), bool(forced), str(owner)
+            )
         )
     return result
 
 
-def policies(conn: psycopg.Connection[tuple[object, ...]]) -> list[PolicyInfo]:
-    rows = conn.execute(
+def policies(conn: psycopg.Connection[Any]) -> list[PolicyInfo]:
+    rows: list[tuple[Any, ...]] = conn.execute(
         "SELECT tablename, policyname, roles, cmd, qual, with_check FROM pg_policies WHERE schemaname = 'public'"
     ).fetchall()
     return [
-        PolicyInfo(str(t), str(n), tuple(str(r) for r in roles), str(cmd), q, w)  # type: ignore[arg-type, attr-defined]
+        PolicyInfo(str(t), str(n), tuple(str(r) for r in roles), str(cmd), q, w)
         for t, n, roles, cmd, q, w in rows
     ]
 
@@ -89,17 +102,11 @@ def isolation_problems(
     all_policies = policies(conn)
     for table in tables(conn):
         table_policies = [p for p in all_policies if p.table == table.name]
-        app_policies = [
-            p
-            for p in table_policies
-            if (p.table, p.name) not in OWNER_DIRECTORY_POLICIES
-            and ("public" in p.roles or app_role in p.roles)
+        owner_only = [
+            p for p in table_policies if p.name == OWNER_DIRECTORY_POLICY and p.roles == (table.owner,)
         ]
-        stray = [
-            p.name
-            for p in table_policies
-            if (p.table, p.name) not in OWNER_DIRECTORY_POLICIES and p not in app_policies
-        ]
+        app_policies = [p for p in table_policies if "public" in p.roles or app_role in p.roles]
+        stray = [p.name for p in table_policies if p not in app_policies and p not in owner_only]
         if stray:
             problems.append(
                 f"{table.name}: policies {stray} apply to other roles and are not on the allow-list"
