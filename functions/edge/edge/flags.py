@@ -1,0 +1,623 @@
+"""GrowthBook-compatible feature flags and experiments, compiled once per payload, standard library only.
+
+`FlagEngine(payload)` compiles a GrowthBook SDK payload (`{"features": ..., "savedGroups": ...}`):
+conditions become closures, bucket ranges and hash seeds are precomputed. `eval_feature` and `run`
+follow the JS SDK (the reference of the cross-SDK suite in tests/unit/edge/conformance) for force,
+rollout and experiment rules, conditions, saved groups, prerequisites, namespaces, filters, hash
+versions 1 and 2, ranges, passthrough/holdouts, forced variations, QA mode and contextual-bandit
+fallbacks. Not supported (no state at the edge): sticky bucketing, encrypted payloads, URL redirects.
+One deliberate extension: `fallbackAttribute` is used whenever `hashAttribute` is empty (the JS SDK only
+does so with sticky bucketing), so anonymous visitors keep their bucket via the anonymous-id cookie.
+
+`evaluate(attributes)` is the edge's hot path: every feature's value plus the experiments the visitor
+was bucketed into, without building the SDK's result objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from edge.conditions import Predicate, compile_condition, js_string, js_truthy
+
+_FNV_OFFSET = 0x811C9DC5
+_FNV_PRIME = 0x01000193
+_MASK = 0xFFFFFFFF
+_MISSING: Any = object()
+
+
+def fnv1a32(text: str, state: int = _FNV_OFFSET) -> int:
+    """FNV-1a over UTF-16 code units, as the JS SDK's `charCodeAt` loop."""
+    units: Iterable[int] = (
+        text.encode("ascii") if text.isascii() else memoryview(text.encode("utf-16-le")).cast("H")
+    )
+    for unit in units:
+        state = ((state ^ unit) * _FNV_PRIME) & _MASK
+    return state
+
+
+def gb_hash(seed: str, value: str, version: int) -> float | None:
+    if version == 2:
+        return fnv1a32(str(fnv1a32(seed + value))) % 10000 / 10000
+    if version == 1:
+        return fnv1a32(value + seed) % 1000 / 1000
+    return None
+
+
+def get_equal_weights(count: int) -> list[float]:
+    return [1 / count] * count if count > 0 else []
+
+
+def get_bucket_ranges(
+    count: int, coverage: float = 1, weights: list[float] | None = None
+) -> list[tuple[float, float]]:
+    coverage = min(max(coverage, 0), 1)
+    equal = get_equal_weights(count)
+    chosen = weights if weights is not None and len(weights) == count else equal
+    if not 0.99 <= sum(chosen) <= 1.01:
+        chosen = equal
+    ranges = []
+    cumulative = 0.0
+    for weight in chosen:
+        start = cumulative
+        cumulative += weight
+        ranges.append((start, start + coverage * weight))
+    return ranges
+
+
+def choose_variation(n: float, ranges: Iterable[tuple[float, float]]) -> int:
+    for index, (start, end) in enumerate(ranges):
+        if start <= n < end:
+            return index
+    return -1
+
+
+def in_namespace(hash_value: str, namespace: tuple[str, float, float]) -> bool:
+    n = gb_hash("__" + namespace[0], hash_value, 1)
+    return n is not None and namespace[1] <= n < namespace[2]
+
+
+def get_query_string_override(key: str, url: str | None, count: int) -> int | None:
+    if not url or "?" not in url:
+        return None
+    search = url.split("?")[1].split("#")[0]
+    for pair in search.split("&"):
+        name, _, value = pair.partition("=")
+        if name != key:
+            continue
+        digits = value.strip()
+        sign = -1 if digits.startswith("-") else 1
+        digits = digits.lstrip("+-")
+        end = 0
+        while end < len(digits) and digits[end].isdigit():
+            end += 1
+        if end == 0:
+            return None
+        forced = sign * int(digits[:end])
+        return forced if 0 <= forced < count else None
+    return None
+
+
+@dataclass
+class EvalContext:
+    """What one evaluation sees: attributes plus the SDK context options the suite exercises."""
+
+    attributes: Mapping[str, Any]
+    forced_variations: Mapping[str, int] = field(default_factory=dict)
+    qa_mode: bool = False
+    enabled: bool = True
+    url: str | None = None
+    contextual_bandits: Mapping[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class ExperimentResult:
+    key: str
+    feature_id: str | None
+    in_experiment: bool
+    hash_used: bool
+    variation_id: int
+    value: Any
+    hash_attribute: str
+    hash_value: Any
+    bucket: float | None = None
+    name: str | None = None
+    passthrough: bool = False
+    bandit: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "key": self.key,
+            "featureId": self.feature_id,
+            "inExperiment": self.in_experiment,
+            "hashUsed": self.hash_used,
+            "variationId": self.variation_id,
+            "value": self.value,
+            "hashAttribute": self.hash_attribute,
+            "hashValue": self.hash_value,
+            "stickyBucketUsed": False,
+        }
+        if self.name:
+            result["name"] = self.name
+        if self.bucket is not None:
+            result["bucket"] = self.bucket
+        if self.passthrough:
+            result["passthrough"] = True
+        if self.bandit is not None:
+            result.update(self.bandit)
+        return result
+
+
+@dataclass(slots=True)
+class FeatureResult:
+    value: Any
+    source: str
+    rule_id: str = ""
+    experiment: Mapping[str, Any] | None = None
+    experiment_result: ExperimentResult | None = None
+
+    @property
+    def on(self) -> bool:
+        return js_truthy(self.value)
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "value": self.value,
+            "on": self.on,
+            "off": not self.on,
+            "source": self.source,
+            "ruleId": self.rule_id,
+        }
+        if self.experiment is not None:
+            result["experiment"] = dict(self.experiment)
+        if self.experiment_result is not None:
+            result["experimentResult"] = self.experiment_result.to_dict()
+        return result
+
+
+def _number(value: Any, default: float) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+
+def _ranges(value: Any) -> list[tuple[float, float]] | None:
+    if not isinstance(value, list):
+        return None
+    return [(float(item[0]), float(item[1])) for item in value]
+
+
+@dataclass(frozen=True, slots=True)
+class _Filter:
+    attribute: str
+    seed: str
+    hash_version: int
+    ranges: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Parent:
+    feature_id: str
+    condition: Predicate
+    gate: bool
+
+
+def _filters(value: Any) -> tuple[_Filter, ...] | None:
+    if not isinstance(value, list):
+        return None
+    return tuple(
+        _Filter(
+            attribute=item.get("attribute") or "id",
+            seed=js_string(item.get("seed", "")),
+            hash_version=int(_number(item.get("hashVersion"), 2)) or 2,
+            ranges=tuple(_ranges(item.get("ranges")) or ()),
+        )
+        for item in value
+    )
+
+
+def _parents(value: Any, groups: Mapping[str, Any]) -> tuple[_Parent, ...] | None:
+    if not isinstance(value, list):
+        return None
+    return tuple(
+        _Parent(item["id"], compile_condition(item.get("condition") or {}, groups), bool(item.get("gate")))
+        for item in value
+    )
+
+
+# Rule keys the JS SDK copies from a feature's experiment rule into the experiment it runs.
+_TRUTHY_COPIED = (
+    "weights",
+    "hashAttribute",
+    "fallbackAttribute",
+    "disableStickyBucketing",
+    "namespace",
+    "meta",
+    "ranges",
+    "name",
+    "phase",
+    "seed",
+    "hashVersion",
+    "filters",
+    "condition",
+)
+
+
+class _Experiment:
+    """An experiment compiled from a `run` definition or a feature's experiment rule."""
+
+    __slots__ = (
+        "active",
+        "bandit_ref",
+        "condition",
+        "coverage",
+        "definition",
+        "fallback_attribute",
+        "filters",
+        "force",
+        "hash_attribute",
+        "hash_version",
+        "key",
+        "meta",
+        "namespace",
+        "parents",
+        "ranges",
+        "seed",
+        "variations",
+        "weights",
+    )
+
+    def __init__(
+        self, definition: Mapping[str, Any], groups: Mapping[str, Any], bandit_ref: str | None = None
+    ) -> None:
+        self.definition = definition
+        self.key: str = js_string(definition.get("key", ""))
+        variations = definition.get("variations")
+        self.bandit_ref = bandit_ref
+        self.variations: list[Any] = list(variations) if isinstance(variations, list) else []
+        self.weights: list[float] | None = definition.get("weights")
+        self.coverage = _number(definition.get("coverage"), 1.0) if "coverage" in definition else None
+        explicit = _ranges(definition.get("ranges"))
+        self.ranges = explicit or get_bucket_ranges(
+            len(self.variations), 1 if self.coverage is None else self.coverage, self.weights
+        )
+        self.seed: str = js_string(definition.get("seed") or self.key)
+        self.hash_attribute: str = definition.get("hashAttribute") or "id"
+        self.fallback_attribute: str | None = definition.get("fallbackAttribute") or None
+        self.hash_version = int(_number(definition.get("hashVersion"), 1)) or 1
+        namespace = definition.get("namespace")
+        self.namespace = (
+            (js_string(namespace[0]), float(namespace[1]), float(namespace[2]))
+            if isinstance(namespace, list) and len(namespace) == 3
+            else None
+        )
+        self.filters = _filters(definition.get("filters"))
+        condition = definition.get("condition")
+        self.condition = compile_condition(condition, groups) if condition else None
+        self.parents = _parents(definition.get("parentConditions"), groups)
+        self.active = definition.get("active", True) is not False and definition.get("status") != "draft"
+        self.force: Any = definition.get("force", _MISSING)
+        meta = definition.get("meta")
+        self.meta: list[Any] = meta if isinstance(meta, list) else []
+
+
+class _Rule:
+    __slots__ = (
+        "condition",
+        "coverage",
+        "experiment",
+        "fallback_attribute",
+        "filters",
+        "force",
+        "hash_attribute",
+        "hash_version",
+        "id",
+        "parents",
+        "range",
+        "seed",
+    )
+
+    def __init__(self, feature_id: str, rule: Mapping[str, Any], groups: Mapping[str, Any]) -> None:
+        self.id: str = js_string(rule.get("id") or "")
+        self.parents = _parents(rule.get("parentConditions"), groups)
+        self.filters = _filters(rule.get("filters"))
+        self.force: Any = rule.get("force", _MISSING) if "force" in rule else _MISSING
+        condition = rule.get("condition")
+        self.condition = compile_condition(condition, groups) if condition else None
+        self.seed = js_string(rule.get("seed") or feature_id)
+        self.hash_attribute: str = rule.get("hashAttribute") or "id"
+        self.fallback_attribute: str | None = rule.get("fallbackAttribute") or None
+        self.range = tuple(rule["range"]) if isinstance(rule.get("range"), list) else None
+        self.coverage = _number(rule.get("coverage"), 1.0) if "coverage" in rule else None
+        self.hash_version = int(_number(rule.get("hashVersion"), 1)) or 1
+        self.experiment: _Experiment | None = None
+        if self.force is _MISSING and ("variations" in rule or "contextualBanditRef" in rule):
+            definition: dict[str, Any] = {"key": rule.get("key") or feature_id}
+            bandit_ref = None
+            if "variations" in rule:
+                definition["variations"] = rule["variations"]
+            else:
+                bandit_ref = js_string(rule["contextualBanditRef"])
+                definition["variations"] = rule.get("contextualVariations")
+            if "coverage" in rule:
+                definition["coverage"] = rule["coverage"]
+            for name in _TRUTHY_COPIED:
+                if rule.get(name):
+                    definition[name] = rule[name]
+            for name in ("bucketVersion", "minBucketVersion"):
+                if name in rule:
+                    definition[name] = rule[name]
+            self.experiment = _Experiment(definition, groups, bandit_ref)
+
+
+class _Feature:
+    __slots__ = ("default", "key", "rules")
+
+    def __init__(self, key: str, definition: Mapping[str, Any], groups: Mapping[str, Any]) -> None:
+        self.key = key
+        self.default = definition.get("defaultValue")
+        rules = definition.get("rules") or []
+        self.rules = tuple(_Rule(key, rule, groups) for rule in rules if isinstance(rule, Mapping))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The hot-path result: each feature's value and the experiments the visitor is bucketed into."""
+
+    flags: dict[str, Any]
+    experiments: tuple[tuple[str, str], ...]
+
+
+class FlagEngine:
+    """A compiled payload; immutable, so one instance serves every request until the payload changes."""
+
+    def __init__(self, payload: Mapping[str, Any]) -> None:
+        features = payload.get("features") or {}
+        groups = payload.get("savedGroups") or {}
+        if not isinstance(features, Mapping) or not isinstance(groups, Mapping):
+            raise ValueError("payload features and savedGroups must be objects")
+        self.groups: Mapping[str, Any] = groups
+        self.contextual_bandits: Mapping[str, Any] = payload.get("contextualBandits") or {}
+        self.features = {key: _Feature(key, value, groups) for key, value in features.items()}
+
+    # --- the SDK's functions ------------------------------------------------------------------------
+
+    def eval_feature(  # noqa: PLR0911, PLR0912 - the SDK's rule loop, step by step
+        self, key: str, ctx: EvalContext, stack: frozenset[str] = frozenset()
+    ) -> FeatureResult:
+        if key in stack:
+            return FeatureResult(None, "cyclicPrerequisite")
+        feature = self.features.get(key)
+        if feature is None:
+            return FeatureResult(None, "unknownFeature")
+        attributes = ctx.attributes
+        for rule in feature.rules:
+            if rule.parents is not None:
+                blocked = self._parents_block(rule.parents, ctx, stack | {key})
+                if blocked == "cyclic":
+                    return FeatureResult(None, "cyclicPrerequisite")
+                if blocked == "gate":
+                    return FeatureResult(None, "prerequisite")
+                if blocked:
+                    continue
+            if rule.filters is not None and self._filtered_out(rule.filters, attributes):
+                continue
+            if rule.force is not _MISSING:
+                if rule.condition is not None and not rule.condition(attributes):
+                    continue
+                if not self._in_rollout(rule, attributes):
+                    continue
+                return FeatureResult(rule.force, "force", rule.id)
+            experiment = rule.experiment
+            if experiment is None:
+                continue
+            result, definition = self._run(experiment, ctx, key, stack | {key})
+            if result.in_experiment and not result.passthrough:
+                return FeatureResult(result.value, "experiment", rule.id, definition, result)
+        return FeatureResult(feature.default, "defaultValue")
+
+    def run(self, definition: Mapping[str, Any], ctx: EvalContext) -> ExperimentResult:
+        return self._run(_Experiment(definition, self.groups), ctx, None, frozenset())[0]
+
+    # --- the edge's hot path ------------------------------------------------------------------------
+
+    def evaluate(self, attributes: Mapping[str, Any], keys: Iterable[str] | None = None) -> Evaluation:
+        ctx = EvalContext(attributes)
+        flags: dict[str, Any] = {}
+        experiments: list[tuple[str, str]] = []
+        for key in self.features if keys is None else keys:
+            result = self.eval_feature(key, ctx)
+            flags[key] = result.value
+            exp = result.experiment_result
+            if exp is not None and exp.in_experiment:
+                experiments.append((result.experiment["key"] if result.experiment else key, exp.key))
+        return Evaluation(flags, tuple(experiments))
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _parents_block(
+        self, parents: tuple[_Parent, ...], ctx: EvalContext, stack: frozenset[str]
+    ) -> str | bool:
+        for parent in parents:
+            parent_result = self.eval_feature(parent.feature_id, ctx, stack)
+            if parent_result.source == "cyclicPrerequisite":
+                return "cyclic"
+            if not parent.condition({"value": parent_result.value}):
+                return "gate" if parent.gate else True
+        return False
+
+    @staticmethod
+    def _hash_value(attributes: Mapping[str, Any], name: str, fallback: str | None) -> tuple[str, Any]:
+        value = attributes.get(name)
+        if not js_truthy(value) and fallback:
+            fallback_value = attributes.get(fallback)
+            if js_truthy(fallback_value):
+                return fallback, fallback_value
+        return name, value if js_truthy(value) else ""
+
+    def _filtered_out(self, filters: tuple[_Filter, ...], attributes: Mapping[str, Any]) -> bool:
+        for item in filters:
+            value = attributes.get(item.attribute)
+            if not js_truthy(value):
+                return True
+            n = gb_hash(item.seed, js_string(value), item.hash_version)
+            if n is None or not any(start <= n < end for start, end in item.ranges):
+                return True
+        return False
+
+    def _in_rollout(self, rule: _Rule, attributes: Mapping[str, Any]) -> bool:
+        if rule.range is None and rule.coverage is None:
+            return True
+        if rule.range is None and rule.coverage == 0:
+            return False
+        _, value = self._hash_value(attributes, rule.hash_attribute, rule.fallback_attribute)
+        if not js_truthy(value):
+            return False
+        n = gb_hash(rule.seed, js_string(value), rule.hash_version)
+        if n is None:
+            return False
+        if rule.range is not None:
+            return bool(rule.range[0] <= n < rule.range[1])
+        return rule.coverage is None or n <= rule.coverage
+
+    def _result(
+        self,
+        *,
+        experiment: _Experiment,
+        variations: list[Any],
+        index: int,
+        hash_used: bool,
+        feature_id: str | None,
+        attribute: tuple[str, Any],
+        bucket: float | None = None,
+    ) -> ExperimentResult:
+        in_experiment = 0 <= index < len(variations)
+        if not in_experiment:
+            index = 0
+        meta = experiment.meta[index] if index < len(experiment.meta) else {}
+        meta = meta if isinstance(meta, Mapping) else {}
+        return ExperimentResult(
+            key=js_string(meta.get("key") or index),
+            feature_id=feature_id,
+            in_experiment=in_experiment,
+            hash_used=hash_used,
+            variation_id=index,
+            value=variations[index] if variations else None,
+            hash_attribute=attribute[0],
+            hash_value=attribute[1],
+            bucket=bucket,
+            name=meta.get("name") or None,
+            passthrough=bool(meta.get("passthrough")),
+        )
+
+    def _bandit_leaf(
+        self, experiment: _Experiment, ctx: EvalContext
+    ) -> tuple[list[float] | None, dict[str, Any] | None]:
+        bandits = ctx.contextual_bandits if ctx.contextual_bandits is not None else self.contextual_bandits
+        definition = bandits.get(experiment.bandit_ref or "") if isinstance(bandits, Mapping) else None
+        if not isinstance(definition, Mapping):
+            return None, None
+        leaf_id: Any = -1
+        weights = experiment.weights
+        contexts = definition.get("contexts")
+        for leaf in contexts if isinstance(contexts, list) else []:
+            if isinstance(leaf, Mapping) and compile_condition(leaf.get("condition") or {}, self.groups)(
+                ctx.attributes
+            ):
+                leaf_id, weights = leaf.get("leafId"), leaf.get("weights")
+                break
+        info: dict[str, Any] = {"leafId": leaf_id, "variationWeights": weights}
+        if "banditVersion" in definition:
+            info["banditVersion"] = definition["banditVersion"]
+        return weights, info
+
+    def _run(  # noqa: PLR0911, PLR0912 - the SDK's numbered steps, in order
+        self, experiment: _Experiment, ctx: EvalContext, feature_id: str | None, stack: frozenset[str]
+    ) -> tuple[ExperimentResult, Mapping[str, Any]]:
+        definition: Mapping[str, Any] = experiment.definition
+        variations = experiment.variations
+        attributes = ctx.attributes
+        attribute = self._hash_value(attributes, experiment.hash_attribute, experiment.fallback_attribute)
+
+        def excluded() -> tuple[ExperimentResult, Mapping[str, Any]]:
+            return self._result(
+                experiment=experiment,
+                variations=variations,
+                index=-1,
+                hash_used=False,
+                feature_id=feature_id,
+                attribute=attribute,
+            ), definition
+
+        if len(variations) < 2 or not ctx.enabled:
+            return excluded()
+        ranges = experiment.ranges
+        bandit: dict[str, Any] | None = None
+        if experiment.bandit_ref is not None:
+            # The matching leaf's weights apply even to forced variations; its metadata only when hashed.
+            weights, bandit = self._bandit_leaf(experiment, ctx)
+            if bandit is not None:
+                coverage = 1 if experiment.coverage is None else experiment.coverage
+                ranges = get_bucket_ranges(len(variations), coverage, weights)
+                definition = {**definition, "weights": weights}
+        key = experiment.key
+        forced = get_query_string_override(key, ctx.url, len(variations))
+        if forced is None and key in ctx.forced_variations:
+            forced = ctx.forced_variations[key]
+        if forced is not None:
+            return self._result(
+                experiment=experiment,
+                variations=variations,
+                index=forced,
+                hash_used=False,
+                feature_id=feature_id,
+                attribute=attribute,
+            ), definition
+        if not experiment.active:
+            return excluded()
+        hash_value = attribute[1]
+        if not js_truthy(hash_value):
+            return excluded()
+        if experiment.filters is not None:
+            if self._filtered_out(experiment.filters, attributes):
+                return excluded()
+        elif experiment.namespace is not None and not in_namespace(
+            js_string(hash_value), experiment.namespace
+        ):
+            return excluded()
+        if experiment.condition is not None and not experiment.condition(attributes):
+            return excluded()
+        if experiment.parents is not None and self._parents_block(experiment.parents, ctx, stack):
+            return excluded()
+        if bandit is not None:
+            definition = {**definition, "contextualBandit": bandit}
+        n = gb_hash(experiment.seed, js_string(hash_value), experiment.hash_version)
+        if n is None:
+            return excluded()
+        assigned = choose_variation(n, ranges)
+        if assigned < 0:
+            return excluded()
+        if experiment.force is not _MISSING:
+            force = experiment.force
+            index = force if isinstance(force, int) and not isinstance(force, bool) else -1
+            return self._result(
+                experiment=experiment,
+                variations=variations,
+                index=index,
+                hash_used=False,
+                feature_id=feature_id,
+                attribute=attribute,
+            ), definition
+        if ctx.qa_mode or definition.get("status") == "stopped":
+            return excluded()
+        result = self._result(
+            experiment=experiment,
+            variations=variations,
+            index=assigned,
+            hash_used=True,
+            feature_id=feature_id,
+            attribute=attribute,
+            bucket=n,
+        )
+        if bandit is not None:
+            result.bandit = bandit
+        return result, definition
