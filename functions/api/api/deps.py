@@ -1,0 +1,201 @@
+"""Request context as FastAPI dependencies: principal, rate limit, tenant transaction, permissions.
+
+Order for a tenant route: the token is verified (no I/O), the rate limit counted (DynamoDB), then one
+transaction is opened for the tenant and the caller's access loaded with one query; the permission
+check, the idempotency claim and the route's own statements all run in that same transaction, which
+commits before the response is sent (``scope="function"``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.exceptions import RateLimitedError, UnauthenticatedError
+from api.repositories.access import load_access
+from api.services import idempotency
+from api.services.access import Access, access_from_row, authorize
+from api.services.audit import AuditActor
+from api.services.identity import Principal, principal_from_token
+from api.services.ratelimit import get_rate_limiter
+from saascore.db.connection import Connection, Database, get_database
+from saascore.db.tenancy import tenant_transaction
+from saascore.observability import get_logger
+
+SESSION_COOKIE = "__Host-session"
+REFRESH_COOKIE = "__Host-refresh"
+MAX_USER_AGENT_CHARS = 512
+
+logger = get_logger("api")
+bearer_scheme = HTTPBearer(auto_error=False, description="Session token (or the __Host-session cookie)")
+
+# Edge header → claim it must equal (the edge forwards both; the origin re-verifies the token).
+EDGE_CLAIM_HEADERS = {
+    "x-auth-user": "user_id",
+    "x-auth-tenant": "tenant_id",
+    "x-auth-role": "role",
+    "x-auth-plan": "plan",
+    "x-auth-session": "session_id",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    request_id: str
+    ip: str | None
+    user_agent: str | None
+
+
+def _valid_ip(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None
+
+
+def get_request_info(request: Request) -> RequestInfo:
+    headers = request.headers
+    request_id = (
+        headers.get("x-request-id") or getattr(request.state, "request_id", None) or str(uuid.uuid4())
+    )
+    # Behind CloudFront the socket peer is CloudFront; the viewer's address arrives as "ip:port".
+    viewer = headers.get("cloudfront-viewer-address")
+    ip = viewer.rsplit(":", 1)[0].strip("[]") if viewer else (request.client.host if request.client else None)
+    agent = headers.get("user-agent")
+    return RequestInfo(
+        request_id=request_id[:128],
+        ip=_valid_ip(ip),
+        user_agent=agent[:MAX_USER_AGENT_CHARS] if agent else None,
+    )
+
+
+def _presented_token(request: Request, bearer: HTTPAuthorizationCredentials | None) -> str | None:
+    forwarded = request.headers.get("x-auth-token")
+    if forwarded:
+        return forwarded
+    if bearer is not None:
+        return bearer.credentials
+    return request.cookies.get(SESSION_COOKIE)
+
+
+def get_principal(
+    request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+) -> Principal:
+    """The verified session, whether the request came through the edge or straight to the origin."""
+    token = _presented_token(request, bearer)
+    if not token:
+        raise UnauthenticatedError("a session token is required")
+    principal = principal_from_token(token)
+    for header, attribute in EDGE_CLAIM_HEADERS.items():
+        claimed = request.headers.get(header)
+        if claimed is not None and not hmac.compare_digest(claimed, str(getattr(principal, attribute))):
+            raise UnauthenticatedError("identity headers do not match the verified token")
+    logger.append_keys(tenant_id=str(principal.tenant_id), user_id=str(principal.user_id))
+    request.state.principal = principal
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def rate_limited_principal(request: Request, principal: PrincipalDep) -> Principal:
+    limiter = get_rate_limiter()
+    if limiter is None:
+        return principal
+    decision = limiter.check(tenant_id=principal.tenant_id, user_id=principal.user_id, plan=principal.plan)
+    if decision is None:
+        return principal
+    request.state.rate_limit_headers = decision.headers()
+    if not decision.allowed:
+        error = RateLimitedError(f"the {decision.exceeded} request limit is reached", limit=decision.exceeded)
+        error.headers = decision.headers()
+        raise error
+    return principal
+
+
+def get_db() -> Database:
+    """The container's database; tests override this dependency (e.g. one connection per thread)."""
+    return get_database()
+
+
+def tenant_tx(
+    principal: Annotated[Principal, Depends(rate_limited_principal)], db: Annotated[Database, Depends(get_db)]
+) -> Iterator[Connection]:
+    """The request's one transaction, scoped to the caller's tenant (RLS)."""
+    with tenant_transaction(principal.tenant_id, database=db) as conn:
+        yield conn
+
+
+TenantTx = Annotated[Connection, Depends(tenant_tx, scope="function")]
+
+
+def get_access(principal: PrincipalDep, conn: TenantTx) -> Access:
+    row = load_access(
+        conn, tenant_id=principal.tenant_id, user_id=principal.user_id, session_id=principal.session_id
+    )
+    return access_from_row(principal, row, datetime.now(UTC))
+
+
+AccessDep = Annotated[Access, Depends(get_access)]
+
+
+class RequirePermission:
+    """``Depends(RequirePermission("projects:read"))``: the route's declared permission (tests read it)."""
+
+    def __init__(self, permission: str) -> None:
+        self.permission = permission
+
+    def __call__(self, request: Request, access: AccessDep) -> Access:
+        authorize(access, self.permission, request.method)
+        return access
+
+    def __repr__(self) -> str:
+        return f"RequirePermission({self.permission!r})"
+
+
+def require_permission(permission: str) -> RequirePermission:
+    return RequirePermission(permission)
+
+
+async def request_body(request: Request) -> bytes:
+    """The raw body (cached by Starlette, so model parsing still works) for the idempotency fingerprint."""
+    return await request.body()
+
+
+def get_idempotency(
+    request: Request, conn: TenantTx, access: AccessDep, body: Annotated[bytes, Depends(request_body)]
+) -> idempotency.Idempotency:
+    return idempotency.begin(
+        conn,
+        access,
+        key=request.headers.get("idempotency-key"),
+        method=request.method,
+        path=request.url.path,
+        body=body,
+    )
+
+
+IdempotencyDep = Annotated[idempotency.Idempotency, Depends(get_idempotency)]
+InfoDep = Annotated[RequestInfo, Depends(get_request_info)]
+
+
+def get_actor(access: AccessDep, info: InfoDep) -> AuditActor:
+    principal = access.principal
+    return AuditActor(
+        tenant_id=principal.tenant_id,
+        user_id=principal.user_id,
+        request_id=info.request_id,
+        ip=info.ip,
+        user_agent=info.user_agent,
+    )
+
+
+ActorDep = Annotated[AuditActor, Depends(get_actor)]

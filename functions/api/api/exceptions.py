@@ -1,0 +1,83 @@
+"""Domain errors of the API. Services raise these; ``api.problems`` maps each to one problem+json."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from saascore.exceptions import SaasError
+
+
+class ApiError(SaasError):
+    """Base: a refusal with an HTTP status, a stable problem slug and a client-safe detail."""
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.extensions = extensions
+        self.headers: dict[str, str] = {}
+
+
+class MalformedRequestError(ApiError):
+    status, slug, title = 400, "malformed-request", "Malformed request"
+
+
+class UnauthenticatedError(ApiError):
+    status, slug, title = 401, "unauthenticated", "Authentication required"
+
+
+class PermissionDeniedError(ApiError):
+    status, slug, title = 403, "permission-denied", "Permission denied"
+
+
+class TenantAccessError(ApiError):
+    status, slug, title = 403, "tenant-access-restricted", "The tenant's access is restricted"
+
+
+class PlanLimitError(ApiError):
+    status, slug, title = 402, "plan-limit-reached", "Plan limit reached"
+
+
+class NotFoundError(ApiError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class ConflictError(ApiError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class IdempotencyInProgressError(ApiError):
+    status, slug, title = 409, "idempotency-in-progress", "A request with this Idempotency-Key is in progress"
+
+
+class PreconditionFailedError(ApiError):
+    status, slug, title = 412, "precondition-failed", "The resource changed (ETag mismatch)"
+
+
+class PayloadTooLargeError(ApiError):
+    status, slug, title = 413, "payload-too-large", "Request body too large"
+
+
+class IdempotencyMismatchError(ApiError):
+    status, slug, title = 422, "idempotency-key-reused", "Idempotency-Key reused with a different request"
+
+
+class PreconditionRequiredError(ApiError):
+    status, slug, title = 428, "precondition-required", "If-Match header required"
+
+
+class RateLimitedError(ApiError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+class IdempotentReplay(SaasError):
+    """Raised by the idempotency dependency: answer with a stored response instead of running the route."""
+
+    def __init__(self, *, status: int, headers: dict[str, str], body: bytes) -> None:
+        super().__init__("idempotent replay")
+        self.status = status
+        self.headers = headers
+        self.body = body

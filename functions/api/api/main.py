@@ -1,0 +1,53 @@
+"""The origin API: FastAPI app and its Lambda entry (Function URL and HTTP API v2 events via Mangum)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from mangum import Mangum
+
+from api.middleware import ResponseEnvelopeMiddleware
+from api.problems import document_problems, install_problem_handlers
+from api.routes import ROUTERS
+from saascore.observability import get_logger, get_metrics, get_tracer
+
+SERVICE = "api"
+OPENAPI_URL = "/api/v1/openapi.json"
+
+logger = get_logger(SERVICE)
+metrics = get_metrics(SERVICE)
+tracer = get_tracer(SERVICE)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="SaaS platform API",
+        version="1.0.0",
+        openapi_url=OPENAPI_URL,
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    install_problem_handlers(app)
+    app.add_middleware(ResponseEnvelopeMiddleware)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+app = create_app()
+asgi_handler = Mangum(app, lifespan="off")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    response: dict[str, Any] = asgi_handler(event, context)
+    return response

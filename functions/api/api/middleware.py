@@ -1,0 +1,77 @@
+"""One pure-ASGI middleware for what every response needs: body size limit, request id, rate-limit
+headers computed by the dependencies, and ``Cache-Control: no-store`` unless a route chose otherwise."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.exceptions import PayloadTooLargeError
+from api.problems import problem_response
+from api.settings import get_settings
+from saascore.observability import get_logger
+from saascore.problems import Problem
+
+logger = get_logger("api")
+
+
+class ResponseEnvelopeMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @property
+    def max_body_bytes(self) -> int:
+        return get_settings().max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        request_id = headers.get("x-request-id") or str(uuid.uuid4())
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        logger.append_keys(request_id=request_id)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            response = problem_response(self._too_large(scope), headers={"x-request-id": request_id})
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise PayloadTooLargeError(f"the body exceeds {self.max_body_bytes} bytes")
+            return message
+
+        async def decorated_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                raw = list(message.get("headers", []))
+                present = {key.lower() for key, _ in raw}
+                extra = {"x-request-id": request_id, **state.get("rate_limit_headers", {})}
+                raw.extend(
+                    (k.lower().encode(), v.encode())
+                    for k, v in extra.items()
+                    if k.lower().encode() not in present
+                )
+                if b"cache-control" not in present:
+                    raw.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": raw}
+            await send(message)
+
+        await self.app(scope, limited_receive, decorated_send)
+
+    def _too_large(self, scope: Scope) -> Problem:
+        return Problem(
+            413,
+            PayloadTooLargeError.title,
+            PayloadTooLargeError.slug,
+            f"the body exceeds {self.max_body_bytes} bytes",
+            scope.get("path"),
+        )

@@ -1,0 +1,27 @@
+"""The one query behind every authorised request: tenant state, the caller's role, permissions, session."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from saascore.db.connection import Connection
+
+ACCESS_SQL = """
+SELECT t.plan, t.access_level, t.billing_status, t.trial_ends_at, r.key AS role_key,
+       COALESCE((SELECT array_agg(rp.permission_id ORDER BY rp.permission_id)
+                 FROM role_permissions rp WHERE rp.role_id = m.role_id), '{}') AS permissions,
+       EXISTS (SELECT 1 FROM sessions s
+               WHERE s.id = %(sid)s AND s.user_id = %(uid)s AND s.revoked_at IS NULL
+                 AND s.expires_at > now()) AS session_active
+FROM tenants t
+LEFT JOIN memberships m ON m.tenant_id = t.id AND m.user_id = %(uid)s AND m.status = 'active'
+LEFT JOIN roles r ON r.id = m.role_id
+WHERE t.id = %(tid)s AND t.deleted_at IS NULL
+"""
+
+
+def load_access(
+    conn: Connection, *, tenant_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID
+) -> dict[str, Any] | None:
+    return conn.execute(ACCESS_SQL, {"tid": tenant_id, "uid": user_id, "sid": session_id}).fetchone()

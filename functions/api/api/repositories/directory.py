@@ -1,0 +1,29 @@
+"""Cross-tenant look-ups through the SECURITY DEFINER directory functions (migrations 0004, 0100)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from saascore.db.connection import Connection
+
+
+def upsert_idp_user(
+    conn: Connection, *, issuer: str, subject: str, email: str, display_name: str | None
+) -> uuid.UUID:
+    row = conn.execute(
+        "SELECT app.upsert_idp_user(%s, %s, %s, %s) AS id", (issuer, subject, email, display_name)
+    ).fetchone()
+    assert row is not None
+    return uuid.UUID(str(row["id"]))
+
+
+def user_tenants(conn: Connection, *, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    return conn.execute(
+        "SELECT tenant_id, name, slug, role_key, status FROM app.user_tenants(%s)", (user_id,)
+    ).fetchall()
+
+
+def tenant_id_by_slug(conn: Connection, *, slug: str) -> uuid.UUID | None:
+    row = conn.execute("SELECT app.tenant_id_by_slug(%s) AS id", (slug,)).fetchone()
+    return None if row is None or row["id"] is None else uuid.UUID(str(row["id"]))

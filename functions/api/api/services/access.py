@@ -1,0 +1,64 @@
+"""What a caller may do in its tenant: role permissions plus the tenant's plan and access level."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from api.exceptions import PermissionDeniedError, TenantAccessError, UnauthenticatedError
+from api.services.identity import Principal
+from saascore.billing.plans import FREE, Entitlements, plan_for
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    principal: Principal
+    role: str
+    permissions: frozenset[str]
+    plan: str  # effective plan: a lapsed trial counts as Free
+    access_level: str
+    billing_status: str
+
+    @property
+    def entitlements(self) -> Entitlements:
+        return plan_for(self.plan).entitlements
+
+
+def effective_plan(plan: str, billing_status: str, trial_ends_at: datetime | None, now: datetime) -> str:
+    if billing_status == "trialing" and trial_ends_at is not None and trial_ends_at <= now:
+        return FREE
+    return plan
+
+
+def access_from_row(principal: Principal, row: dict[str, Any] | None, now: datetime) -> Access:
+    if row is None or not row["session_active"]:
+        raise UnauthenticatedError("the session has ended; sign in again")
+    if row["role_key"] is None:
+        raise PermissionDeniedError("you are no longer a member of this tenant")
+    return Access(
+        principal=principal,
+        role=row["role_key"],
+        permissions=frozenset(row["permissions"]),
+        plan=effective_plan(row["plan"], row["billing_status"], row["trial_ends_at"], now),
+        access_level=row["access_level"],
+        billing_status=row["billing_status"],
+    )
+
+
+def authorize(access: Access, permission: str, method: str) -> None:
+    """Refuse unless the role grants ``permission`` and the tenant's access level allows the method.
+
+    A read-only tenant (unpaid) may still read; a suspended one may only reach billing, to pay.
+    """
+    if permission not in access.permissions:
+        raise PermissionDeniedError(f"this needs the {permission} permission", permission=permission)
+    billing = permission.startswith("billing:")
+    if access.access_level == "suspended" and not billing:
+        raise TenantAccessError(
+            "the tenant is suspended; settle billing to continue", access_level="suspended"
+        )
+    if access.access_level == "read_only" and method not in READ_METHODS and not billing:
+        raise TenantAccessError("the tenant is read-only until billing is settled", access_level="read_only")

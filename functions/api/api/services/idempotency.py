@@ -1,0 +1,103 @@
+"""Idempotency-Key handling: claim in the caller's transaction, store the answer in the same transaction.
+
+The key row, the write it protects and the stored response commit or roll back together, so a retried
+request either replays the stored answer or runs again from scratch; never half. A request that failed
+(any problem response) stores nothing and may be retried with the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from api.exceptions import (
+    IdempotencyInProgressError,
+    IdempotencyMismatchError,
+    IdempotentReplay,
+    MalformedRequestError,
+)
+from api.repositories import idempotency as repo
+from api.services.access import Access
+from saascore.db.connection import Connection
+
+KEY_TTL_SECONDS = 24 * 3600
+MAX_KEY_CHARS = 255
+# Response headers worth replaying; everything else is recomputed per response.
+REPLAYED_HEADERS = ("etag", "location", "content-type")
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> bytes:
+    return hashlib.sha256(b"\n".join((method.encode(), path.encode(), body))).digest()
+
+
+@dataclass
+class Idempotency:
+    """Per-request handle: ``respond`` runs the write once and returns (and stores) its response."""
+
+    conn: Connection
+    access: Access
+    key: str | None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    def respond(
+        self,
+        produce: Callable[[], BaseModel | None],
+        *,
+        status_code: int = 200,
+        headers: Callable[[BaseModel | None], dict[str, str]] | None = None,
+    ) -> Response:
+        result = produce()
+        content = (
+            b"" if result is None else json.dumps(jsonable_encoder(result), separators=(",", ":")).encode()
+        )
+        response_headers = dict(headers(result) if headers else {})
+        if result is not None:
+            response_headers["content-type"] = "application/json"
+        if self.key is not None:
+            stored = {
+                name: value for name, value in response_headers.items() if name.lower() in REPLAYED_HEADERS
+            }
+            repo.complete(
+                self.conn,
+                tenant_id=self.access.principal.tenant_id,
+                user_id=self.access.principal.user_id,
+                key=self.key,
+                status=status_code,
+                headers=stored,
+                body=content,
+            )
+        return Response(content=content, status_code=status_code, headers=response_headers)
+
+
+def begin(
+    conn: Connection, access: Access, *, key: str | None, method: str, path: str, body: bytes
+) -> Idempotency:
+    """Claim ``key`` for this request, or raise ``IdempotentReplay`` / a mismatch / in-progress error."""
+    if key is None:
+        return Idempotency(conn, access, None)
+    if not 1 <= len(key) <= MAX_KEY_CHARS or not key.isascii() or not key.isprintable():
+        raise MalformedRequestError(f"Idempotency-Key must be 1..{MAX_KEY_CHARS} printable ASCII characters")
+    fingerprint = request_fingerprint(method, path, body)
+    principal = access.principal
+    ids: dict[str, Any] = {"tenant_id": principal.tenant_id, "user_id": principal.user_id, "key": key}
+    if repo.claim(
+        conn, **ids, method=method, path=path, request_hash=fingerprint, ttl_seconds=KEY_TTL_SECONDS
+    ):
+        return Idempotency(conn, access, key)
+    row = repo.find(conn, **ids)
+    if row is None or bytes(row["request_hash"]) != fingerprint:
+        raise IdempotencyMismatchError("this Idempotency-Key was used with a different request")
+    if row["state"] != "completed":
+        raise IdempotencyInProgressError("retry when the first request has finished")
+    raise IdempotentReplay(
+        status=row["response_status"],
+        headers=dict(row["response_headers"] or {}),
+        body=bytes(row["response_body"]),
+    )

@@ -1,0 +1,143 @@
+"""Who is calling: session tokens (ours) and IdP ID tokens (sign-up, sign-in), both through ``edge.tokens``.
+
+The session issuer's key is pinned from the signer itself, so verifying our own tokens never fetches a
+JWKS. IdP tokens are verified against the configured issuer (Cognito or any OIDC issuer, JWKS by URL or
+pinned for tests and the local dev IdP).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from api.exceptions import UnauthenticatedError
+from api.services.signing import Signer, get_signer, sign_jws
+from api.settings import ApiSettings, get_settings
+from edge.tokens import IssuerConfig, TokenError, TokenVerifier
+from saascore.exceptions import ConfigurationError
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A verified session: the user acting in one tenant."""
+
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    session_id: uuid.UUID
+    role: str
+    plan: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class IdpIdentity:
+    issuer: str
+    subject: str
+    email: str
+    email_verified: bool
+    name: str | None
+
+
+@lru_cache(maxsize=1)
+def get_session_verifier() -> TokenVerifier:
+    settings = get_settings()
+    config = IssuerConfig(
+        issuer=settings.session_issuer,
+        audiences=(settings.session_audience,),
+        keys=(get_signer().public_jwk,),
+        leeway_seconds=30,
+    )
+    return TokenVerifier([config])
+
+
+@lru_cache(maxsize=1)
+def get_idp_verifier() -> TokenVerifier:
+    settings = get_settings()
+    if not settings.idp_issuer:
+        raise ConfigurationError("IDP_ISSUER is not configured; sign-up and sign-in are unavailable")
+    config = IssuerConfig(
+        issuer=settings.idp_issuer,
+        audiences=settings.idp_audiences,
+        jwks_url=settings.idp_jwks_url,
+        keys=settings.pinned_idp_keys(),
+        token_use=settings.idp_token_use,
+        client_ids=settings.idp_client_ids,
+    )
+    return TokenVerifier([config])
+
+
+def _uuid_claim(claims: dict[str, Any], name: str) -> uuid.UUID:
+    value = claims.get(name)
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise UnauthenticatedError(f"session token claim {name} is invalid") from exc
+
+
+def principal_from_token(token: str) -> Principal:
+    """Verify one of our session tokens; any failure is a 401 with the verifier's client-safe reason."""
+    try:
+        claims = get_session_verifier().verify(token)
+    except TokenError as exc:
+        raise UnauthenticatedError(f"token refused: {exc.reason}") from exc
+    role, plan = claims.get("role"), claims.get("plan")
+    if not isinstance(role, str) or not isinstance(plan, str):
+        raise UnauthenticatedError("session token lacks role or plan")
+    return Principal(
+        user_id=_uuid_claim(claims, "sub"),
+        tenant_id=_uuid_claim(claims, "tid"),
+        session_id=_uuid_claim(claims, "sid"),
+        role=role,
+        plan=plan,
+        token=token,
+    )
+
+
+def identity_from_idp_token(token: str) -> IdpIdentity:
+    try:
+        claims = get_idp_verifier().verify(token)
+    except TokenError as exc:
+        raise UnauthenticatedError(f"identity token refused: {exc.reason}") from exc
+    subject, email = claims.get("sub"), claims.get("email")
+    if not isinstance(subject, str) or not subject or not isinstance(email, str) or not email:
+        raise UnauthenticatedError("identity token lacks sub or email")
+    name = claims.get("name")
+    return IdpIdentity(
+        issuer=str(claims["iss"]),
+        subject=subject,
+        email=email,
+        email_verified=claims.get("email_verified") in (True, "true"),
+        name=name if isinstance(name, str) else None,
+    )
+
+
+def issue_access_token(
+    *,
+    user_id: uuid.UUID,
+    tenant_id: uuid.UUID,
+    session_id: uuid.UUID,
+    role: str,
+    plan: str,
+    settings: ApiSettings | None = None,
+    signer: Signer | None = None,
+    now: float | None = None,
+) -> tuple[str, int]:
+    """A signed session token and its lifetime in seconds."""
+    settings = settings or get_settings()
+    issued = int(now if now is not None else time.time())
+    ttl = settings.access_token_ttl_seconds
+    claims = {
+        "iss": settings.session_issuer,
+        "aud": settings.session_audience,
+        "sub": str(user_id),
+        "tid": str(tenant_id),
+        "sid": str(session_id),
+        "role": role,
+        "plan": plan,
+        "iat": issued,
+        "exp": issued + ttl,
+    }
+    return sign_jws(signer or get_signer(), claims), ttl

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from tests.integration.api.harness import api
+
+__all__ = ["api"]
