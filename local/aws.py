@@ -1,0 +1,150 @@
+"""Local AWS: a moto server on loopback and the resources the functions use, created as in the CDK app.
+
+Every boto3 client of the stack's processes reaches moto through `AWS_ENDPOINT_URL` (botocore's
+standard variable), so function code runs unchanged. Queue settings mirror production where it matters
+for behaviour (FIFO + content-based dedup off, redrive to a DLQ after N receives, visibility timeouts),
+and are shorter where waiting would only slow a developer down.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from local.state import REGION, QueuePair
+
+WEBHOOKS_QUEUE = "saas-webhooks.fifo"
+WEBHOOKS_DLQ = "saas-webhooks-dlq.fifo"
+JOBS_QUEUE = "saas-jobs"
+JOBS_DLQ = "saas-jobs-dlq"
+REPORTS_BUCKET = "saas-reports-local"
+RATE_LIMIT_TABLE = "saas-rate-limits"
+SES_SENDER = "no-reply@saas.local"
+STRIPE_SECRET_NAME = "saas/local/stripe"  # noqa: S105 - a secret's name, not its value
+WEBHOOKS_MAX_RECEIVES = 5  # DESIGN §5: DLQ after 5 receives
+JOBS_MAX_RECEIVES = 5
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QueueTimings:
+    """Visibility timeouts of the local queues (seconds); production derives them from function timeouts."""
+
+    webhooks_visibility: int = 10
+    jobs_visibility: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Provisioned:
+    webhooks: QueuePair
+    jobs: QueuePair
+    reports_bucket: str
+    rate_limit_table: str
+    ses_sender: str
+    kms_key_id: str
+    stripe_secret_name: str
+
+
+def client(service: str, endpoint: str) -> Any:
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=CREDENTIALS["AWS_SESSION_TOKEN"],
+    )
+
+
+def _queue_pair(sqs: Any, *, name: str, dlq: str, fifo: bool, visibility: int, receives: int) -> QueuePair:
+    fifo_attrs = {"FifoQueue": "true", "ContentBasedDeduplication": "false"} if fifo else {}
+    dlq_url = sqs.create_queue(QueueName=dlq, Attributes={**fifo_attrs, "MessageRetentionPeriod": "1209600"})[
+        "QueueUrl"
+    ]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(receives)})
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={**fifo_attrs, "VisibilityTimeout": str(visibility), "RedrivePolicy": redrive},
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return QueuePair(name=name, url=url, arn=arn, dlq_name=dlq, dlq_url=dlq_url, dlq_arn=dlq_arn)
+
+
+def provision(
+    endpoint: str, *, webhook_secret: str, stripe_api_key: str, timings: QueueTimings
+) -> Provisioned:
+    """Create every resource (idempotent against a fresh or reused moto server)."""
+    sqs = client("sqs", endpoint)
+    webhooks = _queue_pair(
+        sqs,
+        name=WEBHOOKS_QUEUE,
+        dlq=WEBHOOKS_DLQ,
+        fifo=True,
+        visibility=timings.webhooks_visibility,
+        receives=WEBHOOKS_MAX_RECEIVES,
+    )
+    jobs = _queue_pair(
+        sqs,
+        name=JOBS_QUEUE,
+        dlq=JOBS_DLQ,
+        fifo=False,
+        visibility=timings.jobs_visibility,
+        receives=JOBS_MAX_RECEIVES,
+    )
+    client("s3", endpoint).create_bucket(Bucket=REPORTS_BUCKET)
+    dynamodb = client("dynamodb", endpoint)
+    if RATE_LIMIT_TABLE not in dynamodb.list_tables()["TableNames"]:
+        dynamodb.create_table(
+            TableName=RATE_LIMIT_TABLE,
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    ses = client("ses", endpoint)
+    ses.verify_email_identity(EmailAddress=SES_SENDER)
+    client("sesv2", endpoint).create_email_identity(EmailIdentity=SES_SENDER)
+    kms = client("kms", endpoint)
+    key_id = kms.create_key(
+        KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048", Description="local session signing key"
+    )["KeyMetadata"]["KeyId"]
+    secrets = client("secretsmanager", endpoint)
+    secret_value = json.dumps({"webhook_secret": webhook_secret, "api_key": stripe_api_key})
+    names = {entry["Name"] for entry in secrets.list_secrets()["SecretList"]}
+    if STRIPE_SECRET_NAME in names:
+        secrets.put_secret_value(SecretId=STRIPE_SECRET_NAME, SecretString=secret_value)
+    else:
+        secrets.create_secret(Name=STRIPE_SECRET_NAME, SecretString=secret_value)
+    return Provisioned(
+        webhooks=webhooks,
+        jobs=jobs,
+        reports_bucket=REPORTS_BUCKET,
+        rate_limit_table=RATE_LIMIT_TABLE,
+        ses_sender=SES_SENDER,
+        kms_key_id=key_id,
+        stripe_secret_name=STRIPE_SECRET_NAME,
+    )
+
+
+def queue_depths(endpoint: str, pair: QueuePair) -> dict[str, int]:
+    sqs = client("sqs", endpoint)
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    main = sqs.get_queue_attributes(QueueUrl=pair.url, AttributeNames=names)["Attributes"]
+    dlq = sqs.get_queue_attributes(QueueUrl=pair.dlq_url, AttributeNames=names)["Attributes"]
+    return {
+        "visible": int(main.get("ApproximateNumberOfMessages", 0)),
+        "in_flight": int(main.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        "dlq": int(dlq.get("ApproximateNumberOfMessages", 0))
+        + int(dlq.get("ApproximateNumberOfMessagesNotVisible", 0)),
+    }

@@ -1,0 +1,181 @@
+"""Entry point of the local stack's child processes: `python -m local.child gateway|workers|scheduler`.
+
+Each child reads `state.json` from `$SAAS_LOCAL_ROOT`, imports its Lambda handlers (one warm container
+per function), writes a heartbeat for `/_local/status`, stops on SIGTERM/SIGINT and exits on its own
+when the supervisor disappears, so a killed `saas dev` never leaves orphans serving stale state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from local.aws import client
+from local.edge_config import write_edge_config
+from local.environment import function_environment
+from local.events import HttpRequest, HttpResponse
+from local.gateway import EdgeFunctions, Gateway, GatewayServer
+from local.handlers import (
+    api_function,
+    edge_functions,
+    jobs_scheduler,
+    jobs_worker,
+    webhooks_processor,
+    webhooks_receiver,
+)
+from local.idp import DevIdp
+from local.scheduler import CompressedScheduler, load_schedules
+from local.state import DEFAULT_ROOT, ROOT_ENV, StackState
+from local.status import collect_status, write_heartbeat
+from local.workers import QueuePoller
+
+HEARTBEAT_SECONDS = 1.0
+STATE_WAIT_SECONDS = 120.0
+WARM_MODULES = {
+    "gateway": ("edge.handler", "api.main", "webhooks.receiver"),
+    "workers": ("webhooks.processor", "jobs.worker"),
+    "scheduler": ("jobs.scheduler",),
+}
+log = logging.getLogger("child")
+
+
+def _json(status: int, payload: Any) -> HttpResponse:
+    body = json.dumps(payload, indent=2, default=str).encode()
+    return HttpResponse(status, [("content-type", "application/json")], body)
+
+
+def local_pages(
+    state: StackState, functions: Callable[[], list[Any]]
+) -> Callable[[HttpRequest], HttpResponse]:
+    idp = DevIdp(state.idp_issuer, Path(state.idp_key_path), state.idp_client_id)
+    openid = {
+        "issuer": idp.issuer,
+        "jwks_uri": f"{idp.issuer}/.well-known/jwks.json",
+        "id_token_signing_alg_values_supported": ["RS256"],
+    }
+
+    def page(request: HttpRequest) -> HttpResponse:
+        if request.method != "GET":
+            return _json(405, {"title": "Method Not Allowed", "status": 405})
+        if request.path in {"/_local/status", "/_local/status/"}:
+            return _json(200, collect_status(state, functions()))
+        if request.path == "/_local/idp/.well-known/jwks.json":
+            return _json(200, idp.jwks())
+        if request.path == "/_local/idp/.well-known/openid-configuration":
+            return _json(200, openid)
+        return _json(404, {"title": "Not Found", "status": 404, "detail": "unknown /_local page"})
+
+    return page
+
+
+def _supervised(stop: threading.Event, beat: Callable[[], dict[str, Any]], role: str, root: str) -> None:
+    """Heartbeat until stopped; stop when the parent (the supervisor) is gone."""
+    parent = os.getppid()
+    while not stop.wait(HEARTBEAT_SECONDS):
+        if os.getppid() != parent:
+            log.warning("supervisor is gone; %s exits", role)
+            stop.set()
+            break
+        write_heartbeat(root, role, beat())
+    write_heartbeat(root, role, {**beat(), "stopped": True})
+
+
+def run_gateway(state: StackState, stop: threading.Event) -> None:
+    write_edge_config(state)
+    edge = EdgeFunctions(*edge_functions())
+    api = api_function()
+    receiver = webhooks_receiver()
+    every = [edge.viewer_request, edge.origin_request, edge.viewer_response, api, receiver]
+    for function in every:
+        if not function.available:
+            log.warning("%s is not available yet; requests routed to it get 502", function.handler_path)
+    gateway = Gateway(
+        edge=edge,
+        api=api,
+        receiver=receiver,
+        local_page=local_pages(state, lambda: every),
+        viewer_country=state.viewer_country,
+    )
+    server = GatewayServer(("127.0.0.1", state.gateway_port), gateway)
+    thread = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)
+    thread.start()
+    log.info("gateway listening on %s", state.gateway_url)
+    try:
+        _supervised(
+            stop, lambda: {"functions": {f.name: asdict(f.stats) for f in every}}, "gateway", state.root
+        )
+    finally:
+        server.shutdown()
+
+
+def run_workers(state: StackState, stop: threading.Event) -> None:
+    sqs = client("sqs", state.moto_url)
+    pollers = [
+        QueuePoller(sqs, state.webhooks, webhooks_processor()),
+        QueuePoller(sqs, state.jobs, jobs_worker()),
+    ]
+    threads = [
+        threading.Thread(target=poller.run, args=(stop,), name=poller.queue.name, daemon=True)
+        for poller in pollers
+    ]
+    for thread in threads:
+        thread.start()
+    _supervised(
+        stop, lambda: {"pollers": {p.queue.name: asdict(p.stats) for p in pollers}}, "workers", state.root
+    )
+    for thread in threads:
+        thread.join(timeout=5)
+
+
+def run_scheduler(state: StackState, stop: threading.Event) -> None:
+    scheduler = CompressedScheduler(
+        load_schedules(), jobs_scheduler(), compression=state.schedule_compression
+    )
+    thread = threading.Thread(target=scheduler.run, args=(stop,), name="scheduler", daemon=True)
+    thread.start()
+    _supervised(stop, lambda: {"fired": dict(scheduler.fired)}, "scheduler", state.root)
+    thread.join(timeout=5)
+
+
+ROLES: dict[str, Callable[[StackState, threading.Event], None]] = {
+    "gateway": run_gateway,
+    "workers": run_workers,
+    "scheduler": run_scheduler,
+}
+
+
+def warm_up(role: str) -> None:
+    """Import what the role will run (cold start overlaps provisioning); failures surface later."""
+    for name in WARM_MODULES[role]:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 1 or argv[0] not in ROLES:
+        print(f"usage: python -m local.child {{{'|'.join(ROLES)}}}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stdout)
+    # Import the handlers while the supervisor still provisions, then configure them from the state.
+    warm_up(argv[0])
+    state = StackState.wait_for(Path(os.environ.get(ROOT_ENV, DEFAULT_ROOT)), timeout=STATE_WAIT_SECONDS)
+    os.environ.update(function_environment(state))
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    ROLES[argv[0]](state, stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,56 @@
+"""The environment variables the functions' settings classes read, filled from the local stack's state.
+
+One mapping for every function (they run in the stack's child processes, which inherit it), named
+after the `validation_alias` of each settings field: `saascore.settings`, `api.settings`,
+`webhooks.settings`, `jobs.settings`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from local.aws import CREDENTIALS
+from local.idp import DevIdp
+from local.state import StackState
+
+# Known before anything is provisioned: children start with these, so module-level loggers see them.
+STATIC_ENVIRONMENT = {
+    **CREDENTIALS,
+    "APP_ENV": "local",
+    "LOG_LEVEL": "INFO",
+    "POWERTOOLS_METRICS_NAMESPACE": "saas-local",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+def function_environment(state: StackState) -> dict[str, str]:
+    idp = DevIdp(state.idp_issuer, Path(state.idp_key_path), state.idp_client_id)
+    stripe_secret_ref = f"secretsmanager:{state.stripe_webhook_secret_name}#webhook_secret"
+    return {
+        **STATIC_ENVIRONMENT,
+        "AWS_ENDPOINT_URL": state.moto_url,
+        "DATABASE_URL": state.database_url,
+        # api
+        "SESSION_ISSUER": state.session_issuer,
+        "SESSION_KEY_SOURCE": "pem",
+        "SESSION_PRIVATE_KEY": Path(state.session_key_path).read_text(),
+        "SESSION_KMS_KEY_ID": state.session_kms_key_id,
+        "COOKIE_SECURE": "true",
+        "IDP_ISSUER": idp.issuer,
+        "IDP_JWKS": json.dumps(idp.jwks()),
+        "IDP_AUDIENCES": idp.client_id,
+        "IDP_CLIENT_IDS": "",
+        "IDP_TOKEN_USE": "id",
+        "RATE_LIMIT_TABLE": state.rate_limit_table,
+        # webhooks
+        "WEBHOOKS_QUEUE_URL": state.webhooks.url,
+        "STRIPE_WEBHOOK_SECRET": stripe_secret_ref,
+        "STRIPE_API_KEY": state.stripe_api_key,
+        "STRIPE_API_BASE": state.stripe_api_base,
+        # jobs
+        "JOBS_QUEUE_URL": state.jobs.url,
+        "REPORTS_BUCKET": state.reports_bucket,
+        "SES_SENDER": state.ses_sender,
+    }

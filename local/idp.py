@@ -1,0 +1,59 @@
+"""The local development identity provider: real RS256 ID tokens signed by a key under `.local/keys/`.
+
+It stands in for Cognito on a laptop and in end-to-end tests only. Its issuer is a loopback URL and
+its key lives outside the repository, so no production configuration can name it: the API and edge
+trust it only because the local stack configures them to.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from local.keys import load_or_create_key, public_jwk
+
+DEFAULT_CLIENT_ID = "saas-local-client"
+TOKEN_LIFETIME_SECONDS = 3600
+# Stable user ids: the same email always maps to the same IdP subject, like a real user pool.
+SUBJECT_NAMESPACE = uuid.UUID("6f1d3c8e-5a52-4b0e-9a4e-2b7f0c1d9e11")
+
+
+@dataclass(frozen=True, slots=True)
+class DevIdp:
+    issuer: str
+    key_path: Path
+    client_id: str = DEFAULT_CLIENT_ID
+
+    @property
+    def jwk(self) -> dict[str, Any]:
+        return public_jwk(load_or_create_key(self.key_path))
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [self.jwk]}
+
+    def subject_for(self, email: str) -> str:
+        return str(uuid.uuid5(SUBJECT_NAMESPACE, email.strip().lower()))
+
+    def issue(self, email: str, *, name: str | None = None, lifetime: int = TOKEN_LIFETIME_SECONDS) -> str:
+        """A Cognito-shaped ID token (token_use=id, aud=client id) for `email`."""
+        key = load_or_create_key(self.key_path)
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "sub": self.subject_for(email),
+            "aud": self.client_id,
+            "token_use": "id",
+            "email": email.strip().lower(),
+            "email_verified": True,
+            "name": name or email.split("@", 1)[0],
+            "iat": now,
+            "auth_time": now,
+            "exp": now + lifetime,
+            "jti": str(uuid.uuid4()),
+        }
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": self.jwk["kid"]})

@@ -1,0 +1,336 @@
+"""The supervisor behind `saas dev`: PostgreSQL, migrations, moto, keys, then the child processes.
+
+Order: ports checked first (a taken port is a clear error, before anything starts), PostgreSQL
+(`DATABASE_URL` or the cluster kept under `<root>/postgres`), migrations as the owner role, a moto
+server on loopback with the resources provisioned, keys under `<root>/keys`, the Stripe API stub when no
+real key is given, `state.json`, then gateway, workers and scheduler as child processes in their own
+sessions (so a terminal's Ctrl-C reaches only the supervisor, which stops them in order). A child that
+dies is restarted; on stop, children get SIGTERM, then SIGKILL after a grace period, and the cluster is
+stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+
+from local.aws import Provisioned, QueueTimings, provision
+from local.environment import STATIC_ENVIRONMENT
+from local.idp import DEFAULT_CLIENT_ID
+from local.keys import load_or_create_key
+from local.postgres import LocalCluster, ensure_roles_and_database, port_is_free
+from local.state import LOCAL_WEBHOOK_SECRET, ROOT_ENV, STATE_FILE, StackState
+from saascore.db.migrate import migrate
+
+ROLES = ("gateway", "workers", "scheduler")
+STOP_GRACE_SECONDS = 5.0
+READY_TIMEOUT_SECONDS = 60.0
+RESTART_DELAY_SECONDS = 1.0
+COLORS = {"stack": 1, "gateway": 36, "workers": 35, "scheduler": 33, "moto": 34, "stripe": 32}
+LEVEL_COLORS = {"WARNING": 33, "ERROR": 31, "CRITICAL": 31}
+
+
+class StackError(RuntimeError):
+    """The local stack cannot start (port taken, database unreachable, a child failed to come up)."""
+
+
+@dataclass
+class StackOptions:
+    root: Path = Path(".local")
+    port: int = 8000
+    postgres_port: int = 5433
+    moto_port: int = 0
+    database_url: str | None = None
+    webhook_secret: str = LOCAL_WEBHOOK_SECRET
+    stripe_api_key: str | None = None
+    stripe_api_base: str | None = None
+    schedule_compression: float = 120.0
+    timings: QueueTimings = field(default_factory=QueueTimings)
+    roles: tuple[str, ...] = ROLES
+    color: bool = True
+
+
+def with_credentials(url: str, *, user: str, password: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    netloc = f"{user}:{password}@{parts.hostname or '127.0.0.1'}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, f"/{dbname}", parts.query, ""))
+
+
+def _free_port() -> int:
+    from local.postgres import free_port
+
+    return free_port()
+
+
+class LogRelay:
+    """Prefix each child's output with its colored component name; JSON log lines are condensed."""
+
+    def __init__(self, *, color: bool, out: IO[str] = sys.stdout) -> None:
+        self.color = color
+        self.out = out
+        self._lock = threading.Lock()
+
+    def _paint(self, text: str, code: int) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color else text
+
+    def line(self, component: str, text: str) -> None:
+        text = text.rstrip("\n")
+        level = ""
+        if text.startswith("{"):
+            with contextlib.suppress(ValueError, AttributeError):
+                record = json.loads(text)
+                level = str(record.get("level", ""))
+                extras = {
+                    key: record[key]
+                    for key in ("service", "tenant_id", "request_id", "correlation_id", "exception")
+                    if record.get(key)
+                }
+                text = f"{level} {record.get('message', '')}" + (f" {extras}" if extras else "")
+        else:
+            level = text.split(" ", 1)[0]
+        name = self._paint(f"{component:>9} |", COLORS.get(component, 37))
+        if level in LEVEL_COLORS:
+            text = self._paint(text, LEVEL_COLORS[level])
+        with self._lock:
+            print(f"{time.strftime('%H:%M:%S')} {name} {text}", file=self.out, flush=True)
+
+    def follow(self, component: str, stream: IO[str]) -> threading.Thread:
+        def pump() -> None:
+            for text in stream:
+                self.line(component, text)
+
+        thread = threading.Thread(target=pump, name=f"log-{component}", daemon=True)
+        thread.start()
+        return thread
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions, *, relay: LogRelay | None = None) -> None:
+        self.options = options
+        self.root = options.root.resolve()
+        self.relay = relay or LogRelay(color=options.color)
+        self.cluster: LocalCluster | None = None
+        self.moto: Any = None
+        self.stripe_stop: Callable[[], None] | None = None
+        self.children: dict[str, subprocess.Popen[str]] = {}
+        self.restarts: dict[str, int] = dict.fromkeys(options.roles, 0)
+        self.state: StackState | None = None
+        self.env: dict[str, str] = {}
+        self._stopping = threading.Event()
+        self.ready_seconds: float | None = None
+
+    def say(self, text: str) -> None:
+        self.relay.line("stack", text)
+
+    # ---- start ------------------------------------------------------------------------------------
+    def _check_ports(self) -> None:
+        wanted = {"gateway": self.options.port}
+        if self.options.moto_port:
+            wanted["moto"] = self.options.moto_port
+        for name, port in wanted.items():
+            if not port_is_free(port):
+                raise StackError(
+                    f"port {port} ({name}) is already in use: is another `saas dev` running? "
+                    f"Stop it, or pick another port (--port / --moto-port)."
+                )
+
+    def _start_postgres(self) -> tuple[str, str, str, int | None]:
+        """(app url, owner url, admin url, cluster port)."""
+        if self.options.database_url:
+            passwords_file = self.root / "external-db-passwords.json"
+            if passwords_file.exists():
+                passwords = json.loads(passwords_file.read_text())
+            else:
+                passwords = {"owner": secrets.token_urlsafe(18), "app": secrets.token_urlsafe(18)}
+                passwords_file.write_text(json.dumps(passwords))
+                passwords_file.chmod(0o600)
+            admin = self.options.database_url
+            try:
+                with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+                    ensure_roles_and_database(
+                        conn, owner_password=passwords["owner"], app_password=passwords["app"]
+                    )
+            except psycopg.Error as exc:
+                raise StackError(f"DATABASE_URL is not reachable or lacks rights: {exc}") from exc
+            owner = with_credentials(admin, user="saas_owner", password=passwords["owner"], dbname="saas")
+            app = with_credentials(admin, user="saas_app", password=passwords["app"], dbname="saas")
+            return app, owner, admin, None
+        cluster = LocalCluster(self.root / "postgres", port=self.options.postgres_port)
+        if (cluster.data / "postmaster.pid").exists():
+            cluster.stop(mode="fast")  # a server left behind by a run that was killed
+        if not port_is_free(cluster.port):
+            raise StackError(
+                f"port {cluster.port} (PostgreSQL) is already in use; stop that server or pass "
+                "--postgres-port, or set DATABASE_URL to use it"
+            )
+        cluster.start()
+        self.cluster = cluster
+        urls = cluster.urls
+        return urls.app, urls.owner, urls.admin, cluster.port
+
+    def _start_moto(self) -> str:
+        from moto.server import ThreadedMotoServer
+
+        port = self.options.moto_port or _free_port()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto call is noise
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.moto.start()
+        return f"http://127.0.0.1:{port}"
+
+    def _stripe(self) -> tuple[str, str]:
+        if self.options.stripe_api_key:
+            return self.options.stripe_api_base or "https://api.stripe.com", self.options.stripe_api_key
+        from tests.support.stripe_stub import TEST_API_KEY, start_stub
+
+        stub, stop = start_stub()
+        self.stripe_stop = stop
+        return str(stub.url), TEST_API_KEY
+
+    def _aws(self) -> tuple[str, Provisioned]:
+        moto_url = self._start_moto()
+        provisioned = provision(
+            moto_url,
+            webhook_secret=self.options.webhook_secret,
+            stripe_api_key=self.options.stripe_api_key or "sk_test_stub",
+            timings=self.options.timings,
+        )
+        self.say(f"moto on {moto_url}: queues, bucket, table, SES identity, KMS key, Stripe secret")
+        return moto_url, provisioned
+
+    def start(self) -> StackState:
+        started = time.perf_counter()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._check_ports()
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / STATE_FILE).unlink()  # children wait for a fresh one
+        self.env = {**os.environ, **STATIC_ENVIRONMENT, ROOT_ENV: str(self.root), "PYTHONUNBUFFERED": "1"}
+        for role in self.options.roles:
+            self._spawn(role)
+        # PostgreSQL (separate processes) and moto (this process) come up side by side.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            aws = pool.submit(self._aws)
+            app_url, owner_url, admin_url, cluster_port = self._start_postgres()
+            applied = migrate(owner_url)
+            self.say(f"PostgreSQL ready ({len(applied)} migration(s) applied)")
+            moto_url, provisioned = aws.result()
+        keys = self.root / "keys"
+        load_or_create_key(keys / "idp.pem")
+        load_or_create_key(keys / "session.pem")
+        stripe_base, stripe_key = self._stripe()
+        gateway_url = f"http://127.0.0.1:{self.options.port}"
+        state = StackState(
+            root=str(self.root),
+            gateway_url=gateway_url,
+            gateway_port=self.options.port,
+            moto_url=moto_url,
+            database_url=app_url,
+            owner_database_url=owner_url,
+            admin_database_url=admin_url,
+            cluster_port=cluster_port,
+            webhooks=provisioned.webhooks,
+            jobs=provisioned.jobs,
+            reports_bucket=provisioned.reports_bucket,
+            rate_limit_table=provisioned.rate_limit_table,
+            ses_sender=provisioned.ses_sender,
+            session_key_path=str(keys / "session.pem"),
+            session_kms_key_id=provisioned.kms_key_id,
+            idp_issuer=f"{gateway_url}/_local/idp",
+            idp_key_path=str(keys / "idp.pem"),
+            idp_client_id=DEFAULT_CLIENT_ID,
+            stripe_webhook_secret=self.options.webhook_secret,
+            stripe_webhook_secret_name=provisioned.stripe_secret_name,
+            stripe_api_base=stripe_base,
+            stripe_api_key=stripe_key,
+            edge_config_path=str(self.root / "edge-config.json"),
+            session_issuer=gateway_url,
+            schedule_compression=self.options.schedule_compression,
+        )
+        state.save()
+        self.state = state
+        self._wait_until_ready(gateway_url)
+        self.ready_seconds = time.perf_counter() - started
+        self.say(f"ready in {self.ready_seconds:.1f} s on {gateway_url}")
+        return state
+
+    def _spawn(self, role: str) -> None:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local.child", role],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        assert process.stdout is not None
+        self.relay.follow(role, process.stdout)
+        self.children[role] = process
+
+    def _wait_until_ready(self, gateway_url: str) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            for role, process in self.children.items():
+                if process.poll() is not None:
+                    raise StackError(f"{role} exited with {process.returncode} while starting; see its log")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{gateway_url}/_local/status", timeout=5).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise StackError(f"the gateway did not answer within {READY_TIMEOUT_SECONDS:.0f} s")
+
+    # ---- run and stop -----------------------------------------------------------------------------
+    def run_until_stopped(self) -> None:
+        """Block until `request_stop()` (signal handler); restart children that die meanwhile."""
+        while not self._stopping.wait(0.5):
+            for role, process in list(self.children.items()):
+                if process.poll() is not None and not self._stopping.is_set():
+                    self.restarts[role] += 1
+                    self.say(f"{role} exited with {process.returncode}; restarting (#{self.restarts[role]})")
+                    time.sleep(RESTART_DELAY_SECONDS)
+                    self._spawn(role)
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for process in self.children.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for role, process in self.children.items():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.say(f"{role} did not stop in {STOP_GRACE_SECONDS:.0f} s; killing it")
+                process.kill()
+                process.wait()
+        self.children.clear()
+        if self.stripe_stop is not None:
+            self.stripe_stop()
+            self.stripe_stop = None
+        if self.moto is not None:
+            self.moto.stop()
+            self.moto = None
+        if self.cluster is not None:
+            self.cluster.stop(mode="fast")
+            self.cluster = None
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / "state.json").unlink()
+        self.say("stopped")

@@ -1,0 +1,113 @@
+"""`saas dev` (the local stack) and `saas token` (dev IdP tokens for it)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from local.state import DEFAULT_ROOT, LOCAL_WEBHOOK_SECRET, ROOT_ENV
+
+
+def run_dev(args: argparse.Namespace) -> int:
+    from local.aws import QueueTimings
+    from local.stack import LocalStack, StackError, StackOptions
+
+    options = StackOptions(
+        root=Path(args.root),
+        port=args.port,
+        postgres_port=args.postgres_port,
+        moto_port=args.moto_port,
+        database_url=os.environ.get("DATABASE_URL") or None,
+        webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET") or LOCAL_WEBHOOK_SECRET,
+        stripe_api_key=os.environ.get("STRIPE_API_KEY") or None,
+        stripe_api_base=os.environ.get("STRIPE_API_BASE") or None,
+        schedule_compression=args.schedule_compression,
+        timings=QueueTimings(webhooks_visibility=args.visibility, jobs_visibility=args.visibility),
+        color=not args.no_color and sys.stdout.isatty(),
+    )
+    stack = LocalStack(options)
+    signal.signal(signal.SIGINT, lambda *_: stack.request_stop())
+    signal.signal(signal.SIGTERM, lambda *_: stack.request_stop())
+    try:
+        state = stack.start()
+        print(
+            f"\nLocal stack on {state.gateway_url}  (status: {state.gateway_url}/_local/status)\n"
+            "Get a token:  saas token --email alice@example.com --tenant acme\n"
+            "Stop with Ctrl-C.\n",
+            flush=True,
+        )
+        stack.run_until_stopped()
+    except StackError as exc:
+        print(f"saas dev: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+    return 0
+
+
+def _ensure_membership(client: Any, token: str, tenant: str) -> str | None:
+    """Sign up (tenant + owner) unless the tenant exists; None when the user can sign in to it."""
+    created = client.post(
+        "/api/v1/signup", json={"id_token": token, "tenant_name": tenant.title(), "tenant_slug": tenant}
+    )
+    if created.status_code in (200, 201):
+        return None
+    session = client.post("/api/v1/sessions", json={"id_token": token, "tenant": tenant})
+    if session.status_code in (200, 201):
+        return None
+    return f"sign-up answered {created.status_code}, sign-in answered {session.status_code}: {session.text}"
+
+
+def run_token(args: argparse.Namespace) -> int:
+    import httpx
+
+    from local.idp import DevIdp
+    from local.state import StackState
+
+    try:
+        state = StackState.load(Path(args.root))
+    except FileNotFoundError as exc:
+        print(f"saas token: {exc}", file=sys.stderr)
+        return 1
+    idp = DevIdp(state.idp_issuer, Path(state.idp_key_path), state.idp_client_id)
+    token = idp.issue(args.email, name=args.name)
+    if args.tenant:
+        with httpx.Client(base_url=state.gateway_url, timeout=30) as client:
+            try:
+                problem = _ensure_membership(client, token, args.tenant)
+            except httpx.HTTPError as exc:
+                print(
+                    f"saas token: the gateway at {state.gateway_url} is not answering: {exc}", file=sys.stderr
+                )
+                return 1
+        if problem:
+            print(f"saas token: {args.email} cannot use tenant {args.tenant!r}: {problem}", file=sys.stderr)
+            return 1
+    print(token)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    root_default = os.environ.get(ROOT_ENV, str(DEFAULT_ROOT))
+    dev = subparsers.add_parser("dev", help="run the local stack on http://127.0.0.1:8000")
+    dev.add_argument("--root", default=root_default, help="state directory (default .local)")
+    dev.add_argument("--port", type=int, default=8000, help="gateway port")
+    dev.add_argument("--postgres-port", type=int, default=5433, help="port of the local cluster")
+    dev.add_argument("--moto-port", type=int, default=0, help="moto server port (default: a free one)")
+    dev.add_argument("--visibility", type=int, default=10, help="SQS visibility timeout, seconds")
+    dev.add_argument(
+        "--schedule-compression", type=float, default=120.0, help="schedules fire this many times faster"
+    )
+    dev.add_argument("--no-color", action="store_true", help="plain log lines")
+    dev.set_defaults(handler=run_dev)
+
+    token = subparsers.add_parser("token", help="print a dev IdP token (creates the user and tenant)")
+    token.add_argument("--email", required=True)
+    token.add_argument("--tenant", help="tenant slug; signed up with this user as owner when new")
+    token.add_argument("--name", help="display name (default: the email's local part)")
+    token.add_argument("--root", default=root_default, help="state directory of the running stack")
+    token.set_defaults(handler=run_token)

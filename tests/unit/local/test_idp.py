@@ -1,0 +1,42 @@
+"""Dev IdP tokens pass the shared stdlib verifier with the pinned key, as the edge and API configure it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge.tokens import IssuerConfig, TokenError, TokenVerifier
+from local.idp import DevIdp
+from local.keys import load_or_create_key, public_jwk
+
+
+def test_dev_idp_token_verifies_with_its_pinned_jwk(tmp_path: Path) -> None:
+    idp = DevIdp("http://127.0.0.1:8000/_local/idp", tmp_path / "keys" / "idp.pem")
+    token = idp.issue("Alice@Example.com")
+    verifier = TokenVerifier(
+        [IssuerConfig(issuer=idp.issuer, audiences=(idp.client_id,), keys=(idp.jwk,), token_use="id")]
+    )
+    claims = verifier.verify(token)
+    assert claims["email"] == "alice@example.com"
+    assert claims["sub"] == idp.subject_for("alice@example.com")  # stable per email
+    assert claims["token_use"] == "id"
+    assert claims["aud"] == idp.client_id
+    assert (tmp_path / "keys" / "idp.pem").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_token_from_another_key_is_refused(tmp_path: Path) -> None:
+    idp = DevIdp("http://127.0.0.1:8000/_local/idp", tmp_path / "idp.pem")
+    other = DevIdp(idp.issuer, tmp_path / "other.pem")
+    verifier = TokenVerifier([IssuerConfig(issuer=idp.issuer, audiences=(idp.client_id,), keys=(idp.jwk,))])
+    with pytest.raises(TokenError):
+        verifier.verify(other.issue("mallory@example.com"))
+
+
+def test_keys_are_created_once_and_kid_is_the_rfc7638_thumbprint(tmp_path: Path) -> None:
+    first = load_or_create_key(tmp_path / "k.pem")
+    again = load_or_create_key(tmp_path / "k.pem")
+    assert public_jwk(first) == public_jwk(again)
+    # RFC 7638 §3.1 example thumbprint computed over {"e","kty","n"} only: no other member may change it.
+    assert public_jwk(first)["kid"] == public_jwk(first, kid=None)["kid"]
+    assert len(public_jwk(first)["kid"]) == 43
