@@ -106,3 +106,79 @@ def owner_sql(pg: Any) -> Callable[..., list[dict[str, Any]]]:
             return list(cursor.fetchall()) if cursor.description else []
 
     return run
+
+
+@dataclass
+class LambdaPoller:
+    """Plays the SQS event source mapping: receive a batch, invoke the handler, delete what succeeded."""
+
+    queues: Queues
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]]
+    context: Any
+
+    def poll(self, *, wait: int = 0) -> tuple[list[dict[str, Any]], list[str]]:
+        """One invocation; returns (records delivered, message ids reported failed)."""
+        messages = self.queues.receive(wait=wait, visibility=720)
+        if not messages:
+            return [], []
+        records = [sqs_record(message, self.queues) for message in messages]
+        response = self.handler({"Records": records}, self.context)
+        failed = [item["itemIdentifier"] for item in response["batchItemFailures"]]
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self.queues.client.delete_message(
+                    QueueUrl=self.queues.url, ReceiptHandle=message["ReceiptHandle"]
+                )
+        return records, failed
+
+
+def sqs_record(message: dict[str, Any], queues: Queues) -> dict[str, Any]:
+    """The Lambda SQS event record for a received message (shape of tests/events/sqs)."""
+    arn = queues.client.get_queue_attributes(QueueUrl=queues.url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": "eu-west-1",
+    }
+
+
+@pytest.fixture
+def jobs_env(queues: Queues, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The jobs function's settings for tests: three attempts, 1-2 s backoff so retries are observable."""
+    from jobs.settings import get_settings
+
+    monkeypatch.setenv("JOB_MAX_ATTEMPTS", str(MAX_RECEIVES))
+    monkeypatch.setenv("JOB_BACKOFF_BASE_SECONDS", "1")
+    monkeypatch.setenv("JOB_BACKOFF_CAP_SECONDS", "2")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def poller(queues: Queues, jobs_env: None, app_database: Any, lambda_context: Any) -> LambdaPoller:
+    from jobs.worker import handler
+
+    return LambdaPoller(queues, handler, lambda_context)
+
+
+@pytest.fixture
+def visibility_changes(queues: Queues) -> list[int]:
+    """VisibilityTimeout of every ChangeMessageVisibility call the code makes (botocore event hook)."""
+    from saascore.jobs.outbox import get_sqs_client
+
+    seen: list[int] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        seen.append(int(params["VisibilityTimeout"]))
+
+    get_sqs_client().meta.events.register("provide-client-params.sqs.ChangeMessageVisibility", record)
+    return seen

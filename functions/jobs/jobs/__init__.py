@@ -1,0 +1,1 @@
+"""The jobs function: SQS worker (`jobs.worker.handler`) and scheduled entry (`jobs.scheduler.handler`)."""

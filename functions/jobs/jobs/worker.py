@@ -1,0 +1,81 @@
+"""SQS → Lambda entry of the job worker (Powertools batch processing with partial batch failures).
+
+Each record is one job message; ``jobs.runner`` does the work. A record that must come back later gets
+its visibility timeout changed to the backoff delay before it is reported failed; a dead job's record is
+made visible at once so SQS moves it to the DLQ on the next receive (receive count > maxReceiveCount).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from jobs.errors import JobDead, PermanentJobError, RetryLater
+from jobs.runner import run_message
+from jobs.settings import get_settings
+from saascore.db.connection import get_database
+from saascore.jobs.model import JobMessage
+from saascore.jobs.outbox import get_sqs_client
+from saascore.observability import get_logger, get_metrics, get_tracer
+
+logger = get_logger("jobs")
+tracer = get_tracer("jobs")
+metrics = get_metrics("jobs")
+# Every failed record already has the visibility it should come back with; reporting an all-failed
+# batch as item failures (instead of raising) keeps those timeouts and avoids a Lambda error metric.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def record_handler(record: SQSRecord) -> str:
+    try:
+        message = JobMessage.model_validate_json(record.body)
+    except ValidationError as exc:
+        logger.error(
+            "unparseable job message; it will end in the DLQ", extra={"message_id": record.message_id}
+        )
+        _set_visibility(record, 0)
+        raise PermanentJobError("unparseable job message") from exc
+    receive_count = int(record.attributes.approximate_receive_count)
+    try:
+        outcome = run_message(
+            message, receive_count=receive_count, settings=get_settings(), database=get_database()
+        )
+    except RetryLater as exc:
+        metrics.add_metric(name="JobRetried", unit=MetricUnit.Count, value=1)
+        _set_visibility(record, exc.delay_seconds)
+        raise
+    except JobDead:
+        metrics.add_metric(name="JobDead", unit=MetricUnit.Count, value=1)
+        _set_visibility(record, 0)
+        raise
+    metrics.add_metric(name=f"Job{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
+    return outcome
+
+
+def _set_visibility(record: SQSRecord, seconds: int) -> None:
+    queue_url = get_settings().jobs_queue_url or _queue_url_from_arn(
+        record.event_source_arn, get_sqs_client()
+    )
+    get_sqs_client().change_message_visibility(
+        QueueUrl=queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=seconds
+    )
+
+
+def _queue_url_from_arn(arn: str, client: Any) -> str:
+    _, _, _, _, account, name = arn.split(":", 5)
+    return str(client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+import jobs.runner
+from jobs.errors import PermanentJobError
+from saascore.db.tenancy import tenant_transaction
+from saascore.jobs import deliver_pending, enqueue_job
+from tests.integration.jobs.conftest import MAX_RECEIVES
+
+
+@pytest.fixture
+def test_jobs(monkeypatch):
+    """Job types whose behaviour the test controls, next to the real registry."""
+    calls: dict[str, int] = {}
+    behaviour: dict[str, Any] = {}
+
+    def handler_for(job_type):
+        def run(ctx):
+            calls[job_type] = calls.get(job_type, 0) + 1
+            step = behaviour[job_type]
+            outcome = step(calls[job_type]) if callable(step) else step
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+        return run
+
+    real = jobs.runner.default_resolver
+    monkeypatch.setattr(
+        jobs.runner, "default_resolver", lambda t: handler_for(t) if t in behaviour else real(t)
+    )
+    return calls, behaviour
+
+
+@dataclass
+class World:
+    poller: Any
+    queues: Any
+    make_tenant: Any
+    owner_sql: Any
+    calls: dict[str, int]
+    behaviour: dict[str, Any]
+    visibility_changes: list[int]
+
+
+@pytest.fixture
+def w(request):
+    fixture = request.getfixturevalue
+    calls, behaviour = fixture("test_jobs")
+    return World(
+        fixture("poller"),
+        fixture("queues"),
+        fixture("make_tenant"),
+        fixture("owner_sql"),
+        calls,
+        behaviour,
+        fixture("visibility_changes"),
+    )
+
+
+def enqueue(tenant, job_type, payload=None):
+    with tenant_transaction(tenant) as conn:
+        job_id = enqueue_job(conn, tenant_id=tenant, job_type=job_type, payload=payload or {})
+    deliver_pending()
+    return job_id
+
+
+def job_row(owner_sql, tenant, job_id):
+    return owner_sql(tenant, "SELECT status, attempts, result, error FROM jobs WHERE id = %s", (job_id,))[0]
+
+
+def test_success_records_the_result_and_a_redelivered_message_is_skipped(w):
+    w.behaviour["echo"] = {"ok": True}
+    tenant = w.make_tenant()
+    job_id = enqueue(tenant, "echo")
+    body = w.queues.receive(visibility=0)[0]["Body"]
+
+    records, failed = w.poller.poll()
+    assert (len(records), failed) == (1, [])
+    assert job_row(w.owner_sql, tenant, job_id) == {
+        "status": "succeeded",
+        "attempts": 1,
+        "result": {"ok": True},
+        "error": None,
+    }
+
+    w.queues.client.send_message(QueueUrl=w.queues.url, MessageBody=body)  # at-least-once: the same job again
+    records, failed = w.poller.poll()
+    assert (len(records), failed) == (1, [])
+    assert w.calls["echo"] == 1
+    assert w.queues.receive(visibility=0) == []
+
+
+def test_retryable_failures_back_off_then_the_job_dies_and_the_message_reaches_the_dlq(w):
+    w.behaviour["flaky"] = RuntimeError("downstream unavailable")
+    tenant = w.make_tenant()
+    job_id = enqueue(tenant, "flaky")
+
+    receive_counts = []
+    for _ in range(MAX_RECEIVES):
+        records, failed = w.poller.poll(wait=5)
+        assert failed == [records[0]["messageId"]]
+        receive_counts.append(int(records[0]["attributes"]["ApproximateReceiveCount"]))
+        if len(receive_counts) < MAX_RECEIVES:
+            assert job_row(w.owner_sql, tenant, job_id)["status"] == "queued"
+
+    assert receive_counts == [1, 2, 3]
+    # attempt 1 → base 1 s; attempt 2 → 1..2 s (equal jitter); the dead one is released at once for the DLQ
+    assert w.visibility_changes[0] == 1
+    assert 1 <= w.visibility_changes[1] <= 2
+    assert w.visibility_changes[2] == 0
+    row = job_row(w.owner_sql, tenant, job_id)
+    assert (row["status"], row["attempts"]) == ("dead", MAX_RECEIVES)
+    assert row["error"] == "RuntimeError: downstream unavailable"
+    assert w.calls["flaky"] == MAX_RECEIVES
+
+    assert w.poller.poll(wait=1) == ([], [])  # SQS moved it to the DLQ on this receive
+    dead = w.queues.receive(url=w.queues.dlq_url, visibility=0)
+    assert [json.loads(m["Body"])["job_id"] for m in dead] == [str(job_id)]
+
+
+def test_a_retry_that_succeeds_ends_succeeded(w):
+    w.behaviour["second_time_lucky"] = lambda n: RuntimeError("blip") if n == 1 else {"n": n}
+    tenant = w.make_tenant()
+    job_id = enqueue(tenant, "second_time_lucky")
+
+    assert len(w.poller.poll()[1]) == 1
+    started = time.monotonic()
+    _, failed = w.poller.poll(wait=5)
+    assert time.monotonic() - started >= 0.5  # the backoff kept it invisible
+    assert failed == []
+    assert job_row(w.owner_sql, tenant, job_id) == {
+        "status": "succeeded",
+        "attempts": 2,
+        "result": {"n": 2},
+        "error": None,
+    }
+    assert w.visibility_changes == [1]
+
+
+@pytest.mark.parametrize(
+    ("job_type", "error"),
+    [("bad_input", "the payload names no recipient"), ("no_such_type", "unknown job type 'no_such_type'")],
+)
+def test_permanent_failure_ends_failed_without_retry(w, job_type, error):
+    w.behaviour["bad_input"] = PermanentJobError("the payload names no recipient")
+    tenant = w.make_tenant()
+    job_id = enqueue(tenant, job_type)
+
+    assert w.poller.poll()[1] == []
+    row = job_row(w.owner_sql, tenant, job_id)
+    assert (row["status"], row["attempts"], row["error"]) == ("failed", 1, error)
+    assert w.queues.receive(visibility=0) == []
+
+
+def test_a_job_running_elsewhere_is_deferred_until_its_lock_expires(w):
+    w.behaviour["echo"] = {}
+    tenant = w.make_tenant()
+    job_id = enqueue(tenant, "echo")
+    w.owner_sql(
+        tenant,
+        "UPDATE jobs SET status = 'running', attempts = 1, locked_until = now() + interval '100 seconds' WHERE id = %s",
+        (job_id,),
+    )
+
+    records, failed = w.poller.poll()
+    assert failed == [records[0]["messageId"]]
+    assert 99 <= w.visibility_changes[0] <= 102
+    assert w.calls == {}
+    assert job_row(w.owner_sql, tenant, job_id)["status"] == "running"
+
+
+def test_a_crashed_workers_expired_lock_is_taken_over(w):
+    w.behaviour["echo"] = {"recovered": True}
+    tenant = w.make_tenant()
+    job_id = enqueue(tenant, "echo")
+    w.owner_sql(
+        tenant,
+        "UPDATE jobs SET status = 'running', attempts = 1, locked_until = now() - interval '1 second' WHERE id = %s",
+        (job_id,),
+    )
+    assert w.poller.poll()[1] == []
+    row = job_row(w.owner_sql, tenant, job_id)
+    assert (row["status"], row["attempts"], row["result"]) == ("succeeded", 2, {"recovered": True})
+
+
+def test_an_unparseable_message_is_released_for_the_dlq(w):
+    w.queues.client.send_message(QueueUrl=w.queues.url, MessageBody=json.dumps({"job_id": "nope"}))
+    records, failed = w.poller.poll()
+    assert failed == [records[0]["messageId"]]
+    assert w.visibility_changes == [0]
+
+
+def test_a_message_for_a_job_of_a_deleted_tenant_is_dropped(w):
+    w.behaviour["echo"] = {}
+    body = {
+        "job_id": str(uuid.uuid4()),
+        "type": "echo",
+        "tenant_id": str(uuid.uuid4()),
+        "payload": {},
+        "attempt": 1,
+    }
+    w.queues.client.send_message(QueueUrl=w.queues.url, MessageBody=json.dumps(body))
+    assert w.poller.poll()[1] == []
+    assert w.calls == {}
