@@ -1,0 +1,1 @@
+"""Stripe webhooks: the verifying receiver (Function URL → SQS FIFO) and the FIFO processor."""
