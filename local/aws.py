@@ -37,10 +37,16 @@ CREDENTIALS = {
 
 @dataclass(frozen=True, slots=True)
 class QueueTimings:
-    """Visibility timeouts of the local queues (seconds); production derives them from function timeouts."""
+    """Local timeouts (seconds). Production sets visibility to 6x the function timeout; locally the jobs
+    queue's visibility only has to outlast the worker's job lock (timeout + 0 margin), so a message from
+    a killed worker comes back within seconds instead of minutes."""
 
     webhooks_visibility: int = 10
-    jobs_visibility: int = 10
+    job_timeout: int = 10
+
+    @property
+    def jobs_visibility(self) -> int:
+        return self.job_timeout + 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ STATE_WAIT_SECONDS = 120.0
 WARM_MODULES = {
     "gateway": ("edge.handler", "api.main", "webhooks.receiver"),
     "workers": ("webhooks.processor", "jobs.worker"),
-    "scheduler": ("jobs.scheduler",),
+    "scheduler": ("jobs.scheduler", "jobs.registry"),
 }
 log = logging.getLogger("child")
 
@@ -122,7 +122,7 @@ def run_workers(state: StackState, stop: threading.Event) -> None:
     sqs = client("sqs", state.moto_url)
     pollers = [
         QueuePoller(sqs, state.webhooks, webhooks_processor()),
-        QueuePoller(sqs, state.jobs, jobs_worker()),
+        QueuePoller(sqs, state.jobs, jobs_worker(state.job_timeout_seconds)),
     ]
     threads = [
         threading.Thread(target=poller.run, args=(stop,), name=poller.queue.name, daemon=True)

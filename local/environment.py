@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from local.aws import CREDENTIALS
+from local.aws import CREDENTIALS, JOBS_MAX_RECEIVES
 from local.idp import DevIdp
 from local.state import StackState
 
@@ -44,13 +44,22 @@ def function_environment(state: StackState) -> dict[str, str]:
         "IDP_CLIENT_IDS": "",
         "IDP_TOKEN_USE": "id",
         "RATE_LIMIT_TABLE": state.rate_limit_table,
-        # webhooks
-        "WEBHOOKS_QUEUE_URL": state.webhooks.url,
+        # webhooks and billing
+        "WEBHOOK_QUEUE_URL": state.webhooks.url,
         "STRIPE_WEBHOOK_SECRET": stripe_secret_ref,
         "STRIPE_API_KEY": state.stripe_api_key,
         "STRIPE_API_BASE": state.stripe_api_base,
-        # jobs
+        "BILLING_CHECKOUT_SUCCESS_URL": f"{state.gateway_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
+        "BILLING_CHECKOUT_CANCEL_URL": f"{state.gateway_url}/billing/canceled",
+        "BILLING_PORTAL_RETURN_URL": f"{state.gateway_url}/billing",
+        # jobs: short timeouts and backoff so retries are visible in seconds; the visibility timeout
+        # of the local jobs queue is derived from the same numbers (see local.aws.QueueTimings).
         "JOBS_QUEUE_URL": state.jobs.url,
+        "JOB_TIMEOUT_SECONDS": str(state.job_timeout_seconds),
+        "JOB_LOCK_MARGIN_SECONDS": "0",
+        "JOB_BACKOFF_BASE_SECONDS": "1",
+        "JOB_BACKOFF_CAP_SECONDS": "5",
+        "JOB_MAX_ATTEMPTS": str(JOBS_MAX_RECEIVES),
         "REPORTS_BUCKET": state.reports_bucket,
-        "SES_SENDER": state.ses_sender,
+        "EMAIL_SENDER": state.ses_sender,
     }

@@ -37,8 +37,8 @@ def webhooks_processor() -> LocalFunction:
     return LocalFunction("webhooks-processor", "webhooks.processor.handler", timeout=60.0)
 
 
-def jobs_worker() -> LocalFunction:
-    return LocalFunction("jobs-worker", "jobs.worker.handler", timeout=120.0, memory=1024)
+def jobs_worker(timeout: float) -> LocalFunction:
+    return LocalFunction("jobs-worker", "jobs.worker.handler", timeout=timeout, memory=1024)
 
 
 def jobs_scheduler() -> LocalFunction:

@@ -82,15 +82,15 @@ class CompressedScheduler:
 
 
 def load_schedules() -> list[Schedule]:
-    """The jobs package's schedule table (the one the CDK app deploys), or none if it is not there yet."""
+    """The jobs package's schedule table (what the CDK app deploys; input `{"job_type": ...}`)."""
     import importlib
 
     try:
-        module = importlib.import_module("jobs.schedules")
+        registry = importlib.import_module("jobs.registry")
     except ImportError:
-        log.warning("jobs.schedules is not available; no schedules will fire")
+        log.warning("jobs.registry is not available; no schedules will fire")
         return []
     return [
-        Schedule(name=entry.name, expression=entry.expression, payload=dict(entry.payload))
-        for entry in module.SCHEDULES
+        Schedule(name=entry.job_type, expression=entry.expression, payload={"job_type": entry.job_type})
+        for entry in registry.SCHEDULES
     ]

@@ -261,6 +261,7 @@ class LocalStack:
             edge_config_path=str(self.root / "edge-config.json"),
             session_issuer=gateway_url,
             schedule_compression=self.options.schedule_compression,
+            job_timeout_seconds=self.options.timings.job_timeout,
         )
         state.save()
         self.state = state

@@ -57,6 +57,7 @@ class StackState:
     session_issuer: str
     viewer_country: str = "US"
     schedule_compression: float = 120.0
+    job_timeout_seconds: int = 10
 
     def save(self) -> Path:
         path = Path(self.root) / STATE_FILE

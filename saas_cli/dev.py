@@ -26,7 +26,7 @@ def run_dev(args: argparse.Namespace) -> int:
         stripe_api_key=os.environ.get("STRIPE_API_KEY") or None,
         stripe_api_base=os.environ.get("STRIPE_API_BASE") or None,
         schedule_compression=args.schedule_compression,
-        timings=QueueTimings(webhooks_visibility=args.visibility, jobs_visibility=args.visibility),
+        timings=QueueTimings(webhooks_visibility=args.visibility, job_timeout=args.job_timeout),
         color=not args.no_color and sys.stdout.isatty(),
     )
     stack = LocalStack(options)
@@ -98,7 +98,8 @@ def register(subparsers: Any) -> None:
     dev.add_argument("--port", type=int, default=8000, help="gateway port")
     dev.add_argument("--postgres-port", type=int, default=5433, help="port of the local cluster")
     dev.add_argument("--moto-port", type=int, default=0, help="moto server port (default: a free one)")
-    dev.add_argument("--visibility", type=int, default=10, help="SQS visibility timeout, seconds")
+    dev.add_argument("--visibility", type=int, default=10, help="webhooks queue visibility timeout, s")
+    dev.add_argument("--job-timeout", type=int, default=10, help="jobs function timeout, s (min 10)")
     dev.add_argument(
         "--schedule-compression", type=float, default=120.0, help="schedules fire this many times faster"
     )
