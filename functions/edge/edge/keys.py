@@ -15,13 +15,12 @@ import hmac
 import json
 import threading
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from edge.b64 import Base64Error, b64url_decode
+from edge.fetch import http_get
 
 MIN_RSA_BITS = 2048
 # Bounds the cost of one verification an attacker can make us do with a hostile JWKS.
@@ -30,7 +29,6 @@ MAX_RSA_EXPONENT = 2**32
 MAX_JWKS_BYTES = 64 * 1024
 MAX_JWKS_KEYS = 32
 MAX_KID_CHARS = 256
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2, note 1).
 _SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
@@ -117,14 +115,8 @@ def parse_jwks(document: bytes) -> dict[str | None, RsaPublicKey]:
 
 
 def fetch_url(url: str, timeout: float) -> bytes:
-    """GET a JWKS over HTTPS (plain HTTP only to loopback, for tests and the local stack)."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
-        raise JwkError("JWKS URL must be https")
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 - scheme checked above
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
-        body: bytes = response.read(MAX_JWKS_BYTES + 1)
-    return body
+    """GET a JWKS document (https; plain http only to loopback)."""
+    return http_get(url, timeout, max_bytes=MAX_JWKS_BYTES)
 
 
 Fetcher = Callable[[str, float], bytes]

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from edge.fetch import FetchError
 from edge.keys import MAX_JWKS_BYTES, JwkError, JwksCache, fetch_url, parse_jwks
 from edge.tokens import IssuerConfig, TokenError, TokenVerifier
 from tests.unit.edge.conftest import AUDIENCE, ISSUER, FrozenClock, SigningKey, make_key, standard_claims
@@ -118,5 +119,5 @@ def test_jwks_skips_unusable_keys(signing_key: SigningKey) -> None:
     "url", ["http://issuer.test/jwks", "file:///etc/passwd", "http://localhost.evil.test/x"]
 )
 def test_fetch_refuses_non_https(url: str) -> None:
-    with pytest.raises(JwkError, match="https"):
+    with pytest.raises(FetchError, match="https"):
         fetch_url(url, 1.0)

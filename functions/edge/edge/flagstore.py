@@ -1,0 +1,107 @@
+"""The flags payload in force (bundled, optionally refreshed from a URL) and its per-visitor headers.
+
+With `flags.refresh_url` set, the payload is re-fetched at most every `refresh_ttl_seconds`; a failed
+or invalid refresh keeps the payload already in force (stale-if-error), so flags never stop working.
+Header values are cached per distinct attribute set (bounded) because evaluation is deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from edge.config import FlagSettings
+from edge.fetch import http_get
+from edge.flags import FlagEngine
+from edge.log import log
+
+MAX_PAYLOAD_BYTES = 512 * 1024
+PayloadFetcher = Callable[..., bytes]
+
+
+def encode_flags(flags: Mapping[str, Any], *, max_bytes: int) -> str:
+    """Compact JSON object `{"feature": value, ...}`; features that would overflow the limit are left out."""
+    parts: list[str] = []
+    size = 2
+    for key, value in flags.items():
+        part = json.dumps(key) + ":" + json.dumps(value, separators=(",", ":"))
+        if size + len(part) + (1 if parts else 0) > max_bytes:
+            continue
+        size += len(part) + (1 if parts else 0)
+        parts.append(part)
+    return "{" + ",".join(parts) + "}"
+
+
+def encode_experiments(experiments: tuple[tuple[str, str], ...]) -> str:
+    """`experiment-key:variation-key` pairs joined by commas, each part percent-encoded."""
+    return ",".join(
+        f"{urllib.parse.quote(key, safe='-_.~')}:{urllib.parse.quote(variation, safe='-_.~')}"
+        for key, variation in experiments
+    )
+
+
+class FlagStore:
+    def __init__(
+        self,
+        settings: FlagSettings,
+        *,
+        fetch: PayloadFetcher = http_get,
+        monotonic: Callable[[], float] = time.monotonic,
+        cache_size: int = 4096,
+        max_header_bytes: int = 4096,
+    ) -> None:
+        self._settings = settings
+        self._fetch = fetch
+        self._monotonic = monotonic
+        self._cache_size = cache_size
+        self._max_header_bytes = max_header_bytes
+        self._engine = FlagEngine(settings.payload)
+        self._checked_at: float | None = None
+        self._cache: dict[tuple[tuple[str, Any], ...], tuple[str, str]] = {}
+        self.last_error: str | None = None
+
+    @property
+    def engine(self) -> FlagEngine:
+        url = self._settings.refresh_url
+        if url is not None:
+            now = self._monotonic()
+            if self._checked_at is None or now - self._checked_at >= self._settings.refresh_ttl_seconds:
+                self._checked_at = now
+                self._refresh(url)
+        return self._engine
+
+    def _refresh(self, url: str) -> None:
+        try:
+            body = self._fetch(url, self._settings.refresh_timeout_seconds, max_bytes=MAX_PAYLOAD_BYTES)
+            payload = json.loads(body)
+            if not isinstance(payload, dict):
+                raise ValueError("flags payload is not an object")
+            engine = FlagEngine(payload)
+        except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log("WARNING", "flags refresh failed; keeping the payload in force", error=self.last_error)
+            return
+        self._engine = engine
+        self._cache.clear()
+        self.last_error = None
+
+    def headers_for(self, attributes: Mapping[str, Any]) -> tuple[str, str]:
+        """(`x-flags`, `x-experiments`) values for these attributes."""
+        engine = self.engine
+        key = tuple(sorted(attributes.items()))
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        evaluation = engine.evaluate(attributes, self._settings.forward)
+        values = (
+            encode_flags(evaluation.flags, max_bytes=self._max_header_bytes),
+            encode_experiments(evaluation.experiments),
+        )
+        if self._cache_size > 0:
+            while len(self._cache) >= self._cache_size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = values
+        return values

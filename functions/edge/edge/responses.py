@@ -1,0 +1,78 @@
+"""CloudFront header lists and the responses the edge generates itself (RFC 9457 problem+json)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://errors.saas.example/"
+# CloudFront refuses a generated viewer-request response body over 40 KB.
+MAX_GENERATED_BODY_BYTES = 40 * 1024
+STATUS_TEXT = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    413: "Content Too Large",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+}
+
+CfHeaders = dict[str, list[dict[str, str]]]
+
+
+def header_entry(name: str, value: str) -> list[dict[str, str]]:
+    return [{"key": name, "value": value}]
+
+
+def first_value(headers: Mapping[str, Any], name: str) -> str | None:
+    entries = headers.get(name)
+    if not entries:
+        return None
+    value = entries[0].get("value") if isinstance(entries[0], Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def all_values(headers: Mapping[str, Any], name: str) -> list[str]:
+    return [
+        entry["value"]
+        for entry in headers.get(name) or ()
+        if isinstance(entry, Mapping) and isinstance(entry.get("value"), str)
+    ]
+
+
+def problem(
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    request_id: str,
+    headers: Iterable[tuple[str, str]] = (),
+    security_headers: Iterable[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """A complete CloudFront generated response; never cached, always within CloudFront's size limit."""
+    title = STATUS_TEXT.get(status, "Error")
+    body = json.dumps(
+        {
+            "type": PROBLEM_TYPE_BASE + slug,
+            "title": title,
+            "status": status,
+            "detail": detail[:512],
+            "request_id": request_id,
+        },
+        separators=(",", ":"),
+    )
+    out: CfHeaders = {
+        "content-type": header_entry("Content-Type", PROBLEM_CONTENT_TYPE),
+        "cache-control": header_entry("Cache-Control", "no-store"),
+        "x-request-id": header_entry("X-Request-Id", request_id),
+    }
+    for name, value in (*security_headers, *headers):
+        out[name.lower()] = header_entry(name, value)
+    return {
+        "status": str(status),
+        "statusDescription": title,
+        "headers": out,
+        "bodyEncoding": "text",
+        "body": body[:MAX_GENERATED_BODY_BYTES],
+    }

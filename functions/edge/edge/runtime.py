@@ -1,0 +1,81 @@
+"""Per-container state built once from the config: the token verifier and the flag store.
+
+`configure(...)` (tests, local stack) installs a config and optional clocks/fetchers and rebuilds the
+state; in Lambda the first request builds it from the bundled config.json.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from edge.config import EdgeConfig, get_config, use_config
+from edge.fetch import http_get
+from edge.flagstore import FlagStore, PayloadFetcher
+from edge.keys import Fetcher, fetch_url
+from edge.tokens import TokenVerifier
+
+
+@dataclass(frozen=True)
+class Runtime:
+    config: EdgeConfig
+    verifier: TokenVerifier
+    flags: FlagStore
+
+
+@dataclass(frozen=True)
+class _Hooks:
+    clock: Callable[[], float] = time.time
+    monotonic: Callable[[], float] = time.monotonic
+    jwks_fetch: Fetcher = fetch_url
+    flags_fetch: PayloadFetcher = http_get
+
+
+_hooks = _Hooks()
+_runtime: Runtime | None = None
+
+
+def build_runtime(config: EdgeConfig, hooks: _Hooks) -> Runtime:
+    verifier = TokenVerifier(
+        config.issuers,
+        clock=hooks.clock,
+        fetch=hooks.jwks_fetch,
+        monotonic=hooks.monotonic,
+        jwks_ttl_seconds=config.jwks.ttl_seconds,
+        jwks_min_refresh_seconds=config.jwks.min_refresh_seconds,
+        jwks_timeout_seconds=config.jwks.timeout_seconds,
+        max_token_bytes=config.limits.max_token_bytes,
+        cache_size=config.limits.token_cache_size,
+    )
+    flags = FlagStore(
+        config.flags,
+        fetch=hooks.flags_fetch,
+        monotonic=hooks.monotonic,
+        cache_size=config.limits.flag_cache_size,
+        max_header_bytes=config.limits.max_flags_header_bytes,
+    )
+    return Runtime(config, verifier, flags)
+
+
+def get_runtime() -> Runtime:
+    global _runtime  # noqa: PLW0603 - one runtime per container, built on first use
+    if _runtime is None:
+        _runtime = build_runtime(get_config(), _hooks)
+    return _runtime
+
+
+def configure(
+    config: EdgeConfig | Mapping[str, Any] | None,
+    *,
+    clock: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
+    jwks_fetch: Fetcher = fetch_url,
+    flags_fetch: PayloadFetcher = http_get,
+) -> None:
+    """Install a config (None: back to the bundled file) and rebuild the runtime on next use."""
+    global _runtime, _hooks  # noqa: PLW0603 - swapped only by tests and the local stack
+    use_config(config)
+    _hooks = _Hooks(clock, monotonic, jwks_fetch, flags_fetch)
+    _runtime = None

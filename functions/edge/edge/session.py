@@ -1,0 +1,76 @@
+"""Which credential a request presents (Bearer header or session cookie) and the identity it proves."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from edge.responses import all_values
+
+# Claim → trusted header the origin receives (DESIGN.md §3).
+IDENTITY_CLAIMS = (
+    ("sub", "x-auth-user", "X-Auth-User"),
+    ("tid", "x-auth-tenant", "X-Auth-Tenant"),
+    ("role", "x-auth-role", "X-Auth-Role"),
+    ("plan", "x-auth-plan", "X-Auth-Plan"),
+    ("sid", "x-auth-session", "X-Auth-Session"),
+)
+# Printable ASCII without separators that could split or fold a header; verified claims still pass it.
+_SAFE_VALUE = re.compile(r"[\x21-\x7e]{1,256}")
+_BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_\-.=]+) *")
+
+
+class CredentialError(Exception):
+    """The request's credentials cannot be read: `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    token: str
+    headers: tuple[tuple[str, str, str], ...]
+
+    @classmethod
+    def from_claims(cls, token: str, claims: Mapping[str, Any]) -> Identity:
+        headers = []
+        for claim, name, key in IDENTITY_CLAIMS:
+            value = claims.get(claim)
+            if isinstance(value, str) and _SAFE_VALUE.fullmatch(value):
+                headers.append((name, key, value))
+        return cls(token, tuple(headers))
+
+    def value(self, name: str) -> str | None:
+        return next((value for header, _, value in self.headers if header == name), None)
+
+
+def parse_cookies(header_values: Iterable[str]) -> dict[str, str]:
+    """Cookie pairs from every Cookie header; the first occurrence of a name wins (RFC 6265 §5.4 order)."""
+    cookies: dict[str, str] = {}
+    for header in header_values:
+        for pair in header.split(";"):
+            name, sep, value = pair.strip().partition("=")
+            if sep and name and name not in cookies:
+                cookies[name] = value.strip().strip('"')
+    return cookies
+
+
+def presented_token(
+    headers: Mapping[str, Any], *, cookies: Mapping[str, str], cookie_name: str
+) -> str | None:
+    """The Bearer token, else the session cookie, else None; CredentialError when ambiguous or malformed."""
+    authorization = all_values(headers, "authorization")
+    if len(authorization) > 1:
+        raise CredentialError(400, "more than one Authorization header")
+    if authorization:
+        match = _BEARER.fullmatch(authorization[0])
+        if match is None:
+            raise CredentialError(401, "Authorization must be a Bearer token")
+        return match.group(1)
+    token = cookies.get(cookie_name)
+    return token or None
