@@ -105,6 +105,7 @@ class FlagSettings:
 @dataclass(frozen=True)
 class EdgeConfig:
     issuers: tuple[IssuerConfig, ...]
+    environment: str = "unknown"
     jwks: JwksSettings = JwksSettings()
     public_paths: tuple[PathRule, ...] = ()
     protected_paths: tuple[PathRule, ...] = ()
@@ -243,6 +244,7 @@ def _flags(section: _Section) -> FlagSettings:
 
 _TOP_KEYS = frozenset(
     {
+        "environment",
         "issuers",
         "jwks",
         "public_paths",
@@ -283,6 +285,7 @@ def load_config(data: Mapping[str, Any]) -> EdgeConfig:
 
     return EdgeConfig(
         issuers=issuers,
+        environment=top.text("environment", "unknown") or "unknown",
         jwks=JwksSettings(
             ttl_seconds=jwks.number("ttl_seconds", 600, low=10, high=86400),
             min_refresh_seconds=jwks.number("min_refresh_seconds", 30, low=1, high=3600),
