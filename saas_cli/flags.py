@@ -1,0 +1,77 @@
+"""`saas flags eval`: evaluate the configured flags for given attributes, exactly as the edge would."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from edge.config import CONFIG_FILE, CONFIG_PATH_ENV, ConfigError, load_config_file
+from edge.flags import EvalContext, FlagEngine
+from edge.flagstore import encode_experiments, encode_flags
+
+
+def parse_attribute(text: str) -> tuple[str, Any]:
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"attribute {text!r} is not name=value")
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    return name, value
+
+
+def _payload(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[str, ...] | None]:
+    if args.payload:
+        return json.loads(Path(args.payload).read_text()), None
+    path = Path(args.config or os.environ.get(CONFIG_PATH_ENV) or CONFIG_FILE)
+    config = load_config_file(path)
+    return dict(config.flags.payload), config.flags.forward
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    try:
+        payload, forward = _payload(args)
+        engine = FlagEngine(payload)
+    except (OSError, ValueError, ConfigError) as exc:
+        print(f"saas flags eval: {exc}", file=sys.stderr)
+        return 2
+    attributes = dict(args.attr or [])
+    keys = args.feature or list(forward or engine.features)
+    ctx = EvalContext(attributes)
+    results = {key: engine.eval_feature(key, ctx) for key in keys}
+    evaluation = engine.evaluate(attributes, keys)
+    if args.json:
+        print(
+            json.dumps({key: result.to_dict() for key, result in results.items()}, indent=2, sort_keys=True)
+        )
+        return 0
+    width = max((len(key) for key in results), default=0)
+    for key, result in results.items():
+        experiment = result.experiment_result
+        suffix = (
+            f"  ({experiment.key} of {result.experiment['key']})" if experiment and result.experiment else ""
+        )
+        print(f"{key:<{width}}  {json.dumps(result.value)}  [{result.source}]{suffix}")
+    print(f"x-flags: {encode_flags(evaluation.flags, max_bytes=8192)}")
+    print(f"x-experiments: {encode_experiments(evaluation.experiments)}")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    flags = subparsers.add_parser("flags", help="feature flags as the edge evaluates them")
+    commands = flags.add_subparsers(dest="flags_command", required=True)
+    evaluate = commands.add_parser("eval", help="evaluate the configured flags for given attributes")
+    evaluate.add_argument(
+        "--attr", action="append", type=parse_attribute, metavar="NAME=VALUE", help="attribute (JSON or text)"
+    )
+    source = evaluate.add_mutually_exclusive_group()
+    source.add_argument("--config", help=f"edge config.json (default ${CONFIG_PATH_ENV} or the bundled one)")
+    source.add_argument("--payload", help="a GrowthBook payload JSON file instead of an edge config")
+    evaluate.add_argument("--feature", action="append", help="only this feature (repeatable)")
+    evaluate.add_argument("--json", action="store_true", help="full GrowthBook results as JSON")
+    evaluate.set_defaults(handler=run_eval)
