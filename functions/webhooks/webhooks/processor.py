@@ -3,7 +3,8 @@
 `SqsFifoPartialProcessor(skip_group_on_error=True)`: when one event fails, the later messages of the same
 message group (the same Stripe customer) are returned unprocessed too, so one customer's events never
 apply out of order, while other customers' events in the batch go ahead. A failing message is retried by
-SQS and moves to the DLQ after 5 receives (the queue's redrive policy); its error is kept in
+SQS and moves to the DLQ after 5 receives (a batch in which every record failed raises, as Powertools does by
+default; the event source mapping then returns the whole batch, which is the same outcome) (the queue's redrive policy); its error is kept in
 ``stripe_events`` when its tenant is known.
 """
 
