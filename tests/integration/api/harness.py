@@ -108,6 +108,8 @@ class ApiHarness:
         return f"{prefix}-{self._counter[0]}-{uuid.uuid4().hex[:6]}"
 
     def _session(self, body: dict[str, Any], email: str) -> Session:
+        # Tests authenticate explicitly; the cookies sign-in set would otherwise ride along on every call.
+        self.client.cookies.clear()
         return Session(
             access_token=body["access_token"],
             refresh_token=body["refresh_token"],
@@ -146,14 +148,22 @@ class ApiHarness:
 
     def set_plan(self, tenant_id: uuid.UUID, plan: str, *, billing_status: str = "active") -> None:
         """As the migration owner (what the billing webhooks do through their own path)."""
+        self.owner_sql(
+            tenant_id,
+            "UPDATE tenants SET plan = %s, billing_status = %s WHERE id = %s",
+            (plan, billing_status, tenant_id),
+        )
+
+    def owner_sql(self, tenant_id: uuid.UUID, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Run one statement as the migration owner inside ``tenant_id``'s context (test setup only)."""
         import psycopg
 
-        with psycopg.connect(self.owner_url, autocommit=True) as conn:
+        with psycopg.connect(self.owner_url) as conn:
             conn.execute("SELECT app.set_tenant(%s)", (tenant_id,))
-            conn.execute(
-                "UPDATE tenants SET plan = %s, billing_status = %s WHERE id = %s",
-                (plan, billing_status, tenant_id),
-            )
+            cursor = conn.execute(sql, params)
+            rows = cursor.fetchall() if cursor.description else []
+            conn.commit()
+            return rows
 
 
 def configure_env(monkeypatch: pytest.MonkeyPatch, **overrides: str) -> None:
