@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import psycopg
 import pytest
@@ -99,7 +100,7 @@ def _wait_for_waiters(pg, count: int, timeout: float = 4.0) -> None:
 
 def test_concurrent_duplicate_waits_and_replays_never_double_writes(api, pg, two_connections):
     owner = api.sign_up()
-    results: dict[str, object] = {}
+    results: dict[str, Any] = {}
 
     def send(name: str) -> None:
         results[name] = api.client.post(

@@ -18,7 +18,8 @@ def test_invite_accept_change_role_remove(api):
     # Permissions come from the database on each request, so the change applies to the live token.
     assert api.client.post("/api/v1/projects", json={"name": "x"}, headers=viewer.headers).status_code == 201
     listed = api.client.get("/api/v1/members?limit=1", headers=owner.headers).json()
-    assert len(listed["items"]) == 1 and listed["next_cursor"]
+    assert len(listed["items"]) == 1
+    assert listed["next_cursor"]
     second = api.client.get(
         f"/api/v1/members?limit=1&cursor={listed['next_cursor']}", headers=owner.headers
     ).json()

@@ -119,6 +119,7 @@ def test_free_plan_project_limit_is_402(api):
     owner = api.sign_up()
     api.set_plan(owner.tenant_id, "free")
     limit = PLANS["free"].entitlements.max_projects
+    assert limit is not None
     ids = [create(api, owner, f"p{i}").json()["id"] for i in range(limit)]
     refused = api.client.post("/api/v1/projects", json={"name": "one too many"}, headers=owner.headers)
     assert refused.status_code == 402

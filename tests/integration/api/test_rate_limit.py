@@ -93,13 +93,16 @@ def test_counter_is_atomic_and_window_scoped(dynamodb):
     limiter = RateLimiter(dynamodb, table=TABLE, window_seconds=60)
     tenant, user = uuid.uuid4(), uuid.uuid4()
     _, user_limit = limits_for("free")
-    decisions = [
+    checked = [
         limiter.check(tenant_id=tenant, user_id=user, plan="free", now=120.0) for _ in range(user_limit + 1)
     ]
-    assert all(d is not None for d in decisions)
+    decisions = [d for d in checked if d is not None]
+    assert len(decisions) == user_limit + 1
     assert [d.allowed for d in decisions] == [True] * user_limit + [False]
     assert decisions[-1].exceeded == "user"
     assert decisions[0].reset_seconds == 60
     # The next window starts from zero.
     fresh = limiter.check(tenant_id=tenant, user_id=user, plan="free", now=180.5)
-    assert fresh is not None and fresh.allowed and fresh.remaining == user_limit - 1
+    assert fresh is not None
+    assert fresh.allowed
+    assert fresh.remaining == user_limit - 1
