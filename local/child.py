@@ -166,6 +166,8 @@ def main(argv: Sequence[str]) -> int:
         print(f"usage: python -m local.child {{{'|'.join(ROLES)}}}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stdout)
+    for noisy in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     # Import the handlers while the supervisor still provisions, then configure them from the state.
     warm_up(argv[0])
     state = StackState.wait_for(Path(os.environ.get(ROOT_ENV, DEFAULT_ROOT)), timeout=STATE_WAIT_SECONDS)

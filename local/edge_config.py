@@ -1,8 +1,8 @@
 """The edge configuration the local gateway bundles with the edge handlers (as `make synth` would).
 
-It trusts the dev IdP and the API's session key, both pinned (no JWKS fetch from the edge, which would
-call back into the gateway), and keeps the public-path allow-list of the edge package's defaults plus
-`/_local/*`.
+It trusts the API's session key and the dev IdP, both pinned (a JWKS fetch from the edge would call
+back into the gateway it runs in), keeps the edge package's default public paths (`/_local/*` never
+reaches the edge: the gateway serves it itself) and evaluates the local flags payload `flags.json`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from local.keys import load_or_create_key, public_jwk
 from local.state import StackState
 
 EDGE_CONFIG_ENV = "EDGE_CONFIG_PATH"
+FLAGS_FILE = Path(__file__).with_name("flags.json")
 SESSION_AUDIENCE = "saas-api"
 
 
@@ -33,6 +34,7 @@ def build_edge_config(state: StackState) -> dict[str, Any]:
                 "keys": [idp.jwk],
             },
         ],
+        "flags": {"payload": json.loads(FLAGS_FILE.read_text())},
     }
 
 

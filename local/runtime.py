@@ -8,12 +8,13 @@ in Lambda, so a handler returning something unserialisable fails here as it woul
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,10 @@ from local.events import ACCOUNT_ID
 from local.state import REGION
 
 Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def _install_event_loop() -> None:
+    asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 class HandlerUnavailableError(RuntimeError):
@@ -64,7 +69,11 @@ class LocalFunction:
         self.memory = memory
         self.stats = FunctionStats()
         self._handler: Handler | None = None
-        self._lock = threading.Lock()
+        # The container's one thread, with its own event loop (Mangum asks for the current loop, which
+        # only the main thread has by default); a single worker also serialises invocations.
+        self._container = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=name, initializer=_install_event_loop
+        )
 
     def load(self) -> Handler:
         if self._handler is None:
@@ -89,19 +98,21 @@ class LocalFunction:
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Invoke with a JSON round trip of event and result; errors propagate as in a sync invoke."""
-        with self._lock:
-            handler = self.load()
-            context = LambdaContext(self.name, self.memory, self.timeout)
-            context.log_group_name = f"/aws/lambda/{self.name}"
-            payload = json.loads(json.dumps(event))
-            started = time.perf_counter()
-            self.stats.invocations += 1
-            try:
-                result = handler(payload, context)
-                return json.loads(json.dumps(result))
-            except Exception as exc:
-                self.stats.errors += 1
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                raise
-            finally:
-                self.stats.last_duration_ms = (time.perf_counter() - started) * 1000
+        return self._container.submit(self._invoke, event).result()
+
+    def _invoke(self, event: dict[str, Any]) -> Any:
+        handler = self.load()
+        context = LambdaContext(self.name, self.memory, self.timeout)
+        context.log_group_name = f"/aws/lambda/{self.name}"
+        payload = json.loads(json.dumps(event))
+        started = time.perf_counter()
+        self.stats.invocations += 1
+        try:
+            result = handler(payload, context)
+            return json.loads(json.dumps(result))
+        except Exception as exc:
+            self.stats.errors += 1
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self.stats.last_duration_ms = (time.perf_counter() - started) * 1000

@@ -97,12 +97,16 @@ class LogRelay:
             with contextlib.suppress(ValueError, AttributeError):
                 record = json.loads(text)
                 level = str(record.get("level", ""))
-                extras = {
-                    key: record[key]
-                    for key in ("service", "tenant_id", "request_id", "correlation_id", "exception")
-                    if record.get(key)
+                message = record.get("message")
+                shown = {
+                    key: value
+                    for key, value in record.items()
+                    if key not in {"level", "message", "timestamp", "location", "xray_trace_id"}
+                    and value not in (None, "")
                 }
-                text = f"{level} {record.get('message', '')}" + (f" {extras}" if extras else "")
+                text = f"{level} {message if message not in (None, '') else ''}".strip() + (
+                    f" {shown}" if shown else ""
+                )
         else:
             level = text.split(" ", 1)[0]
         name = self._paint(f"{component:>9} |", COLORS.get(component, 37))

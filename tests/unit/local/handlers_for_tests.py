@@ -65,3 +65,19 @@ def sqs_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
     calls.append(("scheduled", event))
     return {"ok": True}
+
+
+def _mangum_app() -> Any:
+    from fastapi import FastAPI
+    from mangum import Mangum
+
+    app = FastAPI()
+
+    @app.get("/api/v1/ping")
+    async def ping() -> dict[str, str]:
+        return {"pong": "yes"}
+
+    return Mangum(app, lifespan="off")
+
+
+mangum_handler = _mangum_app()

@@ -111,3 +111,22 @@ def test_schedules_fire_on_a_compressed_timetable() -> None:
     assert handlers_for_tests.calls[0][1] == {"job": "x"}  # the schedule's Input is the event
     assert handlers_for_tests.calls[1][1]["detail-type"] == "Scheduled Event"
     assert scheduler.fired == {"hourly": 1, "daily": 1}
+
+
+def test_a_mangum_handler_runs_from_any_request_thread() -> None:
+    """Mangum needs an event loop; gateway request threads have none, the container thread does."""
+    import threading
+
+    edge = EdgeFunctions(fn("viewer_request"), fn("origin_request"), fn("viewer_response"))
+    api = LocalFunction("api", f"{MODULE}.mangum_handler", timeout=5)
+    gateway = Gateway(edge=edge, api=api, receiver=api, local_page=local_page)
+    results: list[HttpResponse] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(gateway.handle(request("/api/v1/ping"))))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [json.loads(r.body) for r in results] == [{"pong": "yes"}] * 4
