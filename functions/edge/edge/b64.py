@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
+_FROM_URLSAFE = str.maketrans("-_", "+/")
+_TO_URLSAFE = str.maketrans("+/", "-_")
 
 
 class Base64Error(ValueError):
@@ -19,7 +20,7 @@ def b64url_decode(text: str) -> bytes:
     if len(text) % 4 == 1 or not _ALPHABET.fullmatch(text):
         raise Base64Error("not base64url")
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = binascii.a2b_base64((text + "=" * (-len(text) % 4)).translate(_FROM_URLSAFE), strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise Base64Error("not base64url") from exc
     if b64url_encode(raw) != text:
@@ -28,4 +29,4 @@ def b64url_decode(text: str) -> bytes:
 
 
 def b64url_encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(raw, newline=False).rstrip(b"=").decode("ascii").translate(_TO_URLSAFE)

@@ -12,15 +12,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from edge.b64 import Base64Error, b64url_decode
 from edge.keys import JwkError
+from edge.records import factory, record, record_fields
 from edge.tokens import IssuerConfig
 
-CONFIG_FILE = Path(__file__).with_name("config.json")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+CONFIG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.json")
 CONFIG_PATH_ENV = "EDGE_CONFIG_PATH"
 
 DEFAULT_PUBLIC_PATHS = (
@@ -48,7 +50,7 @@ class ConfigError(ValueError):
     """The edge configuration is invalid; the message names the offending key."""
 
 
-@dataclass(frozen=True)
+@record
 class PathRule:
     """`METHOD /path` where METHOD may be `*` and a path ending in `/*` matches that prefix."""
 
@@ -67,21 +69,21 @@ class PathRule:
         return uri.startswith(prefix) if prefix is not None else uri == self.path
 
 
-@dataclass(frozen=True)
+@record
 class JwksSettings:
     ttl_seconds: float = 600.0
     min_refresh_seconds: float = 30.0
     timeout_seconds: float = 2.0
 
 
-@dataclass(frozen=True)
+@record
 class CookieSettings:
     session: str = "__Host-session"
     anonymous: str = "aid"
     anonymous_max_age_seconds: int = 365 * 24 * 3600
 
 
-@dataclass(frozen=True)
+@record
 class Limits:
     max_token_bytes: int = 8 * 1024
     max_cookie_bytes: int = 8 * 1024
@@ -92,9 +94,9 @@ class Limits:
     max_flags_header_bytes: int = 4 * 1024
 
 
-@dataclass(frozen=True)
+@record
 class FlagSettings:
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    payload: Mapping[str, Any] = factory(default_factory=dict)
     refresh_url: str | None = None
     refresh_ttl_seconds: float = 60.0
     refresh_timeout_seconds: float = 1.0
@@ -102,7 +104,7 @@ class FlagSettings:
     query_overrides: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class EdgeConfig:
     issuers: tuple[IssuerConfig, ...]
     environment: str = "unknown"
@@ -112,7 +114,7 @@ class EdgeConfig:
     cookies: CookieSettings = CookieSettings()
     limits: Limits = Limits()
     flags: FlagSettings = FlagSettings()
-    origins_by_country: Mapping[str, str] = field(default_factory=dict)
+    origins_by_country: Mapping[str, str] = factory(default_factory=dict)
     security_headers: tuple[tuple[str, str], ...] = ()
 
     def is_public(self, method: str, uri: str) -> bool:
@@ -270,7 +272,7 @@ def load_config(data: Mapping[str, Any]) -> EdgeConfig:
 
     jwks = top.section("jwks", frozenset({"ttl_seconds", "min_refresh_seconds", "timeout_seconds"}))
     cookies = top.section("cookies", frozenset({"session", "anonymous", "anonymous_max_age_seconds"}))
-    limits = top.section("limits", frozenset(Limits.__dataclass_fields__))
+    limits = top.section("limits", frozenset(record_fields(Limits)))
     origins = data.get("origins_by_country", {})
     if not isinstance(origins, Mapping) or not all(
         isinstance(code, str) and len(code) == 2 and code.isupper() and isinstance(host, str) and host
@@ -309,15 +311,16 @@ def load_config(data: Mapping[str, Any]) -> EdgeConfig:
             flag_cache_size=limits.integer("flag_cache_size", 4096, low=0, high=100_000),
             max_flags_header_bytes=limits.integer("max_flags_header_bytes", 4 * 1024, low=64, high=8 * 1024),
         ),
-        flags=_flags(top.section("flags", frozenset(FlagSettings.__dataclass_fields__))),
+        flags=_flags(top.section("flags", frozenset(record_fields(FlagSettings)))),
         origins_by_country=dict(origins),
         security_headers=tuple((name.lower(), value) for name, value in headers.items() if value is not None),
     )
 
 
-def load_config_file(path: Path) -> EdgeConfig:
+def load_config_file(path: str | os.PathLike[str]) -> EdgeConfig:
     try:
-        data = json.loads(path.read_bytes())
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read edge config {path}: {exc}") from exc
     return load_config(data)
@@ -337,5 +340,5 @@ def get_config() -> EdgeConfig:
     global _current  # noqa: PLW0603 - loaded lazily once per container
     if _current is None:
         override = os.environ.get(CONFIG_PATH_ENV)
-        _current = load_config_file(Path(override) if override else CONFIG_FILE)
+        _current = load_config_file(override or CONFIG_FILE)
     return _current

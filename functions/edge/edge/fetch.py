@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -12,12 +10,13 @@ class FetchError(OSError):
 
 
 def http_get(url: str, timeout: float, *, max_bytes: int) -> bytes:
+    # Imported here: urllib pulls in http.client, email and ssl (milliseconds of cold start).
+    from urllib.parse import urlsplit
+    from urllib.request import Request, urlopen
+
     parts = urlsplit(url)
     if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
         raise FetchError("URL must be https")
-    # Imported here: urllib.request pulls in http.client, email and ssl (~10 ms of cold start).
-    from urllib.request import Request, urlopen
-
     request = Request(url, headers={"Accept": "application/json"})  # noqa: S310 - scheme checked above
     with urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
         body: bytes = response.read(max_bytes + 1)

@@ -16,10 +16,15 @@ was bucketed into, without building the SDK's result objects.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
-from edge.conditions import Predicate, compile_condition, js_string, js_truthy
+from edge.conditions import compile_condition, js_string, js_truthy
+from edge.records import factory, record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from edge.conditions import Predicate
 
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193
@@ -99,32 +104,64 @@ def get_query_string_override(key: str, url: str | None, count: int) -> int | No
     return None
 
 
-@dataclass
+@record
 class EvalContext:
     """What one evaluation sees: attributes plus the SDK context options the suite exercises."""
 
     attributes: Mapping[str, Any]
-    forced_variations: Mapping[str, int] = field(default_factory=dict)
+    forced_variations: Mapping[str, int] = factory(default_factory=dict)
     qa_mode: bool = False
     enabled: bool = True
     url: str | None = None
     contextual_bandits: Mapping[str, Any] | None = None
 
 
-@dataclass(slots=True)
 class ExperimentResult:
-    key: str
-    feature_id: str | None
-    in_experiment: bool
-    hash_used: bool
-    variation_id: int
-    value: Any
-    hash_attribute: str
-    hash_value: Any
-    bucket: float | None = None
-    name: str | None = None
-    passthrough: bool = False
-    bandit: Mapping[str, Any] | None = None
+    """One experiment assignment (the SDK's `ExperimentResult`); built per evaluation, so a plain class."""
+
+    __slots__ = (
+        "bandit",
+        "bucket",
+        "feature_id",
+        "hash_attribute",
+        "hash_used",
+        "hash_value",
+        "in_experiment",
+        "key",
+        "name",
+        "passthrough",
+        "value",
+        "variation_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        feature_id: str | None,
+        in_experiment: bool,
+        hash_used: bool,
+        variation_id: int,
+        value: Any,
+        hash_attribute: str,
+        hash_value: Any,
+        bucket: float | None = None,
+        name: str | None = None,
+        passthrough: bool = False,
+        bandit: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.key = key
+        self.feature_id = feature_id
+        self.in_experiment = in_experiment
+        self.hash_used = hash_used
+        self.variation_id = variation_id
+        self.value = value
+        self.hash_attribute = hash_attribute
+        self.hash_value = hash_value
+        self.bucket = bucket
+        self.name = name
+        self.passthrough = passthrough
+        self.bandit = bandit
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -149,13 +186,24 @@ class ExperimentResult:
         return result
 
 
-@dataclass(slots=True)
 class FeatureResult:
-    value: Any
-    source: str
-    rule_id: str = ""
-    experiment: Mapping[str, Any] | None = None
-    experiment_result: ExperimentResult | None = None
+    """One feature's value and why (the SDK's `FeatureResult`)."""
+
+    __slots__ = ("experiment", "experiment_result", "rule_id", "source", "value")
+
+    def __init__(
+        self,
+        value: Any,
+        source: str,
+        rule_id: str = "",
+        experiment: Mapping[str, Any] | None = None,
+        experiment_result: ExperimentResult | None = None,
+    ) -> None:
+        self.value = value
+        self.source = source
+        self.rule_id = rule_id
+        self.experiment = experiment
+        self.experiment_result = experiment_result
 
     @property
     def on(self) -> bool:
@@ -186,7 +234,7 @@ def _ranges(value: Any) -> list[tuple[float, float]] | None:
     return [(float(item[0]), float(item[1])) for item in value]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Filter:
     attribute: str
     seed: str
@@ -194,7 +242,7 @@ class _Filter:
     ranges: tuple[tuple[float, float], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Parent:
     feature_id: str
     condition: Predicate
@@ -359,7 +407,7 @@ class _Feature:
         self.rules = tuple(_Rule(key, rule, groups) for rule in rules if isinstance(rule, Mapping))
 
 
-@dataclass(frozen=True)
+@record
 class Evaluation:
     """The hot-path result: each feature's value and the experiments the visitor is bucketed into."""
 

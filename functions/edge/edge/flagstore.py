@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from edge.config import FlagSettings
 from edge.fetch import http_get
 from edge.flags import FlagEngine
 from edge.log import log
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 MAX_PAYLOAD_BYTES = 512 * 1024
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 PayloadFetcher = Callable[..., bytes]
+
+
+def percent_encode(text: str) -> str:
+    """RFC 3986 percent-encoding of everything but unreserved characters (urllib.parse.quote, without its import)."""
+    return "".join(chr(byte) if byte in _UNRESERVED else f"%{byte:02X}" for byte in text.encode("utf-8"))
 
 
 def encode_flags(flags: Mapping[str, Any], *, max_bytes: int) -> str:
@@ -37,10 +45,7 @@ def encode_flags(flags: Mapping[str, Any], *, max_bytes: int) -> str:
 
 def encode_experiments(experiments: tuple[tuple[str, str], ...]) -> str:
     """`experiment-key:variation-key` pairs joined by commas, each part percent-encoded."""
-    return ",".join(
-        f"{urllib.parse.quote(key, safe='-_.~')}:{urllib.parse.quote(variation, safe='-_.~')}"
-        for key, variation in experiments
-    )
+    return ",".join(f"{percent_encode(key)}:{percent_encode(variation)}" for key, variation in experiments)
 
 
 class FlagStore:

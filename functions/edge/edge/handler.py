@@ -6,15 +6,19 @@ problem+json with the request id, logged once as JSON. `configure(...)` is for t
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
-from typing import Any
-
 from edge import triggers
 from edge.log import log
 from edge.responses import problem
-from edge.runtime import Runtime, configure, get_runtime
+from edge.runtime import configure, get_runtime
 
-Trigger = Callable[[Runtime, MutableMapping[str, Any]], dict[str, Any]]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, MutableMapping
+    from typing import Any
+
+    from edge.runtime import Runtime
+
+    Trigger = Callable[[Runtime, MutableMapping[str, Any]], dict[str, Any]]
 
 __all__ = ["configure", "origin_request", "viewer_request", "viewer_response"]
 

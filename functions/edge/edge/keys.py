@@ -10,17 +10,20 @@ ourselves (no parsing of the decrypted block, so no Bleichenbacher-style lenienc
 
 from __future__ import annotations
 
+import _thread
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from edge.b64 import Base64Error, b64url_decode
 from edge.fetch import http_get
+from edge.records import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MIN_RSA_BITS = 2048
 # Bounds the cost of one verification an attacker can make us do with a hostile JWKS.
@@ -38,7 +41,7 @@ class JwkError(ValueError):
     """A JWK or JWKS document is not an acceptable RSA signing key set."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RsaPublicKey:
     n: int
     e: int
@@ -144,7 +147,7 @@ class JwksCache:
         self._keys: dict[str | None, RsaPublicKey] = {}
         self._fetched_at: float | None = None
         self._attempted_at: float | None = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self.last_error: str | None = None
 
     def keys(self, *, want_kid: str | None = None) -> dict[str | None, RsaPublicKey]:

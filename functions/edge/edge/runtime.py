@@ -8,24 +8,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from edge.config import EdgeConfig, get_config, use_config
 from edge.fetch import http_get
 from edge.flagstore import FlagStore, PayloadFetcher
 from edge.keys import Fetcher, fetch_url
+from edge.records import record
 from edge.tokens import TokenVerifier
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-@dataclass(frozen=True)
+
+@record
 class Runtime:
     config: EdgeConfig
     verifier: TokenVerifier
     flags: FlagStore
 
 
-@dataclass(frozen=True)
+@record
 class _Hooks:
     clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic

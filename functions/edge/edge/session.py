@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
 
+from edge.records import record
 from edge.responses import all_values
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Claim → trusted header the origin receives (DESIGN.md §3).
 IDENTITY_CLAIMS = (
@@ -31,7 +34,7 @@ class CredentialError(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Identity:
     token: str
     headers: tuple[tuple[str, str, str], ...]

@@ -22,17 +22,20 @@ leeway; ``aud`` (string or list) must meet ``audiences``; ``client_id`` must be 
 
 from __future__ import annotations
 
+import _thread
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from edge.b64 import Base64Error, b64url_decode
 from edge.keys import MAX_KID_CHARS, Fetcher, JwkError, JwksCache, RsaPublicKey, fetch_url, parse_rsa_jwk
+from edge.records import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SUPPORTED_ALGORITHMS = frozenset({"RS256", "HS256"})
 MIN_HS256_SECRET_BYTES = 32
@@ -48,14 +51,14 @@ class TokenError(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@record
 class IssuerConfig:
     issuer: str
     audiences: tuple[str, ...] = ()
     algorithms: tuple[str, ...] = ("RS256",)
     jwks_url: str | None = None
     keys: tuple[Mapping[str, Any], ...] = ()
-    hs256_secret: bytes | None = field(default=None, repr=False)
+    hs256_secret: bytes | None = None
     token_use: str | None = None
     client_ids: tuple[str, ...] = ()
     leeway_seconds: int = 30
@@ -167,7 +170,7 @@ class TokenVerifier:
         self._max_token_bytes = max_token_bytes
         self._cache_size = cache_size
         self._cache: dict[bytes, tuple[float, dict[str, Any]]] = {}
-        self._cache_lock = threading.Lock()
+        self._cache_lock = _thread.allocate_lock()
         self._issuers: dict[str, _Issuer] = {}
         jwks_by_url: dict[str, JwksCache] = {}
         for config in issuers:
