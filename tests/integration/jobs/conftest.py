@@ -182,3 +182,62 @@ def visibility_changes(queues: Queues) -> list[int]:
 
     get_sqs_client().meta.events.register("provide-client-params.sqs.ChangeMessageVisibility", record)
     return seen
+
+
+@pytest.fixture(scope="module")
+def moto_server_url() -> Iterator[str]:
+    """moto as a separate process, so tracemalloc in the test measures only this process's memory."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    binary = Path(sys.executable).with_name("moto_server")
+    process = subprocess.Popen(
+        [str(binary), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()  # noqa: S310 - local URL
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_bucket(moto_server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A bucket on the moto server process; the jobs settings point REPORTS_BUCKET at it."""
+    from jobs.clients import clear_clients
+    from jobs.settings import get_settings
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    bucket = f"reports-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", region_name="eu-west-1").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    monkeypatch.setenv("REPORTS_BUCKET", bucket)
+    monkeypatch.setenv("REPORT_PART_BYTES", str(5 * 1024 * 1024))
+    get_settings.cache_clear()
+    clear_clients()
+    yield bucket
+    get_settings.cache_clear()
+    clear_clients()

@@ -1,0 +1,1 @@
+"""Job handlers, one module per concern; each exposes functions ``(JobContext) -> dict | None``."""
