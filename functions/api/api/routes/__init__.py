@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import health, projects, sessions, tenancy, well_known
+from api.routes import billing, health, projects, sessions, tenancy, well_known
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -12,4 +12,5 @@ ROUTERS: list[APIRouter] = [
     sessions.router,
     tenancy.router,
     projects.router,
+    billing.router,
 ]

@@ -1,0 +1,256 @@
+"""Billing operations the API offers: checkout, portal, subscription read, plan change with proration.
+
+Each runs inside the request's tenant transaction. The tenant row is locked first, so concurrent
+requests of one tenant serialise; the Stripe customer is created at most once per tenant (the lock, a
+UNIQUE (tenant_id) constraint and a Stripe idempotency key derived from the tenant id). A plan change
+modifies the live subscription's item with proration and never creates a second subscription. The
+tenant's plan itself changes only when the resulting webhook arrives (Stripe is the source of truth).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+from uuid import UUID
+
+from saascore.billing.errors import (
+    AlreadySubscribedError,
+    NoCustomerError,
+    NoSubscriptionError,
+    PaymentProviderError,
+    PriceNotFoundError,
+    SamePlanError,
+)
+from saascore.billing.events import TENANT_METADATA_KEY
+from saascore.billing.plans import Plan
+from saascore.billing.settings import BillingSettings
+from saascore.db.connection import Connection
+
+if TYPE_CHECKING:
+    import stripe
+    from stripe.params import InvoiceCreatePreviewParams, SubscriptionUpdateParams
+
+LIVE_FILTER: Final = "status NOT IN ('canceled', 'incomplete_expired')"
+PRICE_CACHE_SECONDS: Final = 300
+_price_cache: dict[str, tuple[float, str]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSubscription:
+    stripe_subscription_id: str
+    stripe_item_id: str | None
+    plan: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProrationPreview:
+    amount_due: int
+    currency: str
+    proration_date: int
+    lines: list[dict[str, Any]]
+
+
+def _provider_error(exc: Exception) -> PaymentProviderError:
+    return PaymentProviderError(f"Stripe request failed: {type(exc).__name__}")
+
+
+def price_id_for(client: stripe.StripeClient, plan: Plan) -> str:
+    """The active Stripe price behind a plan's lookup key (cached for a few minutes per container)."""
+    import stripe
+
+    key = plan.price_lookup_key
+    if key is None:
+        raise PriceNotFoundError(f"plan {plan.key!r} is not sold through Stripe")
+    cached = _price_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < PRICE_CACHE_SECONDS:
+        return cached[1]
+    try:
+        prices = client.v1.prices.list(params={"lookup_keys": [key], "active": True, "limit": 1})
+    except stripe.StripeError as exc:
+        raise _provider_error(exc) from exc
+    if not prices.data:
+        raise PriceNotFoundError(f"no active Stripe price has the lookup key {key!r}")
+    _price_cache[key] = (time.monotonic(), prices.data[0].id)
+    return prices.data[0].id
+
+
+def lock_tenant(conn: Connection, tenant_id: UUID) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT id, name, slug, plan, billing_status, access_level, trial_ends_at, billing_grace_ends_at"
+        " FROM tenants WHERE id = %s FOR UPDATE",
+        (tenant_id,),
+    ).fetchone()
+    if row is None:
+        raise NoCustomerError("tenant not found")
+    return dict(row)
+
+
+def customer_id(conn: Connection, tenant_id: UUID) -> str | None:
+    row = conn.execute(
+        "SELECT stripe_customer_id FROM billing_customers WHERE tenant_id = %s AND deleted_at IS NULL",
+        (tenant_id,),
+    ).fetchone()
+    return None if row is None else str(row["stripe_customer_id"])
+
+
+def live_subscription(conn: Connection, tenant_id: UUID) -> LiveSubscription | None:
+    row = conn.execute(
+        "SELECT stripe_subscription_id, stripe_item_id, plan, status FROM subscriptions"
+        f" WHERE tenant_id = %s AND {LIVE_FILTER}",
+        (tenant_id,),
+    ).fetchone()
+    return None if row is None else LiveSubscription(**row)
+
+
+def ensure_customer(conn: Connection, client: stripe.StripeClient, tenant: dict[str, Any]) -> str:
+    """The tenant's Stripe customer, created exactly once (call with the tenant row locked)."""
+    import stripe
+
+    tenant_id: UUID = tenant["id"]
+    existing = customer_id(conn, tenant_id)
+    if existing is not None:
+        return existing
+    try:
+        customer = client.v1.customers.create(
+            params={
+                "name": tenant["name"],
+                "metadata": {TENANT_METADATA_KEY: str(tenant_id), "slug": tenant["slug"]},
+            },
+            options={"idempotency_key": f"tenant-customer-{tenant_id}"},
+        )
+    except stripe.StripeError as exc:
+        raise _provider_error(exc) from exc
+    conn.execute(
+        "INSERT INTO billing_customers (tenant_id, stripe_customer_id, livemode) VALUES (%s, %s, %s)",
+        (tenant_id, customer.id, bool(customer.livemode)),
+    )
+    return customer.id
+
+
+def start_checkout(
+    conn: Connection, client: stripe.StripeClient, settings: BillingSettings, *, tenant_id: UUID, plan: Plan
+) -> tuple[str, str]:
+    """A Stripe Checkout session for ``plan``: (session id, url). Refused when already subscribed."""
+    import stripe
+
+    tenant = lock_tenant(conn, tenant_id)
+    if live_subscription(conn, tenant_id) is not None:
+        raise AlreadySubscribedError("the tenant already has a subscription; change its plan instead")
+    customer = ensure_customer(conn, client, tenant)
+    price = price_id_for(client, plan)
+    metadata = {TENANT_METADATA_KEY: str(tenant_id)}
+    try:
+        session = client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "customer": customer,
+                "client_reference_id": str(tenant_id),
+                "line_items": [{"price": price, "quantity": 1}],
+                "metadata": metadata,
+                "subscription_data": {"metadata": metadata},
+                "success_url": settings.checkout_success_url,
+                "cancel_url": settings.checkout_cancel_url,
+            }
+        )
+    except stripe.StripeError as exc:
+        raise _provider_error(exc) from exc
+    return session.id, str(session.url)
+
+
+def open_portal(
+    conn: Connection, client: stripe.StripeClient, settings: BillingSettings, *, tenant_id: UUID
+) -> str:
+    import stripe
+
+    customer = customer_id(conn, tenant_id)
+    if customer is None:
+        raise NoCustomerError("the tenant has no billing account yet; start a checkout first")
+    try:
+        session = client.v1.billing_portal.sessions.create(
+            params={"customer": customer, "return_url": settings.portal_return_url}
+        )
+    except stripe.StripeError as exc:
+        raise _provider_error(exc) from exc
+    return str(session.url)
+
+
+def _changeable(conn: Connection, tenant_id: UUID, plan: Plan) -> tuple[LiveSubscription, str]:
+    """The live subscription and its plan item, or why the plan cannot change."""
+    subscription = live_subscription(conn, tenant_id)
+    if subscription is None or subscription.stripe_item_id is None:
+        raise NoSubscriptionError("the tenant has no subscription to change; start a checkout")
+    if subscription.plan == plan.key:
+        raise SamePlanError(f"the subscription is already on {plan.key}")
+    return subscription, subscription.stripe_item_id
+
+
+def preview_plan_change(
+    conn: Connection, client: stripe.StripeClient, *, tenant_id: UUID, plan: Plan, now: datetime | None = None
+) -> ProrationPreview:
+    """What the change would cost now (Stripe's upcoming-invoice preview with proration)."""
+    import stripe
+
+    subscription, item_id = _changeable(conn, tenant_id, plan)
+    price = price_id_for(client, plan)
+    proration_date = int((now or datetime.now(UTC)).timestamp())
+    params: InvoiceCreatePreviewParams = {
+        "subscription": subscription.stripe_subscription_id,
+        "subscription_details": {
+            "items": [{"id": item_id, "price": price}],
+            "proration_behavior": "create_prorations",
+            "proration_date": proration_date,
+        },
+    }
+    try:
+        invoice = client.v1.invoices.create_preview(params=params)
+    except stripe.StripeError as exc:
+        raise _provider_error(exc) from exc
+    lines = [
+        {"description": line.description, "amount": line.amount, "currency": line.currency}
+        for line in invoice.lines.data
+    ]
+    return ProrationPreview(
+        amount_due=invoice.amount_due, currency=invoice.currency, proration_date=proration_date, lines=lines
+    )
+
+
+def change_plan(
+    conn: Connection,
+    client: stripe.StripeClient,
+    *,
+    tenant_id: UUID,
+    plan: Plan,
+    proration_date: int | None = None,
+) -> LiveSubscription:
+    """Move the live subscription's item to ``plan``'s price, prorated (same subscription, same customer)."""
+    import stripe
+
+    lock_tenant(conn, tenant_id)
+    subscription, item_id = _changeable(conn, tenant_id, plan)
+    price = price_id_for(client, plan)
+    params: SubscriptionUpdateParams = {
+        "items": [{"id": item_id, "price": price}],
+        "proration_behavior": "create_prorations",
+        "metadata": {TENANT_METADATA_KEY: str(tenant_id)},
+    }
+    if proration_date is not None:
+        params["proration_date"] = proration_date  # the preview's, so the charge equals what was shown
+    try:
+        updated = client.v1.subscriptions.update(
+            subscription.stripe_subscription_id,
+            params=params,
+            options={
+                "idempotency_key": f"plan-change-{subscription.stripe_subscription_id}-{price}-{proration_date}"
+            },
+        )
+    except stripe.StripeError as exc:
+        raise _provider_error(exc) from exc
+    return LiveSubscription(
+        stripe_subscription_id=updated.id,
+        stripe_item_id=subscription.stripe_item_id,
+        plan=plan.key,
+        status=str(updated.status),
+    )
