@@ -35,7 +35,7 @@ from local.aws import Provisioned, QueueTimings, provision
 from local.environment import STATIC_ENVIRONMENT
 from local.idp import DEFAULT_CLIENT_ID
 from local.keys import load_or_create_key
-from local.postgres import LocalCluster, ensure_roles_and_database, port_is_free
+from local.postgres import DATABASE_NAME, LocalCluster, ensure_roles_and_database, port_is_free
 from local.state import LOCAL_WEBHOOK_SECRET, ROOT_ENV, STATE_FILE, StackState
 from saascore.db.migrate import migrate
 
@@ -71,6 +71,11 @@ def with_credentials(url: str, *, user: str, password: str, dbname: str) -> str:
     parts = urlsplit(url)
     netloc = f"{user}:{password}@{parts.hostname or '127.0.0.1'}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, f"/{dbname}", parts.query, ""))
+
+
+def with_database(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{dbname}", parts.query, ""))
 
 
 def _free_port() -> int:
@@ -246,7 +251,7 @@ class LocalStack:
             moto_url=moto_url,
             database_url=app_url,
             owner_database_url=owner_url,
-            admin_database_url=admin_url,
+            admin_database_url=with_database(admin_url, DATABASE_NAME),
             cluster_port=cluster_port,
             webhooks=provisioned.webhooks,
             jobs=provisioned.jobs,

@@ -1,0 +1,122 @@
+"""Fault injection on the running stack: a worker killed mid-batch, PostgreSQL stopped under the API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import uuid
+
+import psycopg
+import pytest
+
+from local.postgres import LocalCluster
+from tests.e2e.conftest import RunningStack, pids_alive, problem_json, wait_for
+from tests.e2e.helpers import sign_in
+from webhooks.samples import build_event, signature_header
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+EVENTS = 60
+CUSTOMERS = 3
+
+
+def count_events(stack: RunningStack, ids: list[str]) -> int:
+    with psycopg.connect(stack.state.admin_database_url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM stripe_events WHERE id = ANY(%s)", (ids,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def workers_pid(stack: RunningStack) -> int:
+    beat = stack.status()["processes"]["workers"]
+    assert beat["alive"], beat
+    return int(beat["pid"])
+
+
+def test_killing_the_worker_mid_batch_loses_and_doubles_nothing(stack: RunningStack) -> None:
+    session = sign_in(stack, "dora@example.com", "killtest")
+    tenant = session.tenant_id
+    session.close()
+    secret = stack.state.stripe_webhook_secret
+    customers = [f"cus_kill{uuid.uuid4().hex[:10]}" for _ in range(CUSTOMERS)]
+    subscriptions = {customer: f"sub_kill{uuid.uuid4().hex[:10]}" for customer in customers}
+    base = int(time.time()) - 10_000
+    events = [
+        build_event(
+            "customer.subscription.updated",
+            customer=customers[0],  # one tenant has one customer; the others exercise other FIFO groups
+            tenant_id=tenant,
+            subscription_id=subscriptions[customers[0]],
+            lookup_key="pro_monthly" if index == EVENTS - 1 else "starter_monthly",
+            status="active",
+            created=base + index,
+        )
+        for index in range(EVENTS)
+    ]
+    ids = [event["id"] for event in events]
+    pid = workers_pid(stack)
+    os.kill(pid, signal.SIGSTOP)  # let a backlog build, so the kill lands inside a batch
+    try:
+        with stack.client() as client:
+            for event in events:
+                payload = json.dumps(event)
+                response = client.post(
+                    "/webhooks/stripe",
+                    content=payload.encode(),
+                    headers={
+                        "stripe-signature": signature_header(payload, [secret]),
+                        "content-type": "application/json",
+                    },
+                )
+                assert response.status_code == 200, response.text
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_for(lambda: count_events(stack, ids) > 0, timeout=30, interval=0.02, what="the first events")
+    os.kill(pid, signal.SIGKILL)
+    processed_at_kill = count_events(stack, ids)
+    assert processed_at_kill < EVENTS, "the backlog drained before the kill; nothing was tested"
+    wait_for(lambda: not pids_alive([pid]), timeout=10, what="the killed worker to go")
+    # The supervisor restarts the workers; the killed batch reappears after its visibility timeout.
+    wait_for(
+        lambda: stack.status()["processes"]["workers"]["pid"] != pid,
+        timeout=30,
+        what="a restarted worker",
+    )
+    wait_for(lambda: count_events(stack, ids) == EVENTS, timeout=120, interval=0.5, what="every event")
+    with psycopg.connect(stack.state.admin_database_url, autocommit=True) as conn:
+        outcomes = conn.execute(
+            "SELECT outcome, count(*) FROM stripe_events WHERE id = ANY(%s) GROUP BY outcome", (ids,)
+        ).fetchall()
+        sub = conn.execute(
+            "SELECT plan, last_event_id FROM subscriptions WHERE stripe_subscription_id = %s",
+            (subscriptions[customers[0]],),
+        ).fetchone()
+    assert sum(count for _, count in outcomes) == EVENTS  # one row per event: nothing lost, nothing doubled
+    assert {outcome for outcome, _ in outcomes} <= {"applied", "stale"}
+    assert sub is not None
+    assert sub == ("pro", ids[-1])  # the newest event's state won
+    queue = stack.status()["queues"]["saas-webhooks.fifo"]
+    assert queue["dlq"] == 0
+    print(f"\nworker killed after {processed_at_kill}/{EVENTS} events; all {EVENTS} applied exactly once")
+
+
+def test_postgres_stopped_gives_503_problem_then_recovers_without_restart(stack: RunningStack) -> None:
+    session = sign_in(stack, "erin@example.com", "pgfault")
+    cluster = LocalCluster(stack.root / "postgres", port=stack.postgres_port)
+    try:
+        assert session.client.get("/api/v1/projects").status_code == 200
+        cluster.stop(mode="fast")
+        down = session.client.get("/api/v1/projects")
+        assert down.status_code == 503, down.text
+        assert problem_json(down)["status"] == 503
+        health = session.client.get("/api/v1/health")
+        assert health.status_code == 200  # the function itself is fine
+        assert stack.status()["postgres"]["up"] is False
+    finally:
+        cluster.start()
+    recovered = wait_for(
+        lambda: session.client.get("/api/v1/projects").status_code == 200, timeout=30, what="recovery"
+    )
+    assert recovered
+    session.close()
