@@ -107,16 +107,11 @@ def on_subscription(ctx: EventContext) -> str:
 
 
 def on_checkout_completed(ctx: EventContext) -> str:
-    session = ctx.event.object
-    customer = ctx.event.customer_id
-    if customer is not None:
-        repository.link_customer(
-            ctx.conn, tenant_id=ctx.tenant_id, customer_id=customer, livemode=ctx.event.livemode
-        )
-    subscription = session.get("subscription")
+    """The customer is linked by the dispatcher (tenant id in the session's metadata); the state comes
+    with the customer.subscription.* events that accompany checkout, or from Stripe when re-fetching."""
+    subscription = ctx.event.object.get("subscription")
     if isinstance(subscription, str) and ctx.fetch_subscription is not None:
         return apply_subscription(ctx, SubscriptionSnapshot.parse(ctx.fetch_subscription(subscription)))
-    # Without re-fetching, the customer.subscription.* events that accompany checkout carry the state.
     return "applied"
 
 

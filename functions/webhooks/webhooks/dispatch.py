@@ -38,19 +38,20 @@ class EventResult:
     tenant_id: UUID | None = None
 
 
-def resolve_tenant(event: StripeEvent, *, database: Database | None = None) -> UUID | None:
+def resolve_tenant(event: StripeEvent, *, database: Database | None = None) -> tuple[UUID | None, bool]:
+    """(tenant, whether it is already linked to the event's customer)."""
     customer = event.customer_id
     if customer is not None:
         cached = _tenant_of_customer.get(customer)
         if cached is not None:
-            return cached
+            return cached, True
         found = repository.tenant_by_customer(customer, database=database)
         if found is not None:
             if len(_tenant_of_customer) >= CUSTOMER_CACHE_SIZE:
                 _tenant_of_customer.clear()
             _tenant_of_customer[customer] = found
-            return found
-    return event.tenant_hint
+            return found, True
+    return event.tenant_hint, False
 
 
 def subscription_fetcher() -> SubscriptionFetcher | None:
@@ -74,7 +75,7 @@ def process_event(
 ) -> EventResult:
     """Apply ``payload`` once; ``replay`` re-applies an event already recorded (operator replay)."""
     event = StripeEvent.parse(payload)
-    tenant_id = resolve_tenant(event, database=database)
+    tenant_id, linked = resolve_tenant(event, database=database)
     if tenant_id is None:
         logger.warning(
             "Stripe event for no known tenant acknowledged",
@@ -83,7 +84,13 @@ def process_event(
         return EventResult(event.id, "unroutable")
     try:
         result = _apply(
-            event, payload, tenant_id, database=database, now=now or datetime.now(UTC), replay=replay
+            event,
+            payload,
+            tenant_id,
+            database=database,
+            now=now or datetime.now(UTC),
+            replay=replay,
+            link_customer=not linked,
         )
     except Exception as exc:
         _record_failure(event, payload, tenant_id, exc, database=database)
@@ -100,6 +107,7 @@ def _apply(
     database: Database | None,
     now: datetime,
     replay: bool,
+    link_customer: bool,
 ) -> EventResult:
     with tenant_transaction(tenant_id, database=database) as conn:
         tenant = repository.lock_tenant(conn, tenant_id=tenant_id)
@@ -108,6 +116,11 @@ def _apply(
             return EventResult(event.id, "unroutable")
         if not repository.claim_event(conn, tenant_id=tenant_id, event=event, payload=payload, again=replay):
             return EventResult(event.id, "duplicate", tenant_id)
+        if link_customer and event.customer_id is not None:
+            # Found through our metadata: remember the customer so its later events route directly.
+            repository.link_customer(
+                conn, tenant_id=tenant_id, customer_id=event.customer_id, livemode=event.livemode
+            )
         handler = HANDLERS.get(event.type)
         ctx = EventContext(
             conn=conn,
