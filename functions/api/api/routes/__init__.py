@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import billing, health, projects, sessions, tenancy, well_known
+from api.routes import billing, health, jobs, projects, sessions, tenancy, usage, well_known
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -13,4 +13,6 @@ ROUTERS: list[APIRouter] = [
     tenancy.router,
     projects.router,
     billing.router,
+    jobs.router,
+    usage.router,
 ]

@@ -91,9 +91,7 @@ def deliver_pending(*, database: Database | None = None) -> int:
     if not pending:
         return 0
     db = database or get_database()
-    conn = db.connection()
-    if conn.info.transaction_status != TransactionStatus.IDLE:
-        raise OutboxError("deliver_pending() must run after the enqueuing transaction has committed")
+    _require_idle(db)
     _pending.set(())
     by_tenant: dict[UUID, list[UUID]] = {}
     for tenant_id, job_id in pending:
@@ -110,11 +108,22 @@ def deliver_pending(*, database: Database | None = None) -> int:
 
 
 def deliver(*, tenant_id: UUID, job_ids: Sequence[UUID], database: Database | None = None) -> int:
-    """Delete these outbox rows and send their bodies in one transaction (rolled back on a failed send)."""
-    with tenant_transaction(tenant_id, database=database) as conn:
+    """Delete these outbox rows and send their bodies in one transaction (rolled back on a failed send).
+
+    Must run after the enqueuing transaction committed: inside it, this would be a savepoint of the same
+    transaction and could send a message for a row that is later rolled back.
+    """
+    db = database or get_database()
+    _require_idle(db)
+    with tenant_transaction(tenant_id, database=db) as conn:
         bodies = store.take_outbox(conn, job_ids=list(job_ids))
         send_messages(json.dumps(body, separators=(",", ":")) for body in bodies)
     return len(bodies)
+
+
+def _require_idle(db: Database) -> None:
+    if db.connection().info.transaction_status != TransactionStatus.IDLE:
+        raise OutboxError("job delivery must run after the enqueuing transaction has committed")
 
 
 def sweep_outbox(*, database: Database | None = None, min_age: timedelta | None = None) -> int:
