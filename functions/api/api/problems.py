@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.exceptions import ApiError, IdempotentReplay
-from saascore.exceptions import DatabaseUnavailableError, StatementTimeoutError
+from saascore.exceptions import ConfigurationError, DatabaseUnavailableError, StatementTimeoutError
 from saascore.observability import get_logger, get_metrics
 from saascore.problems import PROBLEM_CONTENT_TYPE, Problem
 
@@ -108,6 +108,13 @@ async def _database(request: Request, exc: Exception) -> Response:
     return problem_response(problem, headers={"Retry-After": "1"})
 
 
+async def _misconfigured(request: Request, exc: Exception) -> Response:
+    logger.error("configuration error", extra={"error": str(exc)})
+    get_metrics("api").add_metric(name="ConfigurationError", unit="Count", value=1)
+    problem = Problem(503, "Service unavailable", "service-misconfigured", None, request.url.path)
+    return problem_response(problem)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error")
     get_metrics("api").add_metric(name="UnhandledError", unit="Count", value=1)
@@ -121,6 +128,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(DatabaseUnavailableError, _database)
     app.add_exception_handler(StatementTimeoutError, _database)
+    app.add_exception_handler(ConfigurationError, _misconfigured)
     app.add_exception_handler(Exception, _unexpected)
 
 
