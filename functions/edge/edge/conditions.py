@@ -206,7 +206,7 @@ def _getter(path: str) -> Callable[[Any], Any]:
         return lambda obj: get_path(obj, path)
 
     def simple(obj: Any) -> Any:
-        if isinstance(obj, dict):
+        if type(obj) is dict:
             return obj.get(path)
         return get_path(obj, path)
 
@@ -287,7 +287,9 @@ def _operator(op: str, expected: Any, groups: SavedGroups) -> Predicate:  # noqa
         if not isinstance(expected, list):
             return lambda actual: False
         if op == "$in":
-            return lambda actual: _is_in(actual, expected)
+            strings = frozenset(item for item in expected if type(item) is str)
+            # A string attribute is in the list exactly when an equal string is (=== on strings).
+            return lambda actual: actual in strings if type(actual) is str else _is_in(actual, expected)
         if op == "$nin":
             return lambda actual: not _is_in(actual, expected)
         if op == "$ini":

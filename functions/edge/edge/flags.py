@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from edge.buckets import Bucketer
 from edge.conditions import compile_condition, js_string, js_truthy
 from edge.records import factory, record
 
@@ -290,6 +291,12 @@ _TRUTHY_COPIED = (
 )
 
 
+def _variation_key(meta: list[Any], index: int) -> tuple[str, bool]:
+    item = meta[index] if index < len(meta) else None
+    item = item if isinstance(item, Mapping) else {}
+    return js_string(item.get("key") or index), bool(item.get("passthrough"))
+
+
 class _Experiment:
     """An experiment compiled from a `run` definition or a feature's experiment rule."""
 
@@ -300,6 +307,7 @@ class _Experiment:
         "coverage",
         "definition",
         "fallback_attribute",
+        "filter_slots",
         "filters",
         "force",
         "hash_attribute",
@@ -307,9 +315,13 @@ class _Experiment:
         "key",
         "meta",
         "namespace",
+        "ns_slot",
         "parents",
         "ranges",
         "seed",
+        "slot",
+        "stopped",
+        "variation_keys",
         "variations",
         "weights",
     )
@@ -346,6 +358,13 @@ class _Experiment:
         self.force: Any = definition.get("force", _MISSING)
         meta = definition.get("meta")
         self.meta: list[Any] = meta if isinstance(meta, list) else []
+        self.stopped = definition.get("status") == "stopped"
+        # (variation key, passthrough) per variation, as the result objects would report them.
+        self.variation_keys = [_variation_key(self.meta, index) for index in range(len(self.variations))]
+        # Bucket slots, assigned by FlagEngine for its hot path.
+        self.slot: int | None = None
+        self.ns_slot: int | None = None
+        self.filter_slots: tuple[int | None, ...] = ()
 
 
 class _Rule:
@@ -354,6 +373,7 @@ class _Rule:
         "coverage",
         "experiment",
         "fallback_attribute",
+        "filter_slots",
         "filters",
         "force",
         "hash_attribute",
@@ -362,6 +382,7 @@ class _Rule:
         "parents",
         "range",
         "seed",
+        "slot",
     )
 
     def __init__(self, feature_id: str, rule: Mapping[str, Any], groups: Mapping[str, Any]) -> None:
@@ -378,6 +399,8 @@ class _Rule:
         self.coverage = _number(rule.get("coverage"), 1.0) if "coverage" in rule else None
         self.hash_version = int(_number(rule.get("hashVersion"), 1)) or 1
         self.experiment: _Experiment | None = None
+        self.slot: int | None = None
+        self.filter_slots: tuple[int | None, ...] = ()
         if self.force is _MISSING and ("variations" in rule or "contextualBanditRef" in rule):
             definition: dict[str, Any] = {"key": rule.get("key") or feature_id}
             bandit_ref = None
@@ -398,21 +421,24 @@ class _Rule:
 
 
 class _Feature:
-    __slots__ = ("default", "key", "rules")
+    __slots__ = ("default", "fast", "key", "rules")
 
     def __init__(self, key: str, definition: Mapping[str, Any], groups: Mapping[str, Any]) -> None:
         self.key = key
         self.default = definition.get("defaultValue")
         rules = definition.get("rules") or []
         self.rules = tuple(_Rule(key, rule, groups) for rule in rules if isinstance(rule, Mapping))
+        self.fast = False
 
 
-@record
 class Evaluation:
     """The hot-path result: each feature's value and the experiments the visitor is bucketed into."""
 
-    flags: dict[str, Any]
-    experiments: tuple[tuple[str, str], ...]
+    __slots__ = ("experiments", "flags")
+
+    def __init__(self, flags: dict[str, Any], experiments: tuple[tuple[str, str], ...]) -> None:
+        self.flags = flags
+        self.experiments = experiments
 
 
 class FlagEngine:
@@ -426,6 +452,35 @@ class FlagEngine:
         self.groups: Mapping[str, Any] = groups
         self.contextual_bandits: Mapping[str, Any] = payload.get("contextualBandits") or {}
         self.features = {key: _Feature(key, value, groups) for key, value in features.items()}
+        self._bucketer = Bucketer()
+        for feature in self.features.values():
+            self._assign_slots(feature)
+
+    def _assign_slots(self, feature: _Feature) -> None:
+        """Register every hash the feature may need; features without prerequisites, forced or
+        contextual-bandit experiments take the hot path (`_fast`), the rest the SDK path."""
+        slot = self._bucketer.slot
+        feature.fast = True
+        for rule in feature.rules:
+            rule.slot = slot(rule.seed, rule.hash_version)
+            rule.filter_slots = tuple(slot(item.seed, item.hash_version) for item in rule.filters or ())
+            if rule.parents is not None:
+                feature.fast = False
+            experiment = rule.experiment
+            if experiment is None:
+                continue
+            experiment.slot = slot(experiment.seed, experiment.hash_version)
+            if experiment.namespace is not None:
+                experiment.ns_slot = slot("__" + experiment.namespace[0], 1)
+            experiment.filter_slots = tuple(
+                slot(item.seed, item.hash_version) for item in experiment.filters or ()
+            )
+            if (
+                experiment.bandit_ref is not None
+                or experiment.parents is not None
+                or experiment.force is not _MISSING
+            ):
+                feature.fast = False
 
     # --- the SDK's functions ------------------------------------------------------------------------
 
@@ -469,16 +524,111 @@ class FlagEngine:
     # --- the edge's hot path ------------------------------------------------------------------------
 
     def evaluate(self, attributes: Mapping[str, Any], keys: Iterable[str] | None = None) -> Evaluation:
-        ctx = EvalContext(attributes)
+        """Every feature's value (or those in `keys`) and the experiments the visitor is bucketed into;
+        the same values as `eval_feature` (a test and the benchmark check), without its result objects."""
         flags: dict[str, Any] = {}
         experiments: list[tuple[str, str]] = []
-        for key in self.features if keys is None else keys:
+        memo: dict[str, list[float | None]] = {}
+        ctx: EvalContext | None = None
+        features = self.features
+        items = features.items() if keys is None else ((key, features.get(key)) for key in keys)
+        for key, feature in items:
+            if feature is not None and feature.fast:
+                value, assignment = self._fast(feature, attributes, memo)
+                flags[key] = value
+                if assignment is not None:
+                    experiments.append(assignment)
+                continue
+            ctx = ctx or EvalContext(attributes)
             result = self.eval_feature(key, ctx)
             flags[key] = result.value
             exp = result.experiment_result
-            if exp is not None and exp.in_experiment:
-                experiments.append((result.experiment["key"] if result.experiment else key, exp.key))
+            if exp is not None and exp.in_experiment and result.experiment is not None:
+                experiments.append((result.experiment["key"], exp.key))
         return Evaluation(flags, tuple(experiments))
+
+    def _bucket(self, memo: dict[str, list[float | None]], value: str, slot: int | None) -> float | None:
+        if slot is None:
+            return None
+        buckets = memo.get(value)
+        if buckets is None:
+            buckets = memo[value] = self._bucketer.compute(value)
+        return buckets[slot]
+
+    @staticmethod
+    def _hash_text(attributes: Mapping[str, Any], name: str, fallback: str | None) -> str | None:
+        value = attributes.get(name)
+        if type(value) is str and value:
+            return value
+        if not js_truthy(value) and fallback:
+            value = attributes.get(fallback)
+        if not js_truthy(value):
+            return None
+        return value if type(value) is str else js_string(value)
+
+    def _fast_filtered(
+        self,
+        filters: tuple[_Filter, ...],
+        slots: tuple[int | None, ...],
+        attributes: Mapping[str, Any],
+        memo: dict[str, list[float | None]],
+    ) -> bool:
+        for item, slot in zip(filters, slots, strict=True):
+            value = self._hash_text(attributes, item.attribute, None)
+            n = None if value is None else self._bucket(memo, value, slot)
+            if n is None or not any(start <= n < end for start, end in item.ranges):
+                return True
+        return False
+
+    def _fast(  # noqa: PLR0912 - eval_feature's rule loop, minus what the hot path cannot meet
+        self, feature: _Feature, attributes: Mapping[str, Any], memo: dict[str, list[float | None]]
+    ) -> tuple[Any, tuple[str, str] | None]:
+        for rule in feature.rules:
+            if rule.filters is not None and self._fast_filtered(
+                rule.filters, rule.filter_slots, attributes, memo
+            ):
+                continue
+            if rule.force is not _MISSING:
+                if rule.condition is not None and not rule.condition(attributes):
+                    continue
+                if rule.range is None and rule.coverage is None:
+                    return rule.force, None
+                if rule.range is None and rule.coverage == 0:
+                    continue
+                text = self._hash_text(attributes, rule.hash_attribute, rule.fallback_attribute)
+                n = None if text is None else self._bucket(memo, text, rule.slot)
+                if n is None:
+                    continue
+                if rule.range is not None:
+                    if not rule.range[0] <= n < rule.range[1]:
+                        continue
+                elif rule.coverage is not None and n > rule.coverage:
+                    continue
+                return rule.force, None
+            experiment = rule.experiment
+            if experiment is None or len(experiment.variations) < 2 or not experiment.active:
+                continue
+            text = self._hash_text(attributes, experiment.hash_attribute, experiment.fallback_attribute)
+            if text is None:
+                continue
+            if experiment.filters is not None:
+                if self._fast_filtered(experiment.filters, experiment.filter_slots, attributes, memo):
+                    continue
+            elif experiment.namespace is not None:
+                n = self._bucket(memo, text, experiment.ns_slot)
+                if n is None or not experiment.namespace[1] <= n < experiment.namespace[2]:
+                    continue
+            if experiment.condition is not None and not experiment.condition(attributes):
+                continue
+            n = self._bucket(memo, text, experiment.slot)
+            assigned = -1 if n is None else choose_variation(n, experiment.ranges)
+            if assigned < 0 or experiment.stopped:
+                continue
+            variation_key, passthrough = experiment.variation_keys[assigned]
+            if passthrough:
+                continue
+            return experiment.variations[assigned], (experiment.key, variation_key)
+        return feature.default, None
 
     # --- internals ----------------------------------------------------------------------------------
 

@@ -1,0 +1,140 @@
+"""GrowthBook bucket hashes for many seeds at once, for one hash value (the edge's hot path).
+
+A visitor's bucket for every rollout, experiment and namespace needs FNV-1a-32 over `seed + value`
+(hash v2, then again over the decimal result) or `value + seed` (v1). Done one by one in Python that is
+a loop per character per rule. Here every seed is a 64-bit lane of one big integer: FNV's xor and
+multiply (by a 25-bit prime, so a lane's product never reaches the next lane) then run once per
+character for all lanes together, and a mask keeps lanes whose text is shorter. Results are identical
+to `edge.flags.gb_hash`, which stays the reference (the tests and the benchmark compare them).
+"""
+
+from __future__ import annotations
+
+import sys
+
+_OFFSET = 0x811C9DC5
+_PRIME = 0x01000193
+_LANE_BITS = 64
+_DIGITS = 10  # str() of a 32-bit value has at most 10 digits
+_ACTIVE = bytes([0] + [0xFF] * 255)  # byte → 0xFF unless it is the padding byte 0
+
+
+def utf16_units(text: str) -> list[int]:
+    """JS `charCodeAt` values: UTF-16 code units."""
+    if text.isascii():
+        return list(text.encode("ascii"))
+    raw = text.encode("utf-16-le")
+    return [raw[index] | raw[index + 1] << 8 for index in range(0, len(raw), 2)]
+
+
+def fnv1a32(units: list[int] | bytes, state: int = _OFFSET) -> int:
+    for unit in units:
+        state = ((state ^ unit) * _PRIME) & 0xFFFFFFFF
+    return state
+
+
+def _repeat(lanes: int) -> int:
+    return sum(1 << (_LANE_BITS * index) for index in range(lanes))
+
+
+def _unpack(vector: int, lanes: int) -> memoryview:
+    return memoryview(vector.to_bytes(8 * lanes, sys.byteorder)).cast("Q")
+
+
+class Bucketer:
+    """Slots are (seed, hash version) pairs registered at compile time; `compute(value)` fills them all."""
+
+    def __init__(self) -> None:
+        self._index: dict[tuple[str, int], int] = {}
+        self._v1: list[tuple[int, str]] = []
+        self._v2: list[tuple[int, str]] = []
+        self._prepared = False
+
+    def slot(self, seed: str, version: int) -> int | None:
+        """The slot for a seed and version; None for an unknown version (the SDK's hash returns null)."""
+        if version not in (1, 2):
+            return None
+        key = (seed, version)
+        index = self._index.get(key)
+        if index is None:
+            index = len(self._index)
+            self._index[key] = index
+            (self._v1 if version == 1 else self._v2).append((index, seed))
+        return index
+
+    def _prepare(self) -> None:
+        lanes2 = len(self._v2)
+        self._rep2 = _repeat(lanes2)
+        self._mask2 = 0xFFFFFFFF * self._rep2
+        self._start2 = sum(
+            fnv1a32(utf16_units(seed)) << (_LANE_BITS * lane) for lane, (_, seed) in enumerate(self._v2)
+        )
+        self._broadcast2 = [unit * self._rep2 for unit in range(128)]
+        lanes1 = len(self._v1)
+        self._rep1 = _repeat(lanes1)
+        self._mask1 = 0xFFFFFFFF * self._rep1
+        seeds = [utf16_units(seed) for _, seed in self._v1]
+        self._steps1: list[tuple[int, int, bool]] = []
+        for position in range(max(map(len, seeds), default=0)):
+            units = 0
+            active = 0
+            for lane, seed_units in enumerate(seeds):
+                if position < len(seed_units):
+                    units |= seed_units[position] << (_LANE_BITS * lane)
+                    active |= 0xFFFFFFFF << (_LANE_BITS * lane)
+            self._steps1.append((units, active, active == self._mask1))
+        self._prepared = True
+
+    def compute(self, value: str) -> list[float | None]:
+        """Bucket (0 ≤ n < 1) of `value` for every slot, as `gb_hash(seed, value, version)` would give."""
+        if not self._prepared:
+            self._prepare()
+        out: list[float | None] = [None] * len(self._index)
+        units = utf16_units(value)
+        if self._v2:
+            for (index, _), first in zip(self._v2, self._stage2(self._stage1_v2(units)), strict=True):
+                out[index] = first % 10000 / 10000
+        if self._v1:
+            vector = fnv1a32(units) * self._rep1
+            mask = self._mask1
+            for step_units, active, full in self._steps1:
+                if full:
+                    vector = ((vector ^ step_units) * _PRIME) & mask
+                else:
+                    vector = (vector & ~active) | (((vector ^ step_units) * _PRIME) & active)
+            for (index, _), lane in zip(self._v1, _unpack(vector, len(self._v1)), strict=True):
+                out[index] = lane % 1000 / 1000
+        return out
+
+    def _stage1_v2(self, units: list[int]) -> memoryview:
+        vector = self._start2
+        mask = self._mask2
+        broadcast = self._broadcast2
+        rep = self._rep2
+        for unit in units:
+            vector = ((vector ^ (broadcast[unit] if unit < 128 else unit * rep)) * _PRIME) & mask
+        return _unpack(vector, len(self._v2))
+
+    def _stage2(self, firsts: memoryview) -> memoryview:
+        """FNV of each lane's decimal text; texts are left-padded with NUL, which keeps a lane idle."""
+        lanes = len(firsts)
+        joined = "".join(str(first).rjust(_DIGITS, "\0") for first in firsts).encode("ascii")
+        vector = _OFFSET * self._rep2
+        mask = self._mask2
+        chars = bytearray(8 * lanes)
+        for position in range(_DIGITS):
+            column = joined[position::_DIGITS]
+            chars[0::8] = column
+            units = int.from_bytes(chars, sys.byteorder)
+            if 0 in column:
+                flags = column.translate(_ACTIVE)
+                if not any(flags):
+                    continue
+                active_bytes = bytearray(8 * lanes)
+                for offset in range(4):
+                    active_bytes[offset::8] = flags
+                active = int.from_bytes(active_bytes, sys.byteorder)
+                vector = (vector & ~active) | (((vector ^ units) * _PRIME) & active)
+            else:
+                vector = ((vector ^ units) * _PRIME) & mask
+        return _unpack(vector, lanes)
