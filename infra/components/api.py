@@ -1,0 +1,78 @@
+"""The origin API: FastAPI on Lambda (arm64, in the VPC, through RDS Proxy with IAM auth), a Function
+URL with AWS_IAM auth that only CloudFront's OAC can call, and the DynamoDB rate-limit table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.components.service_function import ServiceFunction
+from infra.config import EnvironmentConfig
+from infra.packaging import REPO_ROOT
+
+ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc"]
+
+
+def function_code(name: str) -> lambda_.Code:
+    """A function's code root is `functions/<name>` (it holds the `<name>` package)."""
+    return lambda_.Code.from_asset(str(REPO_ROOT / "functions" / name), exclude=ASSET_EXCLUDES)
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        layers: Sequence[lambda_.ILayerVersion],
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        security_group: ec2.ISecurityGroup,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.rate_limit_table = dynamodb.TableV2(
+            self,
+            "RateLimits",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
+            time_to_live_attribute="expires_at",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,  # counters only: nothing to keep
+        )
+        self.service = ServiceFunction(
+            self,
+            "Handler",
+            code=function_code("api"),
+            handler="api.main.handler",
+            service="api",
+            description="Origin API (FastAPI + Mangum) behind CloudFront",
+            environment_name=config.name,
+            log_level=config.log_level,
+            log_retention_days=config.log_retention_days,
+            retain_logs=config.retain_data,
+            layers=layers,
+            memory_mb=config.api_memory_mb,
+            timeout=Duration.seconds(config.api_timeout_seconds),
+            reserved_concurrency=config.api_reserved_concurrency,
+            vpc=vpc,
+            vpc_subnets=subnets,
+            security_groups=[security_group],
+            environment={"RATE_LIMIT_TABLE": self.rate_limit_table.table_name, **environment},
+        )
+        self.function = self.service.function
+        self.rate_limit_table.grant(self.function, "dynamodb:UpdateItem")
+        # The alias is what CloudFront calls: it moves only after the deploy-time migration succeeded.
+        self.alias = lambda_.Alias(self, "Live", alias_name="live", version=self.function.current_version)
+        self.url = self.alias.add_function_url(
+            auth_type=lambda_.FunctionUrlAuthType.AWS_IAM, invoke_mode=lambda_.InvokeMode.BUFFERED
+        )

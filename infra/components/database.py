@@ -1,0 +1,134 @@
+"""PostgreSQL on RDS (encrypted, backed up, TLS forced) behind RDS Proxy with end-to-end IAM auth.
+
+The owner credentials are an RDS-generated JSON secret used only by the deploy-time migrate function,
+which connects to the instance directly; the application role `saas_app` logs in through the proxy with
+IAM tokens (the first migration grants it `rds_iam`), so no app password exists anywhere.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_rds as rds
+from constructs import Construct
+
+from infra.components.network import POSTGRES_PORT
+from infra.config import DatabaseConfig
+
+ENGINE_VERSION = rds.PostgresEngineVersion.VER_17_9
+
+
+class Database(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DatabaseConfig,
+        retain: bool,
+        vpc: ec2.IVpc,
+        data_subnets: ec2.SubnetSelection,
+        app_clients: ec2.ISecurityGroup,
+        owner_clients: ec2.ISecurityGroup,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        engine = rds.DatabaseInstanceEngine.postgres(version=ENGINE_VERSION)
+        parameters = rds.ParameterGroup(
+            self,
+            "Parameters",
+            engine=engine,
+            parameters={"rds.force_ssl": "1", "log_min_duration_statement": "1000"},
+        )
+        instance_sg = ec2.SecurityGroup(
+            self, "InstanceSg", vpc=vpc, description="PostgreSQL instance", allow_all_outbound=False
+        )
+        proxy_sg = ec2.SecurityGroup(
+            self, "ProxySg", vpc=vpc, description="RDS Proxy", allow_all_outbound=False
+        )
+        instance_sg.add_ingress_rule(proxy_sg, ec2.Port.tcp(POSTGRES_PORT), "RDS Proxy")
+        instance_sg.add_ingress_rule(
+            owner_clients, ec2.Port.tcp(POSTGRES_PORT), "Deploy-time migrate function"
+        )
+        proxy_sg.add_ingress_rule(app_clients, ec2.Port.tcp(POSTGRES_PORT), "Origin functions")
+        proxy_sg.add_egress_rule(instance_sg, ec2.Port.tcp(POSTGRES_PORT), "Proxy to instance")
+
+        self.instance = rds.DatabaseInstance(
+            self,
+            "Instance",
+            engine=engine,
+            instance_type=ec2.InstanceType(config.instance_type),
+            vpc=vpc,
+            vpc_subnets=data_subnets,
+            security_groups=[instance_sg],
+            credentials=rds.Credentials.from_generated_secret(config.owner_user),
+            database_name=config.name,
+            parameter_group=parameters,
+            allocated_storage=config.allocated_storage_gib,
+            max_allocated_storage=config.max_allocated_storage_gib,
+            storage_encrypted=True,
+            storage_type=rds.StorageType.GP3,
+            multi_az=config.multi_az,
+            backup_retention=Duration.days(config.backup_retention_days),
+            deletion_protection=config.deletion_protection,
+            removal_policy=RemovalPolicy.SNAPSHOT if retain else RemovalPolicy.DESTROY,
+            iam_authentication=True,
+            enable_performance_insights=True,
+            cloudwatch_logs_exports=["postgresql", "upgrade"],
+            auto_minor_version_upgrade=True,
+            copy_tags_to_snapshot=True,
+        )
+        if self.instance.secret is None:
+            raise ValueError("a generated-secret instance always has a secret")
+        self.owner_secret = self.instance.secret
+        self.proxy = rds.DatabaseProxy(
+            self,
+            "Proxy",
+            proxy_target=rds.ProxyTarget.from_instance(self.instance),
+            vpc=vpc,
+            vpc_subnets=data_subnets,
+            security_groups=[proxy_sg],
+            secrets=[],
+            iam_auth=True,
+            require_tls=True,
+            default_auth_scheme=rds.DefaultAuthScheme.IAM_AUTH,
+            max_connections_percent=config.proxy_max_connections_percent,
+            idle_client_timeout=Duration.minutes(30),
+            borrow_timeout=Duration.seconds(30),
+        )
+        # End-to-end IAM auth needs no proxy secrets; CDK still renders an empty `Auth` list.
+        cfn_proxy = self.proxy.node.default_child
+        if isinstance(cfn_proxy, rds.CfnDBProxy):
+            cfn_proxy.add_property_deletion_override("Auth")
+        Validations.of(self).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-RDS11",
+                reason="The default port is reachable only from the proxy and migrate security groups.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-SMG4",
+                reason="The owner secret is rotated by the operator (README); rotating it automatically needs "
+                "a rotation Lambda with network access to the instance, which the isolated design avoids.",
+            ),
+        )
+        if not config.multi_az:
+            Validations.of(self.instance).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-RDS3", reason="Single-AZ only in dev to save cost; prod is Multi-AZ."
+                )
+            )
+        if not config.deletion_protection:
+            Validations.of(self.instance).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-RDS10", reason="Deletion protection is on in prod; dev is disposable."
+                )
+            )
+
+    def grant_app_connect(self, grantee: iam.IGrantable) -> iam.Grant:
+        """`rds-db:connect` as the application role through the proxy, nothing else."""
+        return self.proxy.grant_connect(grantee, self.config.app_user)
+
+    @property
+    def proxy_endpoint(self) -> str:
+        return self.proxy.endpoint

@@ -1,0 +1,110 @@
+"""CloudFront in front of everything: HTTPS only, WAF, the three edge functions on every behavior, the
+API and the Stripe receiver as Function URL origins signed with OAC, and no caching of API responses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Acknowledgment, Validations
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+API_PATHS = ("/api/*", "/.well-known/*")
+WEBHOOK_PATH = "/webhooks/stripe"
+
+
+class Delivery(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        api_url: lambda_.IFunctionUrl,
+        webhook_url: lambda_.IFunctionUrl,
+        viewer_request: lambda_.IVersion,
+        origin_request: lambda_.IVersion,
+        viewer_response: lambda_.IVersion,
+        web_acl_arn: str,
+        access_logs: s3.IBucket,
+        domain_names: Sequence[str],
+        certificate_arn: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        edge_lambdas = [
+            cloudfront.EdgeLambda(
+                event_type=cloudfront.LambdaEdgeEventType.VIEWER_REQUEST, function_version=viewer_request
+            ),
+            # The body is needed for the SHA-256 that OAC requires on POST/PUT/PATCH to a Function URL.
+            cloudfront.EdgeLambda(
+                event_type=cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
+                function_version=origin_request,
+                include_body=True,
+            ),
+            cloudfront.EdgeLambda(
+                event_type=cloudfront.LambdaEdgeEventType.VIEWER_RESPONSE, function_version=viewer_response
+            ),
+        ]
+        api_behavior = self._behavior(
+            origins.FunctionUrlOrigin.with_origin_access_control(api_url), edge_lambdas
+        )
+        certificate = (
+            acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn)
+            if certificate_arn
+            else None
+        )
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment="SaaS platform: edge auth + flags, API and Stripe webhooks",
+            default_behavior=api_behavior,
+            additional_behaviors={
+                **dict.fromkeys(API_PATHS, api_behavior),
+                WEBHOOK_PATH: self._behavior(
+                    origins.FunctionUrlOrigin.with_origin_access_control(webhook_url), edge_lambdas
+                ),
+            },
+            web_acl_id=web_acl_arn,
+            domain_names=list(domain_names) or None,
+            certificate=certificate,
+            # Only meaningful with a custom certificate; the default one is fixed at TLSv1.
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate else None,
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+            enable_logging=True,
+            log_bucket=access_logs,
+            log_file_prefix="cloudfront/",
+        )
+        acknowledgments = [
+            Acknowledgment(
+                id="AwsSolutions-CFR1",
+                reason="A B2B SaaS API serves customers worldwide; no geo restriction by design.",
+            ),
+        ]
+        if certificate is None:
+            acknowledgments.append(
+                Acknowledgment(
+                    id="AwsSolutions-CFR4",
+                    reason="Without a custom domain CloudFront's default certificate allows TLSv1; set "
+                    "domain_names + certificate_arn (TLSv1.2_2021 minimum) for production traffic.",
+                )
+            )
+        Validations.of(self.distribution).acknowledge(*acknowledgments)
+
+    @staticmethod
+    def _behavior(
+        origin: cloudfront.IOrigin, edge_lambdas: list[cloudfront.EdgeLambda]
+    ) -> cloudfront.BehaviorOptions:
+        return cloudfront.BehaviorOptions(
+            origin=origin,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+            # All viewer headers but Host (a Function URL needs its own) plus CloudFront-Viewer-Country.
+            origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+            edge_lambdas=edge_lambdas,
+            compress=True,
+        )

@@ -1,0 +1,106 @@
+"""The three Lambda@Edge handlers (us-east-1, x86_64, no environment variables): one asset holding the
+stdlib-only `edge` package plus a `config.json` generated here from the environment's configuration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.config import EnvironmentConfig
+from infra.packaging import REPO_ROOT, stage_tree
+
+EDGE_PACKAGE = REPO_ROOT / "functions" / "edge" / "edge"
+EDGE_RUNTIME = lambda_.Runtime.PYTHON_3_13
+CONFIG_FILE = "edge/config.json"
+PUBLIC_PATHS = (
+    "GET /api/v1/health",
+    "GET /api/docs",
+    "GET /api/v1/openapi.json",
+    "GET /.well-known/jwks.json",
+    "POST /api/v1/signup",
+    "POST /api/v1/sessions",
+    "POST /api/v1/sessions/refresh",
+    "POST /webhooks/stripe",
+)
+
+
+def edge_config(config: EnvironmentConfig) -> dict[str, Any]:
+    """The bundled edge configuration: only public material (issuers, key URLs, flags), never secrets."""
+    session_issuer: dict[str, Any] = {
+        "issuer": config.session_issuer,
+        "audiences": [config.session_audience],
+        "algorithms": ["RS256"],
+        "jwks_url": config.session_jwks_url,
+    }
+    idps = [
+        {
+            "issuer": idp.issuer,
+            "audiences": list(idp.audiences),
+            "algorithms": ["RS256"],
+            "jwks_url": idp.jwks_url,
+            "client_ids": list(idp.client_ids),
+            "token_use": idp.token_use,
+        }
+        for idp in config.identity_providers
+    ]
+    return {
+        "environment": config.name,
+        "issuers": [session_issuer, *idps],
+        "session_cookie": "__Host-session",
+        "public_paths": list(PUBLIC_PATHS),
+        "flags": config.flags,
+    }
+
+
+def edge_asset_dir(config: EnvironmentConfig) -> Path:
+    document = json.dumps(edge_config(config), indent=2, sort_keys=True).encode()
+    return stage_tree(f"edge-{config.name}", sources={"edge": EDGE_PACKAGE}, files={CONFIG_FILE: document})
+
+
+class EdgeFunctions(Construct):
+    """Exposes `viewer_request`, `origin_request`, `viewer_response` (EdgeFunction) for the distribution."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+        super().__init__(scope, construct_id)
+        code = lambda_.Code.from_asset(str(edge_asset_dir(config)))
+        self.viewer_request = self._function(
+            "ViewerRequest", code, "viewer_request", Duration.seconds(5), 128
+        )
+        # Origin-request triggers may run 30 s; flags and the body hash need far less, with room for 1 MB bodies.
+        self.origin_request = self._function(
+            "OriginRequest", code, "origin_request", Duration.seconds(10), 256
+        )
+        self.viewer_response = self._function(
+            "ViewerResponse", code, "viewer_response", Duration.seconds(5), 128
+        )
+        Validations.of(self).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                reason="Lambda@Edge writes logs in every region it runs in; the managed basic policy covers them.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-L1",
+                reason="Python 3.13 is the newest runtime Lambda@Edge supports.",
+            ),
+        )
+
+    def _function(
+        self, construct_id: str, code: lambda_.Code, entry: str, timeout: Duration, memory_mb: int
+    ) -> cloudfront.experimental.EdgeFunction:
+        return cloudfront.experimental.EdgeFunction(
+            self,
+            construct_id,
+            code=code,
+            handler=f"edge.handler.{entry}",
+            runtime=EDGE_RUNTIME,
+            architecture=lambda_.Architecture.X86_64,
+            memory_size=memory_mb,
+            timeout=timeout,
+            description=f"Lambda@Edge {entry.replace('_', '-')}",
+        )

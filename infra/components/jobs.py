@@ -1,0 +1,184 @@
+"""Background jobs: the standard queue + DLQ the API and webhooks enqueue to, the worker, the scheduler
+function EventBridge Scheduler invokes, the private reports bucket and the SES sending identity."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_ses as ses
+from constructs import Construct
+
+from infra.components.api import function_code
+from infra.components.nag import acknowledge_wildcard_resource
+from infra.components.queues import QueueWithDlq
+from infra.components.service_function import ServiceFunction
+from infra.config import EnvironmentConfig
+
+WORKER_BATCH_SIZE = 5
+
+
+class Jobs(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        layers: Sequence[lambda_.ILayerVersion],
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        security_group: ec2.ISecurityGroup,
+        access_logs: s3.IBucket,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        worker_timeout = Duration.seconds(config.worker_timeout_seconds)
+        self.queues = QueueWithDlq(self, "Jobs", consumer_timeout=worker_timeout)
+        self.reports_bucket = s3.Bucket(
+            self,
+            "Reports",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            versioned=True,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="reports/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(config.report_retention_days),
+                    noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
+            auto_delete_objects=not config.retain_data,
+        )
+        self.email_identity = ses.EmailIdentity(self, "Sender", identity=_ses_identity(config.ses_identity))
+        shared_env = {
+            "JOBS_QUEUE_URL": self.queues.queue.queue_url,
+            "REPORTS_BUCKET": self.reports_bucket.bucket_name,
+            "SES_SENDER_IDENTITY": config.ses_identity,
+            **environment,
+        }
+        common: dict[str, object] = {
+            "environment_name": config.name,
+            "log_level": config.log_level,
+            "log_retention_days": config.log_retention_days,
+            "retain_logs": config.retain_data,
+            "layers": layers,
+            "vpc": vpc,
+            "vpc_subnets": subnets,
+            "security_groups": [security_group],
+            "environment": shared_env,
+        }
+        self.worker = ServiceFunction(
+            self,
+            "Worker",
+            code=function_code("jobs"),
+            handler="jobs.worker.handler",
+            service="jobs-worker",
+            description="Runs queued jobs (reports, email, usage to Stripe, purges, reconciliation)",
+            memory_mb=1024,
+            timeout=worker_timeout,
+            **common,  # type: ignore[arg-type]
+        ).function
+        self.scheduler = ServiceFunction(
+            self,
+            "Scheduler",
+            code=function_code("jobs"),
+            handler="jobs.scheduler.handler",
+            service="jobs-scheduler",
+            description="Turns EventBridge Scheduler ticks into jobs for every tenant",
+            memory_mb=512,
+            timeout=Duration.minutes(2),
+            **common,  # type: ignore[arg-type]
+        ).function
+        self.worker.add_event_source(
+            sources.SqsEventSource(
+                self.queues.queue, batch_size=WORKER_BATCH_SIZE, report_batch_item_failures=True
+            )
+        )
+        for function in (self.worker, self.scheduler):
+            self.queues.queue.grant_send_messages(function)
+        self.reports_bucket.grant_read_write(self.worker)
+        self.worker.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[
+                    Stack.of(self).format_arn(
+                        service="ses",
+                        resource="identity",
+                        resource_name=self.email_identity.email_identity_name,
+                    )
+                ],
+            )
+        )
+        Validations.of(self.worker).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Action::s3:Abort*]",
+                reason="CDK's grantReadWrite action group, scoped to the reports bucket only.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Action::s3:DeleteObject*]",
+                reason="CDK's grantReadWrite action group, scoped to the reports bucket only.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Action::s3:GetBucket*]",
+                reason="CDK's grantReadWrite action group, scoped to the reports bucket only.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Action::s3:GetObject*]",
+                reason="CDK's grantReadWrite action group, scoped to the reports bucket only.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Action::s3:List*]",
+                reason="CDK's grantReadWrite action group, scoped to the reports bucket only.",
+            ),
+        )
+        acknowledge_wildcard_resource(
+            self.worker,
+            resource=self.reports_bucket,
+            suffix="/*",
+            reason="Objects under the reports bucket: tenants' report files are written and read by key.",
+        )
+        self._schedules(config)
+
+    def _schedules(self, config: EnvironmentConfig) -> None:
+        group = scheduler.ScheduleGroup(self, "Schedules")
+        role = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
+        acknowledge_wildcard_resource(
+            role,
+            resource=self.scheduler,
+            suffix=":*",
+            reason="Scheduler may invoke any published version of the scheduler function (CDK's LambdaInvoke grant).",
+        )
+        for schedule in config.schedules:
+            scheduler.Schedule(
+                self,
+                f"Schedule-{schedule.name}",
+                schedule=scheduler.ScheduleExpression.expression(schedule.expression),
+                schedule_group=group,
+                description=f"{schedule.task} ({schedule.expression})",
+                target=targets.LambdaInvoke(
+                    self.scheduler,
+                    input=scheduler.ScheduleTargetInput.from_object(
+                        {"task": schedule.task, **schedule.payload}
+                    ),
+                    retry_attempts=3,
+                    role=role,
+                    max_event_age=Duration.hours(1),
+                ),
+            )
+
+
+def _ses_identity(value: str) -> ses.Identity:
+    return ses.Identity.email(value) if "@" in value else ses.Identity.domain(value)

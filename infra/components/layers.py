@@ -1,0 +1,57 @@
+"""The two origin layers: `shared` (saascore + the stdlib `edge` package the API re-verifies tokens
+with) and `deps` (the pinned runtime wheels for arm64/Python 3.12, Powertools included)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.packaging import LAMBDA_ARM64, REPO_ROOT, deps_layer, stage_tree
+
+SHARED_SOURCES = {
+    "python/saascore": REPO_ROOT / "layers" / "shared" / "python" / "saascore",
+    "python/edge": REPO_ROOT / "functions" / "edge" / "edge",
+}
+REQUIREMENTS = REPO_ROOT / "layers" / "deps" / "requirements.txt"
+
+
+def shared_layer_dir() -> Path:
+    return stage_tree("shared-layer", sources=SHARED_SOURCES)
+
+
+def unbundled_deps_dir() -> Path:
+    """Stand-in when `-c bundle=false`: same layer resource, only the requirements list inside."""
+    return stage_tree(
+        "deps-layer-unbundled", sources={}, files={"python/requirements.txt": REQUIREMENTS.read_bytes()}
+    )
+
+
+class Layers(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, bundle: bool, retain: bool) -> None:
+        super().__init__(scope, construct_id)
+        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+        runtimes = [lambda_.Runtime.PYTHON_3_12]
+        architectures = [lambda_.Architecture.ARM_64]
+        self.shared = lambda_.LayerVersion(
+            self,
+            "Shared",
+            code=lambda_.Code.from_asset(str(shared_layer_dir())),
+            compatible_runtimes=runtimes,
+            compatible_architectures=architectures,
+            description="saascore shared domain code and the edge token verifier",
+            removal_policy=removal,
+        )
+        deps_dir = deps_layer(REQUIREMENTS, platform=LAMBDA_ARM64) if bundle else unbundled_deps_dir()
+        self.deps = lambda_.LayerVersion(
+            self,
+            "Deps",
+            code=lambda_.Code.from_asset(str(deps_dir)),
+            compatible_runtimes=runtimes,
+            compatible_architectures=architectures,
+            description="Pinned runtime dependencies (Powertools, FastAPI, psycopg, stripe, boto3)",
+            removal_policy=removal,
+        )
+        self.all: list[lambda_.ILayerVersion] = [self.deps, self.shared]

@@ -1,0 +1,72 @@
+"""Schema migrations on every deploy: a migrate function (owner role, straight to the instance) run by a
+CDK Trigger after the database exists and before the API's live alias moves to the new version."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, triggers
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra.components.service_function import ServiceFunction
+from infra.config import EnvironmentConfig
+from infra.packaging import stage_tree
+
+MIGRATE_HANDLER = "saascore.db.migrate_handler.handler"
+MIGRATE_TIMEOUT = Duration.minutes(10)
+
+
+class Migrations(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        layers: Sequence[lambda_.ILayerVersion],
+        vpc: ec2.IVpc,
+        subnets: ec2.SubnetSelection,
+        security_group: ec2.ISecurityGroup,
+        owner_secret: secretsmanager.ISecret,
+        run_after: Sequence[Construct],
+        run_before: Sequence[Construct],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # The handler lives in the shared layer; the function's own code is an empty marker package.
+        code = stage_tree(
+            "migrate-function", sources={}, files={"README.txt": b"handler: saascore (shared layer)\n"}
+        )
+        self.service = ServiceFunction(
+            self,
+            "Handler",
+            code=lambda_.Code.from_asset(str(code)),
+            handler=MIGRATE_HANDLER,
+            service="migrate",
+            description="Applies SQL migrations as the owner role during deployment",
+            environment_name=config.name,
+            log_level=config.log_level,
+            log_retention_days=config.log_retention_days,
+            retain_logs=config.retain_data,
+            layers=layers,
+            memory_mb=512,
+            timeout=MIGRATE_TIMEOUT,
+            vpc=vpc,
+            vpc_subnets=subnets,
+            security_groups=[security_group],
+            environment={"MIGRATE_SECRET_ARN": owner_secret.secret_arn},
+        )
+        self.function = self.service.function
+        owner_secret.grant_read(self.function)
+        self.trigger = triggers.Trigger(
+            self,
+            "OnDeploy",
+            handler=self.function,
+            timeout=MIGRATE_TIMEOUT,
+            invocation_type=triggers.InvocationType.REQUEST_RESPONSE,
+            execute_on_handler_change=True,
+            execute_after=list(run_after),
+            execute_before=list(run_before),
+        )

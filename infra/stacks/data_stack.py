@@ -1,0 +1,33 @@
+"""Stateful regional resources: the network and the database (kept apart so stateless stacks can be
+replaced freely)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from infra.components.database import Database
+from infra.components.network import Network
+from infra.config import EnvironmentConfig
+
+
+class DataStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.network = Network(
+            self, "Network", availability_zones=config.zones, nat_gateways=config.nat_gateways
+        )
+        self.database = Database(
+            self,
+            "Database",
+            config=config.database,
+            retain=config.retain_data,
+            vpc=self.network.vpc,
+            data_subnets=self.network.data_subnets,
+            app_clients=self.network.app_functions_sg,
+            owner_clients=self.network.migrate_sg,
+        )

@@ -1,0 +1,150 @@
+"""Stateless regional services: layers, identity, API, migrations, webhooks, jobs, CloudFront and
+monitoring. Composes the components and grants; every resource detail lives in a component."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.components.access_logs import AccessLogs
+from infra.components.api import Api
+from infra.components.delivery import Delivery
+from infra.components.identity import Identity
+from infra.components.jobs import Jobs
+from infra.components.layers import Layers
+from infra.components.migrations import Migrations
+from infra.components.monitoring import Monitoring
+from infra.components.webhooks import Webhooks
+from infra.config import EnvironmentConfig
+from infra.stacks.data_stack import DataStack
+from infra.stacks.edge_stack import EdgeStack
+
+
+class ServiceStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        data: DataStack,
+        edge: EdgeStack,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        network, database = data.network, data.database
+        placement: dict[str, Any] = {
+            "vpc": network.vpc,
+            "subnets": network.function_subnets,
+            "security_group": network.app_functions_sg,
+        }
+        db_env = {
+            "DB_HOST": database.proxy_endpoint,
+            "DB_PORT": "5432",
+            "DB_NAME": config.database.name,
+            "DB_USER": config.database.app_user,
+            "DB_AUTH": "iam",
+            "DB_SSLMODE": "require",
+        }
+        logs = AccessLogs(self, "AccessLogs", retain=config.retain_data, retention_days=365)
+        layers = Layers(self, "Layers", bundle=config.bundle, retain=config.retain_data).all
+        identity = Identity(self, "Identity", retain=config.retain_data, prefix=config.stack_prefix)
+
+        jobs = Jobs(
+            self,
+            "Jobs",
+            config=config,
+            layers=layers,
+            access_logs=logs.bucket,
+            environment=db_env,
+            **placement,
+        )
+        jobs_env = {**db_env, "JOBS_QUEUE_URL": jobs.queues.queue.queue_url}
+        api = Api(
+            self,
+            "Api",
+            config=config,
+            layers=layers,
+            environment={
+                **jobs_env,
+                "SESSION_ISSUER": config.session_issuer,
+                "SESSION_AUDIENCE": config.session_audience,
+                "SESSION_KEY_SOURCE": "kms",
+                "SESSION_KMS_KEY_ID": identity.session_key.key_arn,
+                "IDP_ISSUER": identity.issuer,
+                "IDP_JWKS_URL": f"{identity.issuer}/.well-known/jwks.json",
+                "IDP_CLIENT_IDS": identity.client.user_pool_client_id,
+                "IDP_TOKEN_USE": "id",
+            },
+            **placement,
+        )
+        webhooks = Webhooks(
+            self, "Webhooks", config=config, layers=layers, processor_environment=jobs_env, **placement
+        )
+        Migrations(
+            self,
+            "Migrations",
+            config=config,
+            layers=layers,
+            vpc=network.vpc,
+            subnets=network.function_subnets,
+            security_group=network.migrate_sg,
+            owner_secret=database.owner_secret,
+            run_after=[database.instance],
+            run_before=[api.alias, webhooks.processor, jobs.worker, jobs.scheduler],
+        )
+
+        for function in (api.function, webhooks.processor, jobs.worker, jobs.scheduler):
+            database.grant_app_connect(function)
+        for function in (api.function, webhooks.processor):
+            jobs.queues.queue.grant_send_messages(function)
+        identity.grant_session_signing(api.function)
+
+        delivery = Delivery(
+            self,
+            "Delivery",
+            api_url=api.url,
+            webhook_url=webhooks.receiver_url,
+            viewer_request=edge.functions.viewer_request.current_version,
+            origin_request=edge.functions.origin_request.current_version,
+            viewer_response=edge.functions.viewer_response.current_version,
+            web_acl_arn=edge.waf.web_acl.attr_arn,
+            access_logs=logs.bucket,
+            domain_names=config.domain_names,
+            certificate_arn=config.certificate_arn,
+        )
+        Monitoring(
+            self,
+            "Monitoring",
+            name=config.stack_prefix,
+            api=api.function,
+            functions={
+                "Api": api.function,
+                "WebhookReceiver": webhooks.receiver,
+                "WebhookProcessor": webhooks.processor,
+                "JobsWorker": jobs.worker,
+                "JobsScheduler": jobs.scheduler,
+            },
+            dead_letter_queues={
+                "Webhooks": webhooks.queues.dead_letter_queue,
+                "Jobs": jobs.queues.dead_letter_queue,
+            },
+            proxy=database.proxy,
+            p99_latency_ms=config.p99_latency_ms,
+            alarm_email=config.alarm_email,
+        )
+        outputs = {
+            "DistributionDomain": delivery.distribution.distribution_domain_name,
+            "StripeWebhookEndpoint": f"https://{delivery.distribution.distribution_domain_name}/webhooks/stripe",
+            "StripeSecretArn": webhooks.stripe_secret.secret_arn,
+            "UserPoolId": identity.user_pool.user_pool_id,
+            "UserPoolClientId": identity.client.user_pool_client_id,
+            "IdpIssuer": identity.issuer,
+            "ReportsBucket": jobs.reports_bucket.bucket_name,
+            "WebhookDlqUrl": webhooks.queues.dead_letter_queue.queue_url,
+            "JobsDlqUrl": jobs.queues.dead_letter_queue.queue_url,
+        }
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)

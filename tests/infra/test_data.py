@@ -1,0 +1,74 @@
+"""Network and database: isolation, encryption, RDS Proxy TLS + IAM, who may reach PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk.assertions import Match
+
+from tests.infra.conftest import Assembly
+
+
+def test_proxy_requires_tls_and_end_to_end_iam_auth(data: Any, assembly: Assembly) -> None:
+    data.has_resource_properties(
+        "AWS::RDS::DBProxy",
+        {"RequireTLS": True, "DefaultAuthScheme": "IAM_AUTH", "EngineFamily": "POSTGRESQL"},
+    )
+    (proxy,) = assembly.resources("data", "AWS::RDS::DBProxy").values()
+    assert "Auth" not in proxy["Properties"]  # no stored app password anywhere
+
+
+def test_instance_is_encrypted_private_backed_up_and_forces_tls(data: Any) -> None:
+    data.has_resource_properties(
+        "AWS::RDS::DBInstance",
+        {
+            "StorageEncrypted": True,
+            "PubliclyAccessible": False,
+            "StorageType": "gp3",
+            "EnableIAMDatabaseAuthentication": True,
+            "BackupRetentionPeriod": 7,
+            "DeletionProtection": False,
+            "Engine": "postgres",
+        },
+    )
+    data.has_resource_properties(
+        "AWS::RDS::DBParameterGroup", {"Parameters": Match.object_like({"rds.force_ssl": "1"})}
+    )
+
+
+def test_postgres_is_reachable_only_from_the_proxy_and_the_migrate_function(assembly: Assembly) -> None:
+    resources = assembly.template("data")["Resources"]
+    ingress = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"].get("FromPort") == 5432
+    ]
+    sources = {rule["SourceSecurityGroupId"]["Fn::GetAtt"][0] for rule in ingress}
+    assert len(ingress) == 3
+    assert all("CidrIp" not in rule for rule in ingress)
+    descriptions = {resources[source]["Properties"]["GroupDescription"] for source in sources}
+    assert descriptions == {
+        "RDS Proxy",
+        "Origin functions (app role via RDS Proxy)",
+        "Deploy-time migrate function (owner role)",
+    }
+
+
+def test_vpc_has_endpoints_for_the_aws_apis_on_the_core_paths(assembly: Assembly) -> None:
+    services = {
+        str(endpoint["Properties"]["ServiceName"])
+        for endpoint in assembly.resources("data", "AWS::EC2::VPCEndpoint").values()
+    }
+    joined = " ".join(services)
+    for service in ("sqs", "secretsmanager", "kms", "s3", "dynamodb"):
+        assert f".{service}" in joined or service in joined
+    data_subnets = [
+        s
+        for s in assembly.resources("data", "AWS::EC2::Subnet").values()
+        if s["Properties"]["MapPublicIpOnLaunch"] is False
+    ]
+    assert data_subnets
+
+
+def test_flow_logs_are_on(data: Any) -> None:
+    data.has_resource_properties("AWS::EC2::FlowLog", {"TrafficType": "ALL"})

@@ -1,0 +1,116 @@
+"""Lambda@Edge in us-east-1 without environment variables, WAF, and every CloudFront behavior carrying the
+edge functions with no caching of API responses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk.assertions import Match
+
+from infra.components.edge import edge_config
+from infra.config import EnvironmentConfig, IdentityProviderConfig
+from tests.infra.conftest import Assembly
+
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def test_edge_stack_is_in_us_east_1(assembly: Assembly) -> None:
+    assert assembly.stack_region("edge") == "us-east-1"
+
+
+def test_edge_functions_are_x86_python_without_environment(assembly: Assembly) -> None:
+    functions = {
+        lid: f["Properties"]
+        for lid, f in assembly.resources("edge", "AWS::Lambda::Function").items()
+        if str(f["Properties"].get("Runtime", "")).startswith("python")
+    }
+    handlers = {properties["Handler"] for properties in functions.values()}
+    assert handlers == {
+        "edge.handler.viewer_request",
+        "edge.handler.origin_request",
+        "edge.handler.viewer_response",
+    }
+    for properties in functions.values():
+        assert "Environment" not in properties
+        assert properties.get("Architectures", ["x86_64"]) == ["x86_64"]
+        assert properties["Runtime"] in {"python3.12", "python3.13"}
+        assert "Layers" not in properties
+        assert "VpcConfig" not in properties
+        limit = 30 if properties["Handler"].endswith("origin_request") else 5
+        assert properties["Timeout"] <= limit
+
+
+def test_waf_is_for_cloudfront_with_managed_rules_and_a_rate_limit(edge: Any) -> None:
+    edge.has_resource_properties(
+        "AWS::WAFv2::WebACL",
+        {
+            "Scope": "CLOUDFRONT",
+            "Rules": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "Statement": {
+                                "ManagedRuleGroupStatement": {
+                                    "VendorName": "AWS",
+                                    "Name": "AWSManagedRulesCommonRuleSet",
+                                }
+                            }
+                        }
+                    ),
+                    Match.object_like(
+                        {"Statement": {"RateBasedStatement": Match.object_like({"AggregateKeyType": "IP"})}}
+                    ),
+                ]
+            ),
+        },
+    )
+
+
+def _behaviors(assembly: Assembly) -> list[dict[str, Any]]:
+    (distribution,) = assembly.resources("service", "AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    return [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+
+
+def test_every_behavior_has_all_three_edge_functions_and_body_for_origin_request(assembly: Assembly) -> None:
+    behaviors = _behaviors(assembly)
+    assert {b.get("PathPattern") for b in behaviors} == {None, "/api/*", "/.well-known/*", "/webhooks/stripe"}
+    for behavior in behaviors:
+        associations = {a["EventType"]: a for a in behavior["LambdaFunctionAssociations"]}
+        assert set(associations) == {"viewer-request", "origin-request", "viewer-response"}
+        assert associations["origin-request"]["IncludeBody"] is True
+        assert behavior["ViewerProtocolPolicy"] == "https-only"
+        assert behavior["CachePolicyId"] == CACHING_DISABLED
+        assert behavior["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER
+
+
+def test_distribution_has_waf_logging_and_modern_tls(assembly: Assembly) -> None:
+    (distribution,) = assembly.resources("service", "AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    assert "WebACLId" in config
+    assert "Logging" in config
+    for origin in config["Origins"]:
+        assert "OriginAccessControlId" in origin
+
+
+def test_edge_config_carries_public_material_only() -> None:
+    config = EnvironmentConfig(
+        name="dev",
+        public_base_url="https://app.example.com",
+        identity_providers=(
+            IdentityProviderConfig(
+                issuer="https://cognito-idp.eu-west-1.amazonaws.com/pool",
+                jwks_url="https://cognito-idp.eu-west-1.amazonaws.com/pool/.well-known/jwks.json",
+                client_ids=("client",),
+            ),
+        ),
+        flags={"new-dashboard": {"default": False}},
+    )
+    document = edge_config(config)
+    issuers = {issuer["issuer"]: issuer for issuer in document["issuers"]}
+    assert issuers[config.session_issuer]["jwks_url"] == "https://app.example.com/.well-known/jwks.json"
+    assert issuers["https://cognito-idp.eu-west-1.amazonaws.com/pool"]["client_ids"] == ["client"]
+    assert document["flags"] == {"new-dashboard": {"default": False}}
+    assert "secret" not in json.dumps(document).lower()
