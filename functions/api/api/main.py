@@ -43,7 +43,9 @@ def create_app() -> FastAPI:
 
 
 app = create_app()
-asgi_handler = Mangum(app, lifespan="off")
+# Problem documents are text: without this Mangum would base64-encode them for the Function URL.
+TEXT_MIME_TYPES = ["application/json", "application/problem+json", "application/vnd.oai.openapi", "text/html"]
+asgi_handler = Mangum(app, lifespan="off", text_mime_types=TEXT_MIME_TYPES)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from api.main import handler
+from tests.integration.api.events import http_event
+
+
+@pytest.mark.parametrize("sample", ["function_url_iam.json", "http_api_v2.json"])
+def test_lambda_entry_serves_function_url_and_http_api_events(api, lambda_context, sample):
+    owner = api.sign_up()
+    created = handler(
+        http_event(
+            "POST", "/api/v1/projects", headers=owner.headers, body={"name": "via lambda"}, sample=sample
+        ),
+        lambda_context,
+    )
+    assert created["statusCode"] == 201, created
+    assert created["headers"]["etag"] == '"v1"'
+    listed = handler(
+        http_event("GET", "/api/v1/projects", query="limit=5", headers=owner.headers, sample=sample),
+        lambda_context,
+    )
+    assert listed["statusCode"] == 200
+    assert [item["name"] for item in json.loads(listed["body"])["items"]] == ["via lambda"]
+    audit = api.client.get("/api/v1/audit-logs?action=project.created", headers=owner.headers).json()
+    assert audit["items"][0]["ip"] == "198.51.100.7"
+
+
+def test_lambda_entry_answers_problems_without_identity(api, lambda_context):
+    response = handler(http_event("GET", "/api/v1/me"), lambda_context)
+    assert response["statusCode"] == 401
+    assert response["headers"]["content-type"] == "application/problem+json"
+    assert json.loads(response["body"])["status"] == 401
