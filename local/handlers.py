@@ -26,7 +26,7 @@ def edge_functions() -> tuple[LocalFunction, LocalFunction, LocalFunction]:
 
 
 def api_function() -> LocalFunction:
-    return LocalFunction("api", "api.main.handler", timeout=29.0, memory=1024)
+    return LocalFunction("api", "api.main.handler", timeout=29.0, memory=1024, own_thread=True)
 
 
 def webhooks_receiver() -> LocalFunction:

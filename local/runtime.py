@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -62,18 +63,24 @@ class FunctionStats:
 
 
 class LocalFunction:
-    def __init__(self, name: str, handler: str, *, timeout: float, memory: int = 512) -> None:
+    def __init__(
+        self, name: str, handler: str, *, timeout: float, memory: int = 512, own_thread: bool = False
+    ) -> None:
         self.name = name
         self.handler_path = handler
         self.timeout = timeout
         self.memory = memory
         self.stats = FunctionStats()
         self._handler: Handler | None = None
-        # The container's one thread, with its own event loop (Mangum asks for the current loop, which
-        # only the main thread has by default); a single worker also serialises invocations.
-        self._container = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix=name, initializer=_install_event_loop
+        # Handlers that need an event loop (Mangum asks for the current one, which only a main thread
+        # has) run on the container's own thread with its loop; the rest run on the caller's thread,
+        # which saves a thread hand-off per call. Either way one invocation at a time.
+        self._container = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=name, initializer=_install_event_loop)
+            if own_thread
+            else None
         )
+        self._lock = threading.Lock()
 
     def load(self) -> Handler:
         if self._handler is None:
@@ -98,7 +105,10 @@ class LocalFunction:
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Invoke with a JSON round trip of event and result; errors propagate as in a sync invoke."""
-        return self._container.submit(self._invoke, event).result()
+        if self._container is not None:
+            return self._container.submit(self._invoke, event).result()
+        with self._lock:
+            return self._invoke(event)
 
     def _invoke(self, event: dict[str, Any]) -> Any:
         handler = self.load()

@@ -118,7 +118,7 @@ def test_a_mangum_handler_runs_from_any_request_thread() -> None:
     import threading
 
     edge = EdgeFunctions(fn("viewer_request"), fn("origin_request"), fn("viewer_response"))
-    api = LocalFunction("api", f"{MODULE}.mangum_handler", timeout=5)
+    api = LocalFunction("api", f"{MODULE}.mangum_handler", timeout=5, own_thread=True)
     gateway = Gateway(edge=edge, api=api, receiver=api, local_page=local_page)
     results: list[HttpResponse] = []
     threads = [

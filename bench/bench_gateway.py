@@ -1,0 +1,96 @@
+"""Local gateway overhead: the CloudFront path (three edge triggers + event translation + the Lambda
+JSON round trip) around the API handler, as a ratio to invoking the API handler directly.
+
+Both sides serve `GET /api/v1/health` (no database), so the difference is what the gateway adds. The
+request carries a session token, so viewer-request verifies it (first time) and then hits its cache.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import jwt
+
+from bench.timing import fmt_us, median_seconds, ratio_line
+from local.events import HttpRequest, function_url_event, origin_request_event, viewer_request_event
+from local.gateway import API_DOMAIN, EdgeFunctions, Gateway, problem
+from local.handlers import api_function, edge_functions, webhooks_receiver
+from local.keys import load_or_create_key, private_pem, public_jwk
+from local.runtime import LambdaContext
+
+ISSUER = "http://127.0.0.1:8000"
+
+
+def _configure(root: Path) -> str:
+    """Edge config pinning a fresh session key, API settings for it; returns a session token."""
+    from edge.config import use_config
+
+    key = load_or_create_key(root / "session.pem")
+    os.environ.update({"APP_ENV": "local", "SESSION_PRIVATE_KEY": private_pem(key), "SESSION_ISSUER": ISSUER})
+    use_config({"issuers": [{"issuer": ISSUER, "audiences": ["saas-api"], "keys": [public_jwk(key)]}]})
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": "saas-api",
+        "sub": "00000000-0000-4000-8000-000000000001",
+        "tid": "00000000-0000-4000-8000-000000000002",
+        "sid": "00000000-0000-4000-8000-000000000003",
+        "role": "owner",
+        "plan": "starter",
+        "iat": now,
+        "exp": now + 3600,
+    }
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": public_jwk(key)["kid"]})
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        token = _configure(Path(tmp))
+        api = api_function()
+        gateway = Gateway(
+            edge=EdgeFunctions(*edge_functions()),
+            api=api,
+            receiver=webhooks_receiver(),
+            local_page=lambda request: problem(404, "Not Found", "", "-"),
+        )
+        request = HttpRequest(
+            method="GET",
+            path="/api/v1/health",
+            query="",
+            headers=[
+                ("Host", "127.0.0.1:8000"),
+                ("User-Agent", "bench"),
+                ("Authorization", f"Bearer {token}"),
+            ],
+            body=b"",
+        )
+        # The baseline gets exactly what the edge forwards (identity headers, flags), so both sides do
+        # the same API work and the difference is the gateway's own.
+        edge = gateway.edge
+        viewer = edge.viewer_request.invoke(viewer_request_event(request, request_id="bench"))
+        forwarded = edge.origin_request.invoke(
+            origin_request_event(
+                viewer, b"", request_id="bench", viewer_country="US", origin_domain=API_DOMAIN
+            )
+        )
+        direct_event = function_url_event(forwarded, b"", function_domain=API_DOMAIN, request_id="bench")
+        handler = api.load()
+        context = LambdaContext("api", 1024, 29.0)
+
+        def direct() -> object:
+            return handler(direct_event, context)
+
+        def through_gateway() -> object:
+            response = gateway.handle(request)
+            assert response.status == 200, response.body
+            return response
+
+        assert direct()["statusCode"] == 200  # type: ignore[index]
+        through_gateway()
+        baseline = median_seconds(direct, repeat=5, number=200)
+        routed = median_seconds(through_gateway, repeat=5, number=200)
+        print(ratio_line("gateway (edge x3 + events + API)", routed, "API handler direct", baseline))
+        print(f"gateway overhead per request: {fmt_us(routed - baseline)}")
