@@ -16,7 +16,8 @@ _OFFSET = 0x811C9DC5
 _PRIME = 0x01000193
 _LANE_BITS = 64
 _DIGITS = 10  # str() of a 32-bit value has at most 10 digits
-_ACTIVE = bytes([0] + [0xFF] * 255)  # byte → 0xFF unless it is the padding byte 0
+_POWERS = [10**exponent for exponent in range(_DIGITS)]
+_LANE_MASKS = [0xFFFFFFFF << (_LANE_BITS * lane) for lane in range(256)]
 
 
 def utf16_units(text: str) -> list[int]:
@@ -116,25 +117,23 @@ class Bucketer:
         return _unpack(vector, len(self._v2))
 
     def _stage2(self, firsts: memoryview) -> memoryview:
-        """FNV of each lane's decimal text; texts are left-padded with NUL, which keeps a lane idle."""
+        """FNV of each lane's decimal text. Texts are zero-padded to 10 digits in one formatting call;
+        a lane with fewer digits stays idle (masked) for its leading positions."""
         lanes = len(firsts)
-        joined = "".join(str(first).rjust(_DIGITS, "\0") for first in firsts).encode("ascii")
+        joined = (b"%010d" * lanes) % tuple(firsts)
         vector = _OFFSET * self._rep2
         mask = self._mask2
         chars = bytearray(8 * lanes)
+        shortest = min(firsts)
         for position in range(_DIGITS):
-            column = joined[position::_DIGITS]
-            chars[0::8] = column
+            chars[0::8] = joined[position::_DIGITS]
             units = int.from_bytes(chars, sys.byteorder)
-            if 0 in column:
-                flags = column.translate(_ACTIVE)
-                if not any(flags):
-                    continue
-                active_bytes = bytearray(8 * lanes)
-                for offset in range(4):
-                    active_bytes[offset::8] = flags
-                active = int.from_bytes(active_bytes, sys.byteorder)
-                vector = (vector & ~active) | (((vector ^ units) * _PRIME) & active)
-            else:
+            threshold = _POWERS[_DIGITS - 1 - position]
+            if shortest >= threshold:
                 vector = ((vector ^ units) * _PRIME) & mask
+                continue
+            active = sum(_LANE_MASKS[lane] for lane, first in enumerate(firsts) if first >= threshold)
+            if position == _DIGITS - 1:
+                active = mask  # the last digit exists for every lane, 0 included
+            vector = (vector & ~active) | (((vector ^ units) * _PRIME) & active)
         return _unpack(vector, lanes)

@@ -23,9 +23,12 @@ from edge.records import factory, record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from edge.conditions import Predicate
+
+    Kernel = Callable[[Mapping[str, Any], dict[str, list[float | None]]], tuple[Any, tuple[str, str] | None]]
 
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193
@@ -421,7 +424,7 @@ class _Rule:
 
 
 class _Feature:
-    __slots__ = ("default", "fast", "key", "rules")
+    __slots__ = ("default", "fast", "kernel", "key", "rules")
 
     def __init__(self, key: str, definition: Mapping[str, Any], groups: Mapping[str, Any]) -> None:
         self.key = key
@@ -429,6 +432,7 @@ class _Feature:
         rules = definition.get("rules") or []
         self.rules = tuple(_Rule(key, rule, groups) for rule in rules if isinstance(rule, Mapping))
         self.fast = False
+        self.kernel: Kernel | None = None
 
 
 class Evaluation:
@@ -462,7 +466,8 @@ class FlagEngine:
         slot = self._bucketer.slot
         feature.fast = True
         for rule in feature.rules:
-            rule.slot = slot(rule.seed, rule.hash_version)
+            if rule.force is not _MISSING and (rule.range is not None or rule.coverage is not None):
+                rule.slot = slot(rule.seed, rule.hash_version)
             rule.filter_slots = tuple(slot(item.seed, item.hash_version) for item in rule.filters or ())
             if rule.parents is not None:
                 feature.fast = False
@@ -481,6 +486,35 @@ class FlagEngine:
                 or experiment.force is not _MISSING
             ):
                 feature.fast = False
+        if feature.fast:
+            feature.kernel = self._kernel(feature)
+
+    def _kernel(self, feature: _Feature) -> Kernel:
+        """The hot-path evaluator of one feature: a tight loop when every rule is a plain (conditional)
+        force, else the general `_fast`."""
+        plain = all(
+            rule.force is not _MISSING
+            and rule.filters is None
+            and rule.range is None
+            and rule.coverage is None
+            for rule in feature.rules
+        )
+        if not plain:
+            single = self._single_rule_kernel(feature)
+            if single is not None:
+                return single
+            fast = self._fast
+            return lambda attributes, memo: fast(feature, attributes, memo)
+        rules = tuple((rule.condition, rule.force) for rule in feature.rules)
+        default = (feature.default, None)
+
+        def kernel(attributes: Mapping[str, Any], memo: dict[str, list[float | None]]) -> tuple[Any, None]:
+            for condition, force in rules:
+                if condition is None or condition(attributes):
+                    return force, None
+            return default
+
+        return kernel
 
     # --- the SDK's functions ------------------------------------------------------------------------
 
@@ -533,8 +567,8 @@ class FlagEngine:
         features = self.features
         items = features.items() if keys is None else ((key, features.get(key)) for key in keys)
         for key, feature in items:
-            if feature is not None and feature.fast:
-                value, assignment = self._fast(feature, attributes, memo)
+            if feature is not None and feature.kernel is not None:
+                value, assignment = feature.kernel(attributes, memo)
                 flags[key] = value
                 if assignment is not None:
                     experiments.append(assignment)
@@ -546,6 +580,84 @@ class FlagEngine:
             if exp is not None and exp.in_experiment and result.experiment is not None:
                 experiments.append((result.experiment["key"], exp.key))
         return Evaluation(flags, tuple(experiments))
+
+    def _single_rule_kernel(self, feature: _Feature) -> Kernel | None:
+        """Specialised kernels for the two commonest hashed shapes: one rollout rule, one experiment rule."""
+        if len(feature.rules) != 1 or feature.rules[0].filters is not None:
+            return None
+        rule = feature.rules[0]
+        default: tuple[Any, None] = (feature.default, None)
+        compute = self._bucketer.compute
+        hash_text = self._hash_text
+        condition = rule.condition
+        if rule.force is not _MISSING:
+            slot, coverage = rule.slot, rule.coverage
+            if rule.range is not None or coverage is None or coverage == 0 or slot is None:
+                return None
+            forced = (rule.force, None)
+            name, fallback = rule.hash_attribute, rule.fallback_attribute
+
+            def rollout(
+                attributes: Mapping[str, Any], memo: dict[str, list[float | None]]
+            ) -> tuple[Any, None]:
+                if condition is not None and not condition(attributes):
+                    return default
+                text = hash_text(attributes, name, fallback)
+                if text is None:
+                    return default
+                buckets = memo.get(text)
+                if buckets is None:
+                    buckets = memo[text] = compute(text)
+                n = buckets[slot]
+                return forced if n is not None and n <= coverage else default
+
+            return rollout
+        experiment = rule.experiment
+        if (
+            experiment is None
+            or experiment.filters is not None
+            or experiment.slot is None
+            or experiment.stopped
+            or not experiment.active
+            or len(experiment.variations) < 2
+        ):
+            return None
+        exp_slot, ns_slot, namespace = experiment.slot, experiment.ns_slot, experiment.namespace
+        if namespace is not None and ns_slot is None:
+            return None
+        exp_condition = experiment.condition
+        name, fallback = experiment.hash_attribute, experiment.fallback_attribute
+        outcomes = [
+            (start, end, None if passthrough else (value, (experiment.key, key)))
+            for (start, end), value, (key, passthrough) in zip(
+                experiment.ranges, experiment.variations, experiment.variation_keys, strict=False
+            )
+        ]
+
+        def run(
+            attributes: Mapping[str, Any], memo: dict[str, list[float | None]]
+        ) -> tuple[Any, tuple[str, str] | None]:
+            text = hash_text(attributes, name, fallback)
+            if text is None:
+                return default
+            buckets = memo.get(text)
+            if buckets is None:
+                buckets = memo[text] = compute(text)
+            if namespace is not None:
+                n = buckets[ns_slot]  # type: ignore[index]
+                if n is None or not namespace[1] <= n < namespace[2]:
+                    return default
+            if exp_condition is not None and not exp_condition(attributes):
+                return default
+            n = buckets[exp_slot]
+            if n is None:
+                return default
+            for start, end, outcome in outcomes:
+                if start <= n < end:
+                    return default if outcome is None else outcome
+            return default
+
+        return run
 
     def _bucket(self, memo: dict[str, list[float | None]], value: str, slot: int | None) -> float | None:
         if slot is None:
