@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from saascore.settings import BaseServiceSettings
 
+# Tenant tables with `deleted_at` whose soft-deleted rows may be purged (names are interpolated into SQL).
+PURGEABLE_TABLES = frozenset({"projects"})
 MIN_S3_PART_BYTES = 5 * 1024 * 1024  # S3's minimum size of every part but the last
 
 
@@ -45,7 +47,24 @@ class JobsSettings(BaseServiceSettings):
     email_configuration_set: str | None = Field(default=None, validation_alias="EMAIL_CONFIGURATION_SET")
     email_template_prefix: str = Field(default="saas", validation_alias="EMAIL_TEMPLATE_PREFIX")
 
+    # Days a soft-deleted row is kept before `purge_soft_deleted` removes it, per table (see tasks/maintenance).
+    purge_retention_days: dict[str, int] = Field(
+        default_factory=lambda: {"projects": 30}, validation_alias="PURGE_RETENTION_DAYS"
+    )
+    session_retention_days: int = Field(default=7, ge=0, le=365, validation_alias="SESSION_RETENTION_DAYS")
+    delete_chunk_rows: int = Field(default=1000, ge=1, le=10_000, validation_alias="DELETE_CHUNK_ROWS")
+
     usage_batch_events: int = Field(default=5000, ge=1, le=100_000, validation_alias="USAGE_BATCH_EVENTS")
+
+    @field_validator("purge_retention_days")
+    @classmethod
+    def _known_tables(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = set(value) - PURGEABLE_TABLES
+        if unknown:
+            raise ValueError(f"no soft-delete purge for tables {sorted(unknown)}")
+        if any(days < 1 for days in value.values()):
+            raise ValueError("retention must be at least one day")
+        return value
 
     @property
     def job_lock_seconds(self) -> int:

@@ -1,0 +1,71 @@
+"""Housekeeping jobs: purge old soft deletes, drop expired sessions, refresh the reporting view.
+
+Deletes run in chunks of DELETE_CHUNK_ROWS, each chunk its own short tenant transaction, so no
+statement holds many locks or runs into the statement timeout; RLS confines every chunk to the job's
+tenant even if a query were wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from jobs.context import JobContext
+from jobs.settings import PURGEABLE_TABLES
+from saascore.db.tenancy import tenant_transaction, tenantless_transaction
+
+
+def _delete_in_chunks(ctx: JobContext, *, table: str, condition: str, params: tuple[Any, ...]) -> int:
+    assert table in PURGEABLE_TABLES | {"sessions", "idempotency_keys"}
+    key = "ctid" if table == "idempotency_keys" else "id"  # idempotency_keys has a composite primary key
+    total = 0
+    while True:
+        with tenant_transaction(ctx.tenant, database=ctx.database) as conn:
+            deleted = conn.execute(
+                f"DELETE FROM {table} WHERE {key} IN "
+                f"(SELECT {key} FROM {table} WHERE tenant_id = %s AND {condition} LIMIT %s)",
+                (ctx.tenant, *params, ctx.settings.delete_chunk_rows),
+            ).rowcount
+        total += deleted
+        if deleted < ctx.settings.delete_chunk_rows:
+            return total
+
+
+def purge_soft_deleted(ctx: JobContext) -> dict[str, Any]:
+    purged: dict[str, int] = {}
+    for table, days in sorted(ctx.settings.purge_retention_days.items()):
+        purged[table] = _delete_in_chunks(
+            ctx, table=table, condition="deleted_at < now() - make_interval(days => %s)", params=(days,)
+        )
+    if any(purged.values()):
+        with tenant_transaction(ctx.tenant, database=ctx.database) as conn:
+            conn.execute(
+                "INSERT INTO audit_logs (tenant_id, actor_type, action, resource_type, after, request_id) "
+                "VALUES (%s, 'system', 'purge.soft_deleted', 'tenant', %s, %s)",
+                (
+                    ctx.tenant,
+                    Jsonb({"purged": purged, "retention_days": ctx.settings.purge_retention_days}),
+                    f"job:{ctx.job_id}",
+                ),
+            )
+    return {"purged": purged}
+
+
+def expire_sessions(ctx: JobContext) -> dict[str, Any]:
+    days = ctx.settings.session_retention_days
+    sessions = _delete_in_chunks(
+        ctx,
+        table="sessions",
+        condition="(expires_at < now() - make_interval(days => %s) OR revoked_at < now() - make_interval(days => %s))",
+        params=(days, days),
+    )
+    keys = _delete_in_chunks(ctx, table="idempotency_keys", condition="expires_at < now()", params=())
+    return {"sessions_deleted": sessions, "idempotency_keys_deleted": keys}
+
+
+def refresh_reporting_views(ctx: JobContext) -> dict[str, Any]:
+    # REFRESH needs the view's owner: app.refresh_usage_views() is SECURITY DEFINER (migration 0301).
+    with tenantless_transaction(database=ctx.database) as conn:
+        conn.execute("SELECT app.refresh_usage_views()")
+    return {"refreshed": ["app.usage_monthly"]}

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+from pydantic import ValidationError
+
+from jobs.context import JobContext
+from jobs.settings import JobsSettings, get_settings
+from jobs.tasks.maintenance import expire_sessions, purge_soft_deleted, refresh_reporting_views
+from saascore.db.tenancy import tenant_transaction
+
+
+def context(tenant, database, job_type="purge_soft_deleted"):
+    return JobContext(
+        job_id=uuid.uuid4(),
+        job_type=job_type,
+        tenant_id=tenant,
+        payload={},
+        attempt=1,
+        settings=get_settings(),
+        database=database,
+    )
+
+
+@pytest.fixture
+def settings_env(monkeypatch):
+    def apply(**env):
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield apply
+    get_settings.cache_clear()
+
+
+def add_projects(owner_sql, tenant, *, deleted_days_ago, count=1):
+    owner_sql(
+        tenant,
+        "INSERT INTO projects (tenant_id, name, deleted_at) "
+        "SELECT %s, 'p' || g, CASE WHEN %s::int IS NULL THEN NULL ELSE now() - make_interval(days => %s::int) END "
+        "FROM generate_series(1, %s) g",
+        (tenant, deleted_days_ago, deleted_days_ago, count),
+    )
+
+
+def project_ages(owner_sql, tenant):
+    rows = owner_sql(
+        tenant,
+        "SELECT CASE WHEN deleted_at IS NULL THEN -1 ELSE extract(day FROM now() - deleted_at)::int END AS age "
+        "FROM projects ORDER BY age",
+    )
+    return [row["age"] for row in rows]
+
+
+def test_purge_respects_retention_and_tenant_isolation(app_database, make_tenant, owner_sql, settings_env):
+    settings_env(DELETE_CHUNK_ROWS="2")  # five old rows: three chunks
+    tenant, other = make_tenant(), make_tenant()
+    for owner in (tenant, other):
+        add_projects(owner_sql, owner, deleted_days_ago=40, count=5)
+        add_projects(owner_sql, owner, deleted_days_ago=10)
+        add_projects(owner_sql, owner, deleted_days_ago=None)
+
+    result = purge_soft_deleted(context(tenant, app_database))
+
+    assert result == {"purged": {"projects": 5}}
+    assert project_ages(owner_sql, tenant) == [-1, 10]
+    assert project_ages(owner_sql, other) == [-1, 10, 40, 40, 40, 40, 40]
+    [audit] = owner_sql(tenant, "SELECT actor_type, action, after FROM audit_logs")
+    assert (audit["actor_type"], audit["action"]) == ("system", "purge.soft_deleted")
+    assert audit["after"]["purged"] == {"projects": 5}
+
+
+def test_retention_is_configurable_per_table(app_database, make_tenant, owner_sql, settings_env):
+    settings_env(PURGE_RETENTION_DAYS='{"projects": 5}')
+    tenant = make_tenant()
+    add_projects(owner_sql, tenant, deleted_days_ago=10)
+    add_projects(owner_sql, tenant, deleted_days_ago=2)
+    purge_soft_deleted(context(tenant, app_database))
+    assert project_ages(owner_sql, tenant) == [2]
+
+
+@pytest.mark.parametrize("value", ['{"users": 30}', '{"projects": 0}', '{"projects; DROP TABLE x": 1}'])
+def test_retention_config_names_only_purgeable_tables_and_positive_days(value, monkeypatch):
+    monkeypatch.setenv("PURGE_RETENTION_DAYS", value)
+    with pytest.raises(ValidationError):
+        JobsSettings()
+
+
+def test_expire_sessions_drops_expired_and_long_revoked_sessions_only(app_database, make_tenant, owner_sql):
+    tenant, other = make_tenant(), make_tenant()
+    [user] = owner_sql(
+        None,
+        "INSERT INTO users (idp_issuer, idp_subject, email) VALUES ('iss', 'sub', 'u@example.com') RETURNING id",
+    )
+    sessions = {
+        "active": "now() + interval '1 day', NULL",
+        "just_expired": "now() - interval '1 day', NULL",
+        "long_expired": "now() - interval '10 days', NULL",
+        "long_revoked": "now() + interval '1 day', now() - interval '30 days'",
+    }
+    for owner in (tenant, other):
+        for name, (expires, revoked) in ((n, v.split(", ")) for n, v in sessions.items()):
+            owner_sql(
+                owner,
+                f"INSERT INTO sessions (tenant_id, user_id, expires_at, revoked_at, revoked_reason) "
+                f"VALUES (%s, %s, {expires}, {revoked}, %s)",
+                (owner, user["id"], name),
+            )
+
+    result = expire_sessions(context(tenant, app_database, "expire_sessions"))
+
+    assert result["sessions_deleted"] == 2
+    remaining = "SELECT revoked_reason AS name FROM sessions WHERE tenant_id = %s ORDER BY 1"
+    assert [r["name"] for r in owner_sql(tenant, remaining, (tenant,))] == ["active", "just_expired"]
+    assert len(owner_sql(other, remaining, (other,))) == 4
+
+
+def test_refresh_reporting_views_updates_the_per_tenant_monthly_totals(app_database, make_tenant, owner_sql):
+    tenant, other = make_tenant(), make_tenant()
+    for owner, quantity in ((tenant, 3), (other, 50)):
+        owner_sql(
+            owner,
+            "INSERT INTO usage_events (tenant_id, meter, quantity, idempotency_key) "
+            "SELECT %s, 'api_calls', %s, 'k' || g FROM generate_series(1, 2) g",
+            (owner, quantity),
+        )
+
+    def monthly(owner):
+        with tenant_transaction(owner) as conn:
+            return conn.execute("SELECT meter, quantity, events FROM app.tenant_usage_monthly()").fetchall()
+
+    assert monthly(tenant) == []  # not refreshed yet
+    refresh_reporting_views(context(None, app_database, "refresh_reporting_views"))
+    assert monthly(tenant) == [{"meter": "api_calls", "quantity": 6, "events": 2}]
+    assert monthly(other) == [{"meter": "api_calls", "quantity": 100, "events": 2}]
+    with tenant_transaction(tenant) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT * FROM app.usage_monthly")
