@@ -127,13 +127,12 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+
+
 def _json_object(segment: str) -> dict[str, Any]:
     try:
-        parsed = json.loads(
-            b64url_decode(segment),
-            object_pairs_hook=_reject_duplicates,
-            parse_constant=_reject_constant,
-        )
+        parsed = _DECODER.decode(b64url_decode(segment).decode("utf-8"))
     except (Base64Error, ValueError, RecursionError) as exc:
         raise TokenError("malformed token") from exc
     if not isinstance(parsed, dict):
