@@ -69,6 +69,28 @@ class PathRule:
         return uri.startswith(prefix) if prefix is not None else uri == self.path
 
 
+class PathIndex:
+    """Path rules indexed for one dict look-up per request (exact paths) plus a short prefix scan."""
+
+    __slots__ = ("exact", "prefixes")
+
+    def __init__(self, rules: tuple[PathRule, ...]) -> None:
+        self.exact: dict[str, tuple[PathRule, ...]] = {}
+        prefixes = []
+        for rule in rules:
+            if rule.prefix is None:
+                self.exact[rule.path] = (*self.exact.get(rule.path, ()), rule)
+            else:
+                prefixes.append(rule)
+        self.prefixes = tuple(prefixes)
+
+    def matches(self, method: str, uri: str) -> bool:
+        exact = self.exact.get(uri)
+        if exact is not None and any(rule.matches(method, uri) for rule in exact):
+            return True
+        return any(rule.matches(method, uri) for rule in self.prefixes)
+
+
 @record
 class JwksSettings:
     ttl_seconds: float = 600.0
@@ -117,11 +139,18 @@ class EdgeConfig:
     origins_by_country: Mapping[str, str] = factory(default_factory=dict)
     security_headers: tuple[tuple[str, str], ...] = ()
 
+    def __post_init__(self) -> None:
+        # Path look-ups run on every request: index them once (the record is frozen, hence object.__setattr__).
+        object.__setattr__(self, "_public", PathIndex(self.public_paths))
+        object.__setattr__(self, "_protected", PathIndex(self.protected_paths))
+
     def is_public(self, method: str, uri: str) -> bool:
-        return any(rule.matches(method, uri) for rule in self.public_paths)
+        index: PathIndex = self._public  # type: ignore[attr-defined]
+        return index.matches(method, uri)
 
     def is_protected(self, method: str, uri: str) -> bool:
-        return any(rule.matches(method, uri) for rule in self.protected_paths)
+        index: PathIndex = self._protected  # type: ignore[attr-defined]
+        return index.matches(method, uri)
 
 
 class _Section:

@@ -32,16 +32,16 @@ def first_value(headers: Mapping[str, Any], name: str) -> str | None:
     entries = headers.get(name)
     if not entries:
         return None
-    value = entries[0].get("value") if isinstance(entries[0], Mapping) else None
-    return value if isinstance(value, str) else None
+    first = entries[0]
+    value = first.get("value") if type(first) is dict else None
+    return value if type(value) is str else None
 
 
 def all_values(headers: Mapping[str, Any], name: str) -> list[str]:
-    return [
-        entry["value"]
-        for entry in headers.get(name) or ()
-        if isinstance(entry, Mapping) and isinstance(entry.get("value"), str)
-    ]
+    entries = headers.get(name)
+    if not entries:
+        return []
+    return [entry["value"] for entry in entries if type(entry) is dict and type(entry.get("value")) is str]
 
 
 def problem(

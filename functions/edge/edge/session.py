@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from edge.records import record
 from edge.responses import all_values
 
 TYPE_CHECKING = False
@@ -34,17 +33,21 @@ class CredentialError(Exception):
         self.reason = reason
 
 
-@record
 class Identity:
-    token: str
-    headers: tuple[tuple[str, str, str], ...]
+    """A verified token and the trusted headers its claims give (built per request: a plain class)."""
+
+    __slots__ = ("headers", "token")
+
+    def __init__(self, token: str, headers: tuple[tuple[str, str, str], ...]) -> None:
+        self.token = token
+        self.headers = headers
 
     @classmethod
     def from_claims(cls, token: str, claims: Mapping[str, Any]) -> Identity:
         headers = []
         for claim, name, key in IDENTITY_CLAIMS:
             value = claims.get(claim)
-            if isinstance(value, str) and _SAFE_VALUE.fullmatch(value):
+            if type(value) is str and _SAFE_VALUE.fullmatch(value):
                 headers.append((name, key, value))
         return cls(token, tuple(headers))
 
