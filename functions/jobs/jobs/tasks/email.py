@@ -1,0 +1,112 @@
+"""`send_email`: one templated SES message per recipient, skipping suppressed addresses.
+
+Bounce safety: addresses on the `email_suppressions` list (hard bounces and complaints, fed by the SES
+event destination) are never sent to again, and an address SES rejects is recorded and skipped instead
+of failing the job, so one bad address cannot put a job (and its other recipients) into retries.
+Throttling and other SES errors raise, so the worker retries the job with backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from jobs.clients import get_ses_client
+from jobs.context import JobContext
+from jobs.tasks.email_templates import ALIASES, TEMPLATES, ses_template_name
+from saascore.db.connection import Connection
+from saascore.db.tenancy import tenant_transaction
+from saascore.exceptions import ConfigurationError
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+MAX_RECIPIENTS = 50
+Group = Literal["owners", "billing_contacts"]
+
+
+class EmailRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    template: str
+    to: Group | list[str] | str
+    data: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+    @field_validator("template")
+    @classmethod
+    def _known_template(cls, value: str) -> str:
+        name = ALIASES.get(value, value)
+        if name not in TEMPLATES:
+            raise ValueError(f"unknown email template {value!r}")
+        return name
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, value: str | list[str]) -> str | list[str]:
+        if value in ("owners", "billing_contacts"):
+            return value
+        addresses = [value] if isinstance(value, str) else value
+        if not 1 <= len(addresses) <= MAX_RECIPIENTS or not all(EMAIL.match(a) for a in addresses):
+            raise ValueError("`to` must be owners, billing_contacts or 1-50 e-mail addresses")
+        return [a.lower() for a in addresses]
+
+
+def send_email(ctx: JobContext) -> dict[str, Any]:
+    request = EmailRequest.model_validate(ctx.payload)
+    sender = ctx.settings.email_sender
+    if not sender:
+        raise ConfigurationError("EMAIL_SENDER is not configured")
+    with tenant_transaction(ctx.tenant, database=ctx.database) as conn:
+        recipients = _recipients(conn, request.to)
+        suppressed = _suppressed(conn, recipients)
+        tenant = conn.execute("SELECT name FROM tenants").fetchone()
+    data = {**request.data, "tenant_name": tenant["name"] if tenant else ""}
+    client = get_ses_client()
+    sent: list[str] = []
+    rejected: list[str] = []
+    for address in recipients:
+        if address in suppressed:
+            continue
+        options: dict[str, Any] = {}
+        if ctx.settings.email_configuration_set:
+            options["ConfigurationSetName"] = ctx.settings.email_configuration_set
+        try:
+            client.send_templated_email(
+                Source=sender,
+                Destination={"ToAddresses": [address]},
+                Template=ses_template_name(ctx.settings.email_template_prefix, request.template),
+                TemplateData=json.dumps(data),
+                **options,
+            )
+        except client.exceptions.MessageRejected:
+            rejected.append(address)
+            continue
+        sent.append(address)
+    return {
+        "template": request.template,
+        "sent": len(sent),
+        "suppressed": len(suppressed),
+        "rejected": rejected,
+    }
+
+
+def _recipients(conn: Connection, to: str | list[str]) -> list[str]:
+    if isinstance(to, list):
+        return list(dict.fromkeys(to))
+    if to == "billing_contacts":
+        row = conn.execute(
+            "SELECT email FROM billing_customers WHERE deleted_at IS NULL AND email IS NOT NULL"
+        ).fetchone()
+        if row is not None:
+            return [str(row["email"]).lower()]
+    rows = conn.execute(
+        "SELECT DISTINCT lower(u.email) AS email FROM memberships m JOIN roles r ON r.id = m.role_id "
+        "JOIN users u ON u.id = m.user_id WHERE r.key = 'owner' AND m.status = 'active' ORDER BY 1"
+    ).fetchall()
+    return [str(row["email"]) for row in rows]
+
+
+def _suppressed(conn: Connection, addresses: list[str]) -> set[str]:
+    rows = conn.execute("SELECT email FROM email_suppressions WHERE email = ANY(%s)", (addresses,)).fetchall()
+    return {str(row["email"]) for row in rows}
