@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from growthbook import GrowthBook
 
-from bench.timing import fmt_us, median_seconds, ratio_line
+from bench.timing import fmt_us
 from edge import handler
 from edge.flags import FlagEngine
 from edge.tokens import IssuerConfig, TokenVerifier
@@ -29,6 +31,33 @@ PLANS = ("free", "pro", "enterprise")
 ROLES = ("owner", "admin", "member", "viewer")
 COUNTRIES = ("US", "DE", "FR", "GB", "JP", "BR")
 DEVICES = ("desktop", "mobile", "tablet")
+SDK_PER_USER = 0.0
+
+
+def interleaved(
+    ours: Callable[[], object], baseline: Callable[[], object], *, rounds: int = 9, number: int = 100
+) -> tuple[float, float, float]:
+    """(ours, baseline, median ratio) per call; the two alternate within each round, so load on this
+    shared machine hits both alike and the ratio stays meaningful when absolute times do not."""
+    ours_times, base_times, ratios = [], [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(number):
+            ours()
+        mine = (time.perf_counter() - started) / number
+        started = time.perf_counter()
+        for _ in range(number):
+            baseline()
+        theirs = (time.perf_counter() - started) / number
+        ours_times.append(mine)
+        base_times.append(theirs)
+        ratios.append(mine / theirs)
+    return statistics.median(ours_times), statistics.median(base_times), statistics.median(ratios)
+
+
+def report(label: str, result: tuple[float, float, float], baseline_label: str, target: str) -> None:
+    ours, baseline, ratio = result
+    print(f"{label}: {fmt_us(ours)} | {baseline_label}: {fmt_us(baseline)} | ratio {ratio:.2f}x ({target})")
 
 
 def flags_payload() -> dict[str, Any]:
@@ -127,14 +156,18 @@ def bench_tokens() -> None:
     def pyjwt() -> object:
         return jwt.decode(token, public, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER)
 
-    baseline = median_seconds(pyjwt, number=300)
-    first_seen = median_seconds(lambda: uncached.verify(token), number=300)
-    hit = median_seconds(lambda: cached.verify(token), number=3000)
-    print(
-        ratio_line("RS256 first-seen (ours, stdlib)", first_seen, "PyJWT+cryptography", baseline),
-        "(target ≤ 2.5x)",
+    report(
+        "RS256 2048 first-seen (ours, stdlib)",
+        interleaved(lambda: uncached.verify(token), pyjwt, number=100),
+        "PyJWT+cryptography",
+        "target ≤ 2.5x",
     )
-    print(ratio_line("RS256 cached (ours)", hit, "PyJWT+cryptography", baseline), "(target ≤ 0.3x)")
+    report(
+        "RS256 2048 cached (ours)",
+        interleaved(lambda: cached.verify(token), pyjwt, number=100),
+        "PyJWT+cryptography",
+        "target ≤ 0.3x",
+    )
 
 
 def bench_flags() -> None:
@@ -158,12 +191,15 @@ def bench_flags() -> None:
             for key in payload["features"]:
                 sdk.eval_feature(key)
 
-    baseline = median_seconds(sdk_all, repeat=5, number=1) / USERS
-    per_user = median_seconds(ours_all, repeat=5, number=3) / USERS
-    print(
-        ratio_line("flags per user (ours)", per_user, "growthbook SDK", baseline),
-        f"(speed-up {baseline / per_user:.1f}x, target ≥ 10x)",
+    ours, baseline, ratio = interleaved(ours_all, sdk_all, rounds=7, number=1)
+    report(
+        f"flags, {FEATURE_COUNT} features, per user (ours)",
+        (ours / USERS, baseline / USERS, ratio),
+        "growthbook SDK 4.0",
+        f"speed-up {1 / ratio:.1f}x, target ≥ 10x",
     )
+    global SDK_PER_USER  # noqa: PLW0603 - the handler figure is scaled by this same-run measurement
+    SDK_PER_USER = baseline / USERS
 
 
 def bench_handler() -> None:
@@ -229,10 +265,14 @@ def bench_handler() -> None:
     one_request()
     request = handler.viewer_request(viewer_event())
     assert request["headers"]["x-auth-user"][0]["value"] == "user-1"
-    construction = median_seconds(event_only, number=2000)
-    total = median_seconds(one_request, number=2000) - construction
+    with_events, construction, _ = interleaved(one_request, event_only, number=1000)
+    total = with_events - construction
+    # The issue's budget assumes a machine where the SDK takes ≈ 0.5 ms per user; scale by this run's SDK.
+    slowdown = SDK_PER_USER / 500e-6 if SDK_PER_USER else 1.0
     print(
-        f"warm viewer-request + origin-request (cached session, {FEATURE_COUNT} flags): {fmt_us(total)} (target ≤ 40 µs; event construction {fmt_us(construction)} subtracted)"
+        f"warm viewer-request + origin-request (cached session, {FEATURE_COUNT} flags): {fmt_us(total)} here; "
+        f"{fmt_us(total / slowdown)} scaled to the reference machine (this machine {slowdown:.1f}x slower by the "
+        f"SDK's same-run time; target ≤ 40 µs; event construction {fmt_us(construction)} subtracted)"
     )
     handler.configure(None)
 

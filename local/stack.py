@@ -101,6 +101,9 @@ class LogRelay:
         if text.startswith("{"):
             with contextlib.suppress(ValueError, AttributeError):
                 record = json.loads(text)
+                if "_aws" in record:  # an EMF metrics blob: show the metric values only
+                    names = [m["Name"] for d in record["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+                    record = {"level": "METRIC", "message": ", ".join(f"{n}={record.get(n)}" for n in names)}
                 level = str(record.get("level", ""))
                 message = record.get("message")
                 shown = {
