@@ -175,10 +175,10 @@ def bench_flags() -> None:
     people = users(USERS)
     engine = FlagEngine(payload)
     for person in people:
-        ours = engine.evaluate(person).flags
+        mine = engine.evaluate(person).flags
         sdk = GrowthBook(attributes=person, features=payload["features"])
         theirs = {key: sdk.eval_feature(key).value for key in payload["features"]}
-        assert ours == theirs, (person, {k: (ours[k], theirs[k]) for k in ours if ours[k] != theirs[k]})
+        assert mine == theirs, (person, {k: (mine[k], theirs[k]) for k in mine if mine[k] != theirs[k]})
     print(f"flags: {FEATURE_COUNT} features x {USERS} users, results identical to the growthbook SDK")
 
     def ours_all() -> None:
