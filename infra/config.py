@@ -48,13 +48,6 @@ class IdentityProviderConfig(_Frozen):
     token_use: Literal["id", "access"] | None = "id"  # noqa: S105 - a Cognito token type, not a secret
 
 
-class ScheduleConfig(_Frozen):
-    name: str = Field(pattern=r"^[a-z0-9-]{1,40}$")
-    expression: str
-    task: str
-    payload: dict[str, Any] = Field(default_factory=dict)
-
-
 class EnvironmentConfig(_Frozen):
     name: Literal["dev", "prod"]
     account: str | None = None
@@ -79,12 +72,15 @@ class EnvironmentConfig(_Frozen):
     certificate_arn: str | None = None
     public_base_url: str | None = None
     alarm_email: str | None = None
-    ses_identity: str = "example.com"
+    ses_identity: str = "example.com"  # a verified domain (or one address) SES sends from
+    email_sender: str | None = None  # defaults to no-reply@<ses_identity domain>
     session_issuer: str = "saas-api"
     session_audience: str = "saas-api"
     identity_providers: tuple[IdentityProviderConfig, ...] = ()
-    flags: dict[str, Any] = Field(default_factory=dict)
-    schedules: tuple[ScheduleConfig, ...] = ()
+    # Pinned public JWKs for session tokens (optional; the edge otherwise fetches session_jwks_url).
+    session_public_keys: tuple[dict[str, Any], ...] = ()
+    # A GrowthBook SDK payload ({"features": {...}}) bundled into the edge config.
+    flags: dict[str, Any] = Field(default_factory=lambda: {"features": {}})
     report_retention_days: int = Field(default=30, ge=1)
     p99_latency_ms: int = Field(default=2000, ge=10)
 
@@ -107,6 +103,19 @@ class EnvironmentConfig(_Frozen):
         return self.prefix or f"saas-{self.name}"
 
     @property
+    def sender_address(self) -> str:
+        if self.email_sender:
+            return self.email_sender
+        return self.ses_identity if "@" in self.ses_identity else f"no-reply@{self.ses_identity}"
+
+    @property
+    def app_url(self) -> str:
+        """Where users land (billing redirects); the public domain when known."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        return f"https://{self.domain_names[0]}" if self.domain_names else ""
+
+    @property
     def zones(self) -> tuple[str, ...]:
         return self.availability_zones or tuple(f"{self.region}{letter}" for letter in "abc"[: self.max_azs])
 
@@ -114,8 +123,7 @@ class EnvironmentConfig(_Frozen):
     def session_jwks_url(self) -> str | None:
         """Where the edge fetches the origin's session keys; unknown until the distribution or a custom
         domain exists, in which case the edge relies on keys pinned in its config."""
-        base = self.public_base_url or (f"https://{self.domain_names[0]}" if self.domain_names else None)
-        return f"{base.rstrip('/')}/.well-known/jwks.json" if base else None
+        return f"{self.app_url}/.well-known/jwks.json" if self.app_url else None
 
 
 _BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}

@@ -12,7 +12,7 @@ from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
+from infra.config import ConfigError, EnvironmentConfig
 from infra.packaging import REPO_ROOT, stage_tree
 
 EDGE_PACKAGE = REPO_ROOT / "functions" / "edge" / "edge"
@@ -31,36 +31,55 @@ PUBLIC_PATHS = (
 
 
 def edge_config(config: EnvironmentConfig) -> dict[str, Any]:
-    """The bundled edge configuration: only public material (issuers, key URLs, flags), never secrets."""
-    session_issuer: dict[str, Any] = {
-        "issuer": config.session_issuer,
-        "audiences": [config.session_audience],
-        "algorithms": ["RS256"],
-        "jwks_url": config.session_jwks_url,
-    }
-    idps = [
-        {
+    """The bundled edge configuration (schema: `edge/config.py`): public material only, never secrets."""
+    issuers: list[dict[str, Any]] = []
+    if config.session_jwks_url or config.session_public_keys:
+        session: dict[str, Any] = {
+            "issuer": config.session_issuer,
+            "audiences": [config.session_audience],
+            "algorithms": ["RS256"],
+            "keys": list(config.session_public_keys),
+        }
+        if config.session_jwks_url:
+            session["jwks_url"] = config.session_jwks_url
+        issuers.append(session)
+    for idp in config.identity_providers:
+        entry: dict[str, Any] = {
             "issuer": idp.issuer,
             "audiences": list(idp.audiences),
             "algorithms": ["RS256"],
             "jwks_url": idp.jwks_url,
             "client_ids": list(idp.client_ids),
-            "token_use": idp.token_use,
         }
-        for idp in config.identity_providers
-    ]
+        if idp.token_use:
+            entry["token_use"] = idp.token_use
+        issuers.append(entry)
+    if not issuers:
+        raise ConfigError(
+            f"environment {config.name!r}: the edge trusts no issuer; set public_base_url (or domain_names, or "
+            "session_public_keys) so it can verify session tokens"
+        )
     return {
         "environment": config.name,
-        "issuers": [session_issuer, *idps],
-        "session_cookie": "__Host-session",
+        "issuers": issuers,
         "public_paths": list(PUBLIC_PATHS),
-        "flags": config.flags,
+        "cookies": {"session": "__Host-session"},
+        "flags": {"payload": config.flags},
     }
 
 
 def edge_asset_dir(config: EnvironmentConfig) -> Path:
-    document = json.dumps(edge_config(config), indent=2, sort_keys=True).encode()
-    return stage_tree(f"edge-{config.name}", sources={"edge": EDGE_PACKAGE}, files={CONFIG_FILE: document})
+    """Stage the edge package with its config, validated by the edge's own loader before bundling."""
+    from edge.config import ConfigError as EdgeConfigError
+    from edge.config import load_config as load_edge_config
+
+    document = edge_config(config)
+    try:
+        load_edge_config(document)
+    except EdgeConfigError as exc:
+        raise ConfigError(f"environment {config.name!r}: invalid edge config: {exc}") from exc
+    payload = json.dumps(document, indent=2, sort_keys=True).encode()
+    return stage_tree(f"edge-{config.name}", sources={"edge": EDGE_PACKAGE}, files={CONFIG_FILE: payload})
 
 
 class EdgeFunctions(Construct):

@@ -18,8 +18,9 @@ from constructs import Construct
 
 from infra.components.api import function_code
 from infra.components.nag import acknowledge_wildcard_resource
-from infra.components.queues import QueueWithDlq
+from infra.components.queues import MAX_RECEIVES, QueueWithDlq
 from infra.components.service_function import ServiceFunction
+from infra.components.stripe_secret import StripeSecret
 from infra.config import EnvironmentConfig
 
 WORKER_BATCH_SIZE = 5
@@ -37,6 +38,7 @@ class Jobs(Construct):
         subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup,
         access_logs: s3.IBucket,
+        stripe: StripeSecret,
         environment: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -65,8 +67,12 @@ class Jobs(Construct):
         self.email_identity = ses.EmailIdentity(self, "Sender", identity=_ses_identity(config.ses_identity))
         shared_env = {
             "JOBS_QUEUE_URL": self.queues.queue.queue_url,
+            "JOB_TIMEOUT_SECONDS": str(config.worker_timeout_seconds),
+            # The worker marks a job dead on its last receive; SQS dead-letters it on the next one.
+            "JOB_MAX_ATTEMPTS": str(MAX_RECEIVES),
             "REPORTS_BUCKET": self.reports_bucket.bucket_name,
-            "SES_SENDER_IDENTITY": config.ses_identity,
+            "EMAIL_SENDER": config.sender_address,
+            "STRIPE_API_KEY": stripe.reference("api_key"),
             **environment,
         }
         common: dict[str, object] = {
@@ -110,6 +116,7 @@ class Jobs(Construct):
         for function in (self.worker, self.scheduler):
             self.queues.queue.grant_send_messages(function)
         self.reports_bucket.grant_read_write(self.worker)
+        stripe.grant_read(self.worker)
         self.worker.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
@@ -150,9 +157,12 @@ class Jobs(Construct):
             suffix="/*",
             reason="Objects under the reports bucket: tenants' report files are written and read by key.",
         )
-        self._schedules(config)
+        self._schedules()
 
-    def _schedules(self, config: EnvironmentConfig) -> None:
+    def _schedules(self) -> None:
+        """One EventBridge Scheduler entry per `jobs.registry.SCHEDULES` row (the jobs package owns them)."""
+        from jobs.registry import SCHEDULES
+
         group = scheduler.ScheduleGroup(self, "Schedules")
         role = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
         acknowledge_wildcard_resource(
@@ -161,17 +171,20 @@ class Jobs(Construct):
             suffix=":*",
             reason="Scheduler may invoke any published version of the scheduler function (CDK's LambdaInvoke grant).",
         )
-        for schedule in config.schedules:
+        for schedule in SCHEDULES:
             scheduler.Schedule(
                 self,
-                f"Schedule-{schedule.name}",
+                f"Schedule-{schedule.job_type}",
                 schedule=scheduler.ScheduleExpression.expression(schedule.expression),
                 schedule_group=group,
-                description=f"{schedule.task} ({schedule.expression})",
+                description=f"{schedule.job_type} ({schedule.expression})",
                 target=targets.LambdaInvoke(
                     self.scheduler,
                     input=scheduler.ScheduleTargetInput.from_object(
-                        {"task": schedule.task, **schedule.payload}
+                        {
+                            "job_type": schedule.job_type,
+                            "scheduled_time": scheduler.ContextAttribute.scheduled_time,
+                        }
                     ),
                     retry_attempts=3,
                     role=role,

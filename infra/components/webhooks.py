@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.components.api import function_code
 from infra.components.queues import QueueWithDlq
 from infra.components.service_function import ServiceFunction
+from infra.components.stripe_secret import StripeSecret
 from infra.config import EnvironmentConfig
 
 PROCESSOR_BATCH_SIZE = 10
@@ -31,33 +31,14 @@ class Webhooks(Construct):
         vpc: ec2.IVpc,
         subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup,
+        stripe: StripeSecret,
         processor_environment: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
-        # Operators put the real values in after the first deploy (README); JSON keys as below.
-        self.stripe_secret = secretsmanager.Secret(
-            self,
-            "StripeSecret",
-            secret_name=f"{config.stack_prefix}/stripe",
-            description='Stripe API key and webhook endpoint secret(s): {"api_key", "webhook_secret"}',
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                secret_string_template='{"api_key": "sk_test_replace_me"}',  # noqa: S106 - placeholder the operator replaces
-                generate_string_key="webhook_secret",
-            ),
-            removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
-        )
-        Validations.of(self.stripe_secret).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-SMG4",
-                reason="Stripe keys are rolled in the Stripe dashboard; the receiver accepts old and new "
-                "webhook secrets during a roll (README), so Secrets Manager rotation does not apply.",
-            )
-        )
         processor_timeout = Duration.seconds(config.processor_timeout_seconds)
         self.queues = QueueWithDlq(self, "Events", consumer_timeout=processor_timeout, fifo=True)
-        webhook_secret = f"secretsmanager:{self.stripe_secret.secret_arn}#webhook_secret"
         common = {
-            "STRIPE_WEBHOOK_SECRET": webhook_secret,
+            "STRIPE_WEBHOOK_SECRET": stripe.reference("webhook_secret"),
             "STRIPE_LIVEMODE": "true" if config.name == "prod" else "false",
         }
         self.receiver = ServiceFunction(
@@ -101,13 +82,13 @@ class Webhooks(Construct):
             security_groups=[security_group],
             environment={
                 **common,
-                "STRIPE_API_KEY": f"secretsmanager:{self.stripe_secret.secret_arn}#api_key",
+                "STRIPE_API_KEY": stripe.reference("api_key"),
                 **processor_environment,
             },
         ).function
         self.queues.queue.grant_send_messages(self.receiver)
-        self.stripe_secret.grant_read(self.receiver)
-        self.stripe_secret.grant_read(self.processor)
+        stripe.grant_read(self.receiver)
+        stripe.grant_read(self.processor)
         self.processor.add_event_source(
             sources.SqsEventSource(
                 self.queues.queue, batch_size=PROCESSOR_BATCH_SIZE, report_batch_item_failures=True

@@ -16,6 +16,7 @@ from infra.components.jobs import Jobs
 from infra.components.layers import Layers
 from infra.components.migrations import Migrations
 from infra.components.monitoring import Monitoring
+from infra.components.stripe_secret import StripeSecret
 from infra.components.webhooks import Webhooks
 from infra.config import EnvironmentConfig
 from infra.stacks.data_stack import DataStack
@@ -52,12 +53,14 @@ class ServiceStack(Stack):
         layers = Layers(self, "Layers", bundle=config.bundle, retain=config.retain_data).all
         identity = Identity(self, "Identity", retain=config.retain_data, prefix=config.stack_prefix)
 
+        stripe = StripeSecret(self, "Stripe", name=f"{config.stack_prefix}/stripe", retain=config.retain_data)
         jobs = Jobs(
             self,
             "Jobs",
             config=config,
             layers=layers,
             access_logs=logs.bucket,
+            stripe=stripe,
             environment=db_env,
             **placement,
         )
@@ -77,11 +80,21 @@ class ServiceStack(Stack):
                 "IDP_JWKS_URL": f"{identity.issuer}/.well-known/jwks.json",
                 "IDP_CLIENT_IDS": identity.client.user_pool_client_id,
                 "IDP_TOKEN_USE": "id",
+                "STRIPE_API_KEY": stripe.reference("api_key"),
+                "BILLING_CHECKOUT_SUCCESS_URL": f"{config.app_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
+                "BILLING_CHECKOUT_CANCEL_URL": f"{config.app_url}/billing/canceled",
+                "BILLING_PORTAL_RETURN_URL": f"{config.app_url}/billing",
             },
             **placement,
         )
         webhooks = Webhooks(
-            self, "Webhooks", config=config, layers=layers, processor_environment=jobs_env, **placement
+            self,
+            "Webhooks",
+            config=config,
+            layers=layers,
+            stripe=stripe,
+            processor_environment=jobs_env,
+            **placement,
         )
         Migrations(
             self,
@@ -101,6 +114,7 @@ class ServiceStack(Stack):
         for function in (api.function, webhooks.processor):
             jobs.queues.queue.grant_send_messages(function)
         identity.grant_session_signing(api.function)
+        stripe.grant_read(api.function)
 
         delivery = Delivery(
             self,
@@ -138,7 +152,7 @@ class ServiceStack(Stack):
         outputs = {
             "DistributionDomain": delivery.distribution.distribution_domain_name,
             "StripeWebhookEndpoint": f"https://{delivery.distribution.distribution_domain_name}/webhooks/stripe",
-            "StripeSecretArn": webhooks.stripe_secret.secret_arn,
+            "StripeSecretArn": stripe.secret.secret_arn,
             "UserPoolId": identity.user_pool.user_pool_id,
             "UserPoolClientId": identity.client.user_pool_client_id,
             "IdpIssuer": identity.issuer,

@@ -1,4 +1,4 @@
-"""The synthesized Lambda assets import the way Lambda imports them: a fresh interpreter (`-I -S`: no
+"""The synthesized Lambda assets import the way Lambda imports them: a fresh interpreter (`-I -S -B`: no
 site-packages, no environment) with only the function's asset and its layers on `sys.path`.
 
 The deps layer is synthesized unbundled in tests, so it is replaced by the same pinned requirements
@@ -94,7 +94,7 @@ def test_handlers_import_with_only_their_asset_and_layers(assembly: Assembly, lo
             "assert callable(entry)\n"
         )
         result = subprocess.run(
-            [sys.executable, "-I", "-S", "-c", script],
+            [sys.executable, "-I", "-S", "-B", "-c", script],
             capture_output=True,
             text=True,
             timeout=120,

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Match
 
+from edge.config import load_config as load_edge_config
 from infra.components.edge import edge_config
-from infra.config import EnvironmentConfig, IdentityProviderConfig
+from infra.config import ConfigError, EnvironmentConfig, IdentityProviderConfig
 from tests.infra.conftest import Assembly
 
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -106,11 +108,32 @@ def test_edge_config_carries_public_material_only() -> None:
                 client_ids=("client",),
             ),
         ),
-        flags={"new-dashboard": {"default": False}},
+        flags={"features": {"new-dashboard": {"defaultValue": False}}},
     )
     document = edge_config(config)
     issuers = {issuer["issuer"]: issuer for issuer in document["issuers"]}
     assert issuers[config.session_issuer]["jwks_url"] == "https://app.example.com/.well-known/jwks.json"
     assert issuers["https://cognito-idp.eu-west-1.amazonaws.com/pool"]["client_ids"] == ["client"]
-    assert document["flags"] == {"new-dashboard": {"default": False}}
+    assert document["flags"] == {"payload": {"features": {"new-dashboard": {"defaultValue": False}}}}
     assert "secret" not in json.dumps(document).lower()
+    assert load_edge_config(document).is_public("POST", "/webhooks/stripe")
+
+
+def test_edge_config_without_any_issuer_stops_synth() -> None:
+    with pytest.raises(ConfigError, match="trusts no issuer"):
+        edge_config(EnvironmentConfig(name="dev"))
+
+
+def test_bundled_edge_asset_holds_a_config_the_edge_loader_accepts(assembly: Assembly) -> None:
+    resources = assembly.template("edge")["Resources"]
+    (code,) = {
+        r["Properties"]["Code"]["S3Key"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and str(r["Properties"].get("Handler", "")).startswith("edge.")
+    }
+    asset = assembly.outdir / f"asset.{code.removesuffix('.zip')}"
+    config = load_edge_config(json.loads((asset / "edge" / "config.json").read_text()))
+    assert config.environment == "dev"
+    assert [issuer.issuer for issuer in config.issuers] == ["https://dev.saas.example.com"]
+    assert not list(asset.rglob("__pycache__"))
