@@ -10,14 +10,13 @@ from mangum import Mangum
 from api.middleware import ResponseEnvelopeMiddleware
 from api.problems import document_problems, install_problem_handlers
 from api.routes import ROUTERS
-from saascore.observability import get_logger, get_metrics, get_tracer
+from saascore.observability import get_logger, get_metrics
 
 SERVICE = "api"
 OPENAPI_URL = "/api/v1/openapi.json"
 
 logger = get_logger(SERVICE)
 metrics = get_metrics(SERVICE)
-tracer = get_tracer(SERVICE)
 
 
 def create_app() -> FastAPI:

@@ -1,0 +1,283 @@
+"""Origin API benchmarks: cold import and warm requests through the Lambda entry, each with a baseline.
+
+1. Cold start: import time of ``api.main`` vs a minimal FastAPI + Mangum hello app (fresh interpreters,
+   interleaved runs, medians). Target: ratio <= 1.3.
+2. Warm: ``POST /api/v1/projects`` (auth, idempotency key, insert, audit) and ``GET /api/v1/projects?limit=50``
+   through ``api.main.handler`` with Function URL events against a throwaway PostgreSQL, vs raw psycopg
+   executing the same SQL statements on one connection. Target: handler requests/s >= 40 % of raw.
+3. PostgreSQL round trips per request, counted at the psycopg connection (BEGIN and COMMIT included).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from bench.timing import fmt_us, median_seconds
+
+HELLO_APP = (
+    "from fastapi import FastAPI\n"
+    "from mangum import Mangum\n"
+    "app = FastAPI()\n"
+    "@app.get('/')\n"
+    "def hello():\n"
+    "    return {'hello': 'world'}\n"
+    "handler = Mangum(app, lifespan='off')\n"
+)
+API_APP = "import api.main\n"
+IMPORT_RUNS = 7
+
+
+def _import_seconds(code: str) -> float:
+    script = f"import time\n_t = time.perf_counter()\n{code}print(time.perf_counter() - _t)\n"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def bench_cold_import() -> None:
+    hello, api = [], []
+    for _ in range(IMPORT_RUNS):  # interleaved, so machine noise hits both alike
+        hello.append(_import_seconds(HELLO_APP))
+        api.append(_import_seconds(API_APP))
+    h, a = statistics.median(hello), statistics.median(api)
+    print(
+        f"cold import  api.main: {a * 1000:.0f} ms | FastAPI+Mangum hello: {h * 1000:.0f} ms | ratio {a / h:.2f}x (target <= 1.30)"
+    )
+
+
+class RoundTrips:
+    """Counts statements and BEGIN/COMMIT pairs issued through psycopg while active."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        original_execute = psycopg.Connection.execute
+        original_transaction = psycopg.Connection.transaction
+        counter = self
+
+        def execute(conn: Any, *args: Any, **kwargs: Any) -> Any:
+            counter.count += 1
+            return original_execute(conn, *args, **kwargs)
+
+        @contextlib.contextmanager
+        def transaction(conn: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            counter.count += 2  # BEGIN, COMMIT (or ROLLBACK)
+            with original_transaction(conn, *args, **kwargs) as tx:
+                yield tx
+
+        psycopg.Connection.execute = execute  # type: ignore[method-assign,assignment]
+        psycopg.Connection.transaction = transaction  # type: ignore[assignment,method-assign]
+        try:
+            yield
+        finally:
+            psycopg.Connection.execute = original_execute  # type: ignore[method-assign]
+            psycopg.Connection.transaction = original_transaction  # type: ignore[method-assign]
+
+
+def _environment(app_url: str) -> tuple[Any, str]:
+    from tests.integration.api.harness import (
+        IDP_AUDIENCE,
+        IDP_ISSUER,
+        SESSION_ISSUER,
+        pem,
+        public_jwk,
+        rsa_key,
+    )
+
+    os.environ.update(
+        {
+            "APP_ENV": "test",
+            "DATABASE_URL": app_url,
+            "SESSION_KEY_SOURCE": "pem",
+            "SESSION_PRIVATE_KEY": pem(rsa_key("session")),
+            "SESSION_ISSUER": SESSION_ISSUER,
+            "IDP_ISSUER": IDP_ISSUER,
+            "IDP_AUDIENCES": IDP_AUDIENCE,
+            "IDP_TOKEN_USE": "id",
+            "IDP_JWKS": json.dumps({"keys": [public_jwk(rsa_key("idp"))]}),
+            "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    os.environ.pop("RATE_LIMIT_TABLE", None)
+    import jwt
+
+    now = int(__import__("time").time())
+    id_token = jwt.encode(
+        {
+            "iss": IDP_ISSUER,
+            "aud": IDP_AUDIENCE,
+            "sub": "bench",
+            "email": "bench@example.com",
+            "token_use": "id",
+            "email_verified": True,
+            "iat": now,
+            "exp": now + 3600,
+        },
+        rsa_key("idp"),
+        algorithm="RS256",
+        headers={"kid": public_jwk(rsa_key("idp"))["kid"]},
+    )
+    from tests.conftest import LambdaContext
+
+    return LambdaContext(), id_token
+
+
+def _call(handler: Callable[..., Any], event: dict[str, Any], context: Any) -> dict[str, Any]:
+    with contextlib.redirect_stdout(io.StringIO()):  # EMF metric lines
+        response: dict[str, Any] = handler(event, context)
+    return response
+
+
+def bench_warm(owner_url: str, app_url: str) -> None:
+    context, id_token = _environment(app_url)
+    from api.main import handler
+    from api.repositories.access import ACCESS_SQL
+    from api.repositories.audit import INSERT_SQL as AUDIT_SQL
+    from api.repositories.idempotency import CLAIM_SQL, COMPLETE_SQL
+    from api.repositories.projects import COLUMNS, INSERT_SQL
+    from saascore.db.tenancy import SET_TENANT_SQL
+    from tests.integration.api.events import http_event
+
+    signup = _call(
+        handler,
+        http_event(
+            "POST",
+            "/api/v1/signup",
+            body={"id_token": id_token, "tenant_name": "Bench", "tenant_slug": "bench"},
+        ),
+        context,
+    )
+    session = json.loads(signup["body"])
+    tenant_id, user_id, session_id = session["tenant_id"], session["user_id"], session["session_id"]
+    with psycopg.connect(owner_url) as conn:
+        conn.execute("SELECT app.set_tenant(%s)", (tenant_id,))
+        conn.execute("UPDATE tenants SET plan = 'pro', billing_status = 'active'")
+    headers = {"authorization": f"Bearer {session['access_token']}"}
+
+    def post_event() -> dict[str, Any]:
+        return http_event(
+            "POST",
+            "/api/v1/projects",
+            headers={**headers, "idempotency-key": uuid.uuid4().hex},
+            body={"name": "bench"},
+        )
+
+    get_event = http_event("GET", "/api/v1/projects", query="limit=50", headers=headers)
+    for _ in range(60):  # enough rows for a full page, and a warm container
+        assert _call(handler, post_event(), context)["statusCode"] == 201
+
+    raw = psycopg.connect(app_url, autocommit=True, prepare_threshold=None, row_factory=dict_row)
+    ids = {"tid": tenant_id, "uid": user_id, "sid": session_id}
+
+    def raw_post() -> None:
+        key = uuid.uuid4().hex
+        with raw.transaction():
+            raw.execute(SET_TENANT_SQL, (tenant_id, 5000))
+            raw.execute(ACCESS_SQL, ids).fetchone()
+            raw.execute(
+                CLAIM_SQL,
+                {
+                    **ids,
+                    "key": key,
+                    "method": "POST",
+                    "path": "/api/v1/projects",
+                    "hash": b"x" * 32,
+                    "ttl": 86400,
+                },
+            ).fetchone()
+            row = raw.execute(
+                INSERT_SQL, {**ids, "name": "raw", "description": "", "status": "active", "max": None}
+            ).fetchone()
+            assert row is not None
+            raw.execute(
+                AUDIT_SQL,
+                {
+                    "tenant_id": tenant_id,
+                    "actor_type": "user",
+                    "actor_user_id": user_id,
+                    "action": "project.created",
+                    "resource_type": "project",
+                    "resource_id": str(row["id"]),
+                    "before": None,
+                    "after": psycopg.types.json.Jsonb({k: str(v) for k, v in row.items()}),
+                    "request_id": key,
+                    "ip": "198.51.100.7",
+                    "user_agent": "bench",
+                },
+            )
+            raw.execute(
+                COMPLETE_SQL,
+                {**ids, "key": key, "status": 201, "headers": psycopg.types.json.Jsonb({}), "body": b"{}"},
+            )
+
+    def raw_get() -> None:
+        with raw.transaction():
+            raw.execute(SET_TENANT_SQL, (tenant_id, 5000))
+            raw.execute(ACCESS_SQL, ids).fetchone()
+            raw.execute(
+                f"SELECT {COLUMNS} FROM projects WHERE deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
+                {"limit": 51},
+            ).fetchall()
+
+    def api_post() -> None:
+        response = _call(handler, post_event(), context)
+        assert response["statusCode"] == 201, response
+
+    def api_get() -> None:
+        response = _call(handler, get_event, context)
+        assert response["statusCode"] == 200, response
+
+    for label, api_fn, raw_fn in (
+        ("POST /api/v1/projects", api_post, raw_post),
+        ("GET /api/v1/projects?limit=50", api_get, raw_get),
+    ):
+        trips = RoundTrips()
+        with trips.counting():
+            api_fn()
+        api_seconds = median_seconds(api_fn, repeat=5, number=40)
+        raw_seconds = median_seconds(raw_fn, repeat=5, number=40)
+        share = raw_seconds / api_seconds
+        print(
+            f"{label}: handler {1 / api_seconds:,.0f} req/s ({fmt_us(api_seconds)}) | raw psycopg "
+            f"{1 / raw_seconds:,.0f} req/s ({fmt_us(raw_seconds)}) | handler = {share:.0%} of raw (target >= 40%) "
+            f"| {trips.count} PostgreSQL round trips"
+        )
+    raw.close()
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")
+    bench_cold_import()
+    from tests.support.postgres import build_template, clone_database, start_server
+
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
+        servers = start_server(Path(tmp))
+        server = next(servers)
+        try:
+            build_template(server)
+            database = clone_database(server)
+            bench_warm(database.owner_url, database.app_url)
+        finally:
+            with contextlib.suppress(StopIteration):
+                next(servers)
+
+
+if __name__ == "__main__":
+    main()
