@@ -17,7 +17,7 @@ _PRIME = 0x01000193
 _LANE_BITS = 64
 _DIGITS = 10  # str() of a 32-bit value has at most 10 digits
 _POWERS = [10**exponent for exponent in range(_DIGITS)]
-_LANE_MASKS = [0xFFFFFFFF << (_LANE_BITS * lane) for lane in range(256)]
+_CARRY = 1 << 32
 
 
 def utf16_units(text: str) -> list[int]:
@@ -93,7 +93,7 @@ class Bucketer:
         out: list[float | None] = [None] * len(self._index)
         units = utf16_units(value)
         if self._v2:
-            for (index, _), first in zip(self._v2, self._stage2(self._stage1_v2(units)), strict=True):
+            for (index, _), first in zip(self._v2, self._stage2(*self._stage1_v2(units)), strict=True):
                 out[index] = first % 10000 / 10000
         if self._v1:
             vector = fnv1a32(units) * self._rep1
@@ -107,21 +107,24 @@ class Bucketer:
                 out[index] = lane % 1000 / 1000
         return out
 
-    def _stage1_v2(self, units: list[int]) -> memoryview:
+    def _stage1_v2(self, units: list[int]) -> tuple[int, memoryview]:
         vector = self._start2
         mask = self._mask2
         broadcast = self._broadcast2
         rep = self._rep2
         for unit in units:
             vector = ((vector ^ (broadcast[unit] if unit < 128 else unit * rep)) * _PRIME) & mask
-        return _unpack(vector, len(self._v2))
+        return vector, _unpack(vector, len(self._v2))
 
-    def _stage2(self, firsts: memoryview) -> memoryview:
+    def _stage2(self, packed: int, firsts: memoryview) -> memoryview:
         """FNV of each lane's decimal text. Texts are zero-padded to 10 digits in one formatting call;
-        a lane with fewer digits stays idle (masked) for its leading positions."""
+        a lane with fewer digits stays idle (masked) for its leading positions. Whether a lane has a
+        digit at a position is `first >= 10**k`, computed for all lanes at once: adding 2**32 - 10**k
+        carries into bit 32 of exactly those lanes."""
         lanes = len(firsts)
         joined = (b"%010d" * lanes) % tuple(firsts)
-        vector = _OFFSET * self._rep2
+        rep = self._rep2
+        vector = _OFFSET * rep
         mask = self._mask2
         chars = bytearray(8 * lanes)
         shortest = min(firsts)
@@ -129,11 +132,10 @@ class Bucketer:
             chars[0::8] = joined[position::_DIGITS]
             units = int.from_bytes(chars, sys.byteorder)
             threshold = _POWERS[_DIGITS - 1 - position]
-            if shortest >= threshold:
+            if shortest >= threshold or position == _DIGITS - 1:
+                # Every lane has this digit (the last digit always exists, 0 included).
                 vector = ((vector ^ units) * _PRIME) & mask
                 continue
-            active = sum(_LANE_MASKS[lane] for lane, first in enumerate(firsts) if first >= threshold)
-            if position == _DIGITS - 1:
-                active = mask  # the last digit exists for every lane, 0 included
+            active = (((packed + (_CARRY - threshold) * rep) >> 32) & rep) * 0xFFFFFFFF
             vector = (vector & ~active) | (((vector ^ units) * _PRIME) & active)
         return _unpack(vector, lanes)

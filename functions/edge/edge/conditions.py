@@ -118,19 +118,31 @@ def js_less(a: Any, b: Any) -> bool | None:
     return x < y
 
 
+def _numbers(a: Any, b: Any) -> bool:
+    return (type(a) is int or type(a) is float) and (type(b) is int or type(b) is float)
+
+
 def _lt(a: Any, b: Any) -> bool:
+    if _numbers(a, b):
+        return bool(a < b)
     return js_less(a, b) is True
 
 
 def _gt(a: Any, b: Any) -> bool:
+    if _numbers(a, b):
+        return bool(a > b)
     return js_less(b, a) is True
 
 
 def _lte(a: Any, b: Any) -> bool:
+    if _numbers(a, b):
+        return bool(a <= b)
     return js_less(b, a) is False
 
 
 def _gte(a: Any, b: Any) -> bool:
+    if _numbers(a, b):
+        return bool(a >= b)
     return js_less(a, b) is False
 
 
@@ -336,7 +348,7 @@ def compile_value(condition: Any, groups: SavedGroups) -> Predicate:  # noqa: PL
     checks = [_operator(op, expected, groups) for op, expected in condition.items()]
     if len(checks) == 1:
         return checks[0]
-    return lambda value: all(check(value) for check in checks)
+    return _all_of(checks)
 
 
 def compile_condition(condition: Any, groups: SavedGroups | None = None) -> Predicate:
@@ -349,7 +361,7 @@ def compile_condition(condition: Any, groups: SavedGroups | None = None) -> Pred
         return lambda obj: True
     if len(checks) == 1:
         return checks[0]
-    return lambda obj: all(check(obj) for check in checks)
+    return _all_of(checks)
 
 
 def _any_of(parts: list[Predicate]) -> Predicate:
@@ -385,3 +397,18 @@ def _entry(key: str, value: Any, groups: SavedGroups) -> Predicate:  # noqa: PLR
 
         return equals
     return lambda obj: predicate(obj.get(key) if type(obj) is dict else get_path(obj, key))
+
+
+def _all_of(checks: list[Predicate]) -> Predicate:
+    # Unrolled for the common two-check case: a generator inside all() costs more than the checks.
+    if len(checks) == 2:
+        first, second = checks
+        return lambda value: first(value) and second(value)
+
+    def every(value: Any) -> bool:
+        for check in checks:  # noqa: SIM110 - a plain loop beats all() over a generator here
+            if not check(value):
+                return False
+        return True
+
+    return every

@@ -186,3 +186,18 @@ def test_hot_path_matches_eval_feature_for_random_visitors(attributes: dict[str,
     ctx = EvalContext(attributes)
     for key in MIXED_PAYLOAD["features"]:
         assert evaluation.flags[key] == engine.eval_feature(key, ctx).value
+
+
+@pytest.mark.parametrize("count", [1, 3, 7])
+def test_lane_decimal_stage_handles_every_digit_count(count: int) -> None:
+    # Seeds chosen freely; the stage-2 input is forced to values with 1..10 digits (0 and 2**32-1 included).
+    bucketer = Bucketer()
+    for index in range(count):
+        bucketer.slot(f"seed-{index}", 2)
+    bucketer.compute("warm-up")
+    values = [0, 7, 12345, 10**8 - 1, 10**8, 10**9 - 1, 10**9, 2**32 - 1][:count] or [0]
+    values += [10**9 + 7] * (count - len(values))
+    packed = sum(value << (64 * lane) for lane, value in enumerate(values))
+    firsts = memoryview(b"".join(value.to_bytes(8, "little") for value in values)).cast("Q")
+    lanes = bucketer._stage2(packed, firsts)
+    assert list(lanes) == [fnv1a32(str(value)) for value in values]
