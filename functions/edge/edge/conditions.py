@@ -368,6 +368,9 @@ def _any_of(parts: list[Predicate]) -> Predicate:
     # An empty $or passes, as in the JS SDK.
     if not parts:
         return lambda obj: True
+    if len(parts) == 2:
+        first, second = parts
+        return lambda obj: first(obj) or second(obj)
     return lambda obj: any(part(obj) for part in parts)
 
 

@@ -459,6 +459,13 @@ class FlagEngine:
         self._bucketer = Bucketer()
         for feature in self.features.values():
             self._assign_slots(feature)
+        # When every feature has a kernel, evaluate() is one tight loop over them.
+        kernels = [(key, feature.kernel) for key, feature in self.features.items()]
+        self._all_kernels: tuple[tuple[str, Kernel], ...] | None = (
+            tuple((key, kernel) for key, kernel in kernels if kernel is not None)
+            if all(kernel is not None for _, kernel in kernels)
+            else None
+        )
 
     def _assign_slots(self, feature: _Feature) -> None:
         """Register every hash the feature may need; features without prerequisites, forced or
@@ -566,6 +573,12 @@ class FlagEngine:
         ctx: EvalContext | None = None
         features = self.features
         items = features.items() if keys is None else ((key, features.get(key)) for key in keys)
+        if keys is None and self._all_kernels is not None:
+            for key, kernel in self._all_kernels:
+                flags[key], assignment = kernel(attributes, memo)
+                if assignment is not None:
+                    experiments.append(assignment)
+            return Evaluation(flags, tuple(experiments))
         for key, feature in items:
             if feature is not None and feature.kernel is not None:
                 value, assignment = feature.kernel(attributes, memo)
