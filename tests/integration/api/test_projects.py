@@ -174,3 +174,24 @@ def test_list_filters_sort_and_cursor(api):
         == 400
     )
     assert api.client.get("/api/v1/projects?cursor=Zm9v", headers=owner.headers).status_code == 400
+
+
+def test_pagination_is_stable_under_concurrent_inserts(api):
+    owner = api.sign_up()
+    api.set_plan(owner.tenant_id, "pro")
+    original = {create(api, owner, f"orig-{i:02d}").json()["id"] for i in range(23)}
+    for sort in ("-created_at", "created_at", "name"):
+        seen: list[str] = []
+        cursor = None
+        while True:
+            url = f"/api/v1/projects?limit=5&sort={sort}" + (f"&cursor={cursor}" if cursor else "")
+            body = api.client.get(url, headers=owner.headers).json()
+            seen += [item["id"] for item in body["items"]]
+            # Another writer inserts between every page fetch; some sort before, some after the cursor.
+            create(api, owner, f"new-{len(seen):03d}")
+            create(api, owner, f"aaa-{len(seen):03d}")
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        assert len(seen) == len(set(seen)), f"duplicates with sort={sort}"
+        assert original <= set(seen), f"rows skipped with sort={sort}"
