@@ -49,16 +49,12 @@ def change_tenant_billing(ctx: EventContext, billing: TenantBilling) -> None:
     """Store and audit the tenant's new billing summary (plan limits and the next session's plan claim)."""
     if billing == ctx.tenant:
         return
-    repository.update_tenant_billing(ctx.conn, tenant_id=ctx.tenant_id, billing=billing)
-    repository.audit(
+    repository.update_tenant_billing(
         ctx.conn,
         tenant_id=ctx.tenant_id,
-        action="billing.updated",
-        resource_type="tenant",
-        resource_id=str(ctx.tenant_id),
+        billing=billing,
         event_id=ctx.event.id,
         before=repository.billing_document(ctx.tenant),
-        after=repository.billing_document(billing),
     )
 
 

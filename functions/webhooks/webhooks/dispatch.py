@@ -110,11 +110,13 @@ def _apply(
     link_customer: bool,
 ) -> EventResult:
     with tenant_transaction(tenant_id, database=database) as conn:
-        tenant = repository.lock_tenant(conn, tenant_id=tenant_id)
+        tenant, claimed = repository.lock_and_claim(
+            conn, tenant_id=tenant_id, event=event, payload=payload, again=replay
+        )
         if tenant is None:
             logger.warning("Stripe event names a tenant that does not exist", extra={"event_id": event.id})
             return EventResult(event.id, "unroutable")
-        if not repository.claim_event(conn, tenant_id=tenant_id, event=event, payload=payload, again=replay):
+        if not claimed:
             return EventResult(event.id, "duplicate", tenant_id)
         if link_customer and event.customer_id is not None:
             # Found through our metadata: remember the customer so its later events route directly.

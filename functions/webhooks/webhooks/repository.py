@@ -32,47 +32,47 @@ def tenant_by_event(event_id: str, *, database: Database | None = None) -> UUID 
     return None if row is None else row["tenant_id"]
 
 
-def lock_tenant(conn: Connection, *, tenant_id: UUID) -> TenantBilling | None:
-    """The tenant's billing summary, locked: events of one tenant apply one at a time."""
+def lock_and_claim(
+    conn: Connection, *, tenant_id: UUID, event: StripeEvent, payload: Mapping[str, Any], again: bool = False
+) -> tuple[TenantBilling | None, bool]:
+    """Lock the tenant row and record the event, in one round trip.
+
+    Returns the tenant's billing summary (None: no such tenant, nothing recorded) and whether the event
+    is ours to apply: False when it was already applied. A failed earlier attempt is claimed again, and so
+    is any recorded event when ``again`` (operator replay). The lock serialises one tenant's events
+    across workers; the insert reads the locked row, so it runs after the lock is held.
+    """
     row = conn.execute(
-        "SELECT plan, billing_status, access_level, trial_ends_at, billing_grace_ends_at FROM tenants "
-        "WHERE id = %s FOR UPDATE",
-        (tenant_id,),
+        "WITH tenant AS (SELECT plan, billing_status, access_level, trial_ends_at, billing_grace_ends_at"
+        " FROM tenants WHERE id = %(tenant)s FOR UPDATE),"
+        " claim AS (INSERT INTO stripe_events (id, tenant_id, type, stripe_created, livemode, stripe_customer_id,"
+        " object_id, payload) SELECT %(id)s, %(tenant)s, %(type)s, %(created)s, %(livemode)s, %(customer)s,"
+        " %(object)s, %(payload)s WHERE EXISTS (SELECT FROM tenant)"
+        " ON CONFLICT (id) DO UPDATE SET outcome = 'applied', detail = NULL, attempts = stripe_events.attempts + 1"
+        " WHERE stripe_events.outcome = 'failed' OR %(again)s RETURNING id)"
+        " SELECT tenant.*, EXISTS (SELECT FROM claim) AS claimed FROM tenant",
+        {
+            "tenant": tenant_id,
+            "id": event.id,
+            "type": event.type,
+            "created": event.created,
+            "livemode": event.livemode,
+            "customer": event.customer_id,
+            "object": event.object_id,
+            "payload": Jsonb(payload),
+            "again": again,
+        },
     ).fetchone()
     if row is None:
-        return None
-    return TenantBilling(
+        return None, False
+    billing = TenantBilling(
         plan=row["plan"],
         billing_status=row["billing_status"],
         access_level=AccessLevel(row["access_level"]),
         trial_ends_at=row["trial_ends_at"],
         grace_ends_at=row["billing_grace_ends_at"],
     )
-
-
-def claim_event(
-    conn: Connection, *, tenant_id: UUID, event: StripeEvent, payload: Mapping[str, Any], again: bool = False
-) -> bool:
-    """Record the event; False when it was already applied. A failed earlier attempt is claimed again, and
-    so is any recorded event when ``again`` (operator replay)."""
-    row = conn.execute(
-        "INSERT INTO stripe_events (id, tenant_id, type, stripe_created, livemode, stripe_customer_id, object_id,"
-        " payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (id) DO UPDATE SET outcome = 'applied', detail = NULL, attempts = stripe_events.attempts + 1 "
-        "WHERE stripe_events.outcome = 'failed' OR %s RETURNING id",
-        (
-            event.id,
-            tenant_id,
-            event.type,
-            event.created,
-            event.livemode,
-            event.customer_id,
-            event.object_id,
-            Jsonb(payload),
-            again,
-        ),
-    ).fetchone()
-    return row is not None
+    return billing, bool(row["claimed"])
 
 
 def set_event_outcome(conn: Connection, *, event_id: str, outcome: str, detail: str | None = None) -> None:
@@ -200,18 +200,28 @@ def set_latest_invoice_status(conn: Connection, *, subscription_id: str, status:
     )
 
 
-def update_tenant_billing(conn: Connection, *, tenant_id: UUID, billing: TenantBilling) -> None:
+def update_tenant_billing(
+    conn: Connection, *, tenant_id: UUID, billing: TenantBilling, event_id: str, before: Mapping[str, Any]
+) -> None:
+    """Store the tenant's new billing summary and its audit entry in one statement."""
     conn.execute(
-        "UPDATE tenants SET plan = %s, billing_status = %s, access_level = %s, trial_ends_at = %s,"
-        " billing_grace_ends_at = %s WHERE id = %s",
-        (
-            billing.plan,
-            billing.billing_status,
-            billing.access_level.value,
-            billing.trial_ends_at,
-            billing.grace_ends_at,
-            tenant_id,
-        ),
+        "WITH updated AS (UPDATE tenants SET plan = %(plan)s, billing_status = %(status)s,"
+        " access_level = %(level)s, trial_ends_at = %(trial)s, billing_grace_ends_at = %(grace)s"
+        " WHERE id = %(tenant)s RETURNING id)"
+        " INSERT INTO audit_logs (tenant_id, actor_type, action, resource_type, resource_id, before, after,"
+        " request_id) SELECT id, 'stripe', 'billing.updated', 'tenant', id::text, %(before)s, %(after)s,"
+        " %(event)s FROM updated",
+        {
+            "plan": billing.plan,
+            "status": billing.billing_status,
+            "level": billing.access_level.value,
+            "trial": billing.trial_ends_at,
+            "grace": billing.grace_ends_at,
+            "tenant": tenant_id,
+            "before": Jsonb(before),
+            "after": Jsonb(billing_document(billing)),
+            "event": event_id,
+        },
     )
 
 

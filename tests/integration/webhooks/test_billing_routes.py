@@ -93,15 +93,15 @@ def test_concurrent_checkouts_still_create_one_customer(
     owner = billing_api.sign_up()
     statuses: list[int] = []
     barrier = threading.Barrier(2)
-    local = threading.local()
+    opened: list[Database] = []
 
-    def per_thread_db() -> Database:
-        if not hasattr(local, "db"):
-            local.db = Database(DatabaseSettings.model_validate({"DATABASE_URL": pg.app_url}))
-        db: Database = local.db
+    def own_connection() -> Database:
+        # Each request gets its own connection, so the two checkouts really run side by side.
+        db = Database(DatabaseSettings.model_validate({"DATABASE_URL": pg.app_url}))
+        opened.append(db)
         return db
 
-    app.dependency_overrides[get_db] = per_thread_db
+    app.dependency_overrides[get_db] = own_connection
 
     def attempt() -> None:
         with TestClient(app) as client:
@@ -110,7 +110,6 @@ def test_concurrent_checkouts_still_create_one_customer(
                 "/api/v1/billing/checkout-session", json={"plan": "pro"}, headers=owner.headers
             )
             statuses.append(response.status_code)
-        local.db.discard()
 
     try:
         threads = [threading.Thread(target=attempt) for _ in range(2)]
@@ -120,7 +119,10 @@ def test_concurrent_checkouts_still_create_one_customer(
             thread.join(timeout=60)
     finally:
         app.dependency_overrides.pop(get_db, None)
+        for db in opened:
+            db.discard()
     assert statuses == [201, 201]
+    assert len(opened) == 2
     assert len(stripe_stub.customers) == 1
 
 
