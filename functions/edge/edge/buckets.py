@@ -64,13 +64,20 @@ class Bucketer:
         return index
 
     def _prepare(self) -> None:
+        # Stage 1 runs the value's characters through every v2 seed lane plus one extra lane that
+        # starts from the FNV offset: that lane is fnv(value), the shared prefix of every v1 hash.
         lanes2 = len(self._v2)
+        self._v2_slots = [index for index, _ in self._v2]
+        self._v1_slots = [index for index, _ in self._v1]
         self._rep2 = _repeat(lanes2)
         self._mask2 = 0xFFFFFFFF * self._rep2
-        self._start2 = sum(
+        self._low2 = (1 << (_LANE_BITS * lanes2)) - 1
+        self._rep_stage1 = _repeat(lanes2 + 1)
+        self._mask_stage1 = 0xFFFFFFFF * self._rep_stage1
+        self._start_stage1 = sum(
             fnv1a32(utf16_units(seed)) << (_LANE_BITS * lane) for lane, (_, seed) in enumerate(self._v2)
-        )
-        self._broadcast2 = [unit * self._rep2 for unit in range(128)]
+        ) + (_OFFSET << (_LANE_BITS * lanes2))
+        self._broadcast = [unit * self._rep_stage1 for unit in range(128)]
         lanes1 = len(self._v1)
         self._rep1 = _repeat(lanes1)
         self._mask1 = 0xFFFFFFFF * self._rep1
@@ -91,30 +98,30 @@ class Bucketer:
         if not self._prepared:
             self._prepare()
         out: list[float | None] = [None] * len(self._index)
-        units = utf16_units(value)
-        if self._v2:
-            for (index, _), first in zip(self._v2, self._stage2(*self._stage1_v2(units)), strict=True):
-                out[index] = first % 10000 / 10000
-        if self._v1:
-            vector = fnv1a32(units) * self._rep1
+        lanes2 = len(self._v2_slots)
+        vector = self._start_stage1
+        mask = self._mask_stage1
+        broadcast = self._broadcast
+        rep = self._rep_stage1
+        for unit in utf16_units(value):
+            vector = ((vector ^ (broadcast[unit] if unit < 128 else unit * rep)) * _PRIME) & mask
+        stage1 = _unpack(vector, lanes2 + 1)
+        if lanes2:
+            for index, lane in zip(
+                self._v2_slots, self._stage2(vector & self._low2, stage1[:lanes2]), strict=True
+            ):
+                out[index] = lane % 10000 / 10000
+        if self._v1_slots:
+            vector = stage1[lanes2] * self._rep1
             mask = self._mask1
             for step_units, active, full in self._steps1:
                 if full:
                     vector = ((vector ^ step_units) * _PRIME) & mask
                 else:
                     vector = (vector & ~active) | (((vector ^ step_units) * _PRIME) & active)
-            for (index, _), lane in zip(self._v1, _unpack(vector, len(self._v1)), strict=True):
+            for index, lane in zip(self._v1_slots, _unpack(vector, len(self._v1_slots)), strict=True):
                 out[index] = lane % 1000 / 1000
         return out
-
-    def _stage1_v2(self, units: list[int]) -> tuple[int, memoryview]:
-        vector = self._start2
-        mask = self._mask2
-        broadcast = self._broadcast2
-        rep = self._rep2
-        for unit in units:
-            vector = ((vector ^ (broadcast[unit] if unit < 128 else unit * rep)) * _PRIME) & mask
-        return vector, _unpack(vector, len(self._v2))
 
     def _stage2(self, packed: int, firsts: memoryview) -> memoryview:
         """FNV of each lane's decimal text. Texts are zero-padded to 10 digits in one formatting call;
