@@ -21,8 +21,12 @@ def edge_headers(session, **overrides):
 
 def test_edge_headers_are_reverified_and_must_match(api):
     owner = api.sign_up()
-    ok = api.client.get("/api/v1/me", headers=edge_headers(owner))
+    ok = api.client.get(
+        "/api/v1/me", headers={**edge_headers(owner), "x-flags": '{"beta":true}', "x-experiments": "exp:b"}
+    )
     assert ok.status_code == 200
+    assert ok.json()["flags"] == {"beta": True}
+    assert ok.json()["experiments"] == {"exp": "b"}
     assert ok.headers["x-request-id"] == "req-123"
     other = api.sign_up()
     forged = api.client.get(

@@ -27,7 +27,7 @@ from api.services.projects import check_if_match
 from api.services.ratelimit import limits_for
 from api.services.sessions import parse_refresh_token
 from api.services.signing import rsa_jwk, rsa_numbers_from_spki
-from api.services.tenancy import parse_pairs
+from api.services.tenancy import parse_experiments, parse_flags
 from api.settings import ApiSettings
 from saascore.exceptions import ConfigurationError
 
@@ -152,9 +152,15 @@ def test_rate_limits_follow_the_plan():
     assert limits_for("unknown-plan") == limits_for("free")
 
 
-def test_flag_header_parsing():
-    assert parse_pairs("a=1, b=on,junk,=x") == {"a": "1", "b": "on"}
-    assert parse_pairs(None) == {}
+def test_edge_flag_headers_parsing():
+    assert parse_flags('{"new-billing":true,"checkout":"b"}') == {"new-billing": True, "checkout": "b"}
+    assert parse_flags("not json") == {}
+    assert parse_flags("[1]") == {}
+    assert parse_experiments("checkout-exp:1,pricing:annual%2Cyearly,junk") == {
+        "checkout-exp": "1",
+        "pricing": "annual,yearly",
+    }
+    assert parse_experiments(None) == {}
 
 
 def test_settings_key_source_rules(monkeypatch):

@@ -137,5 +137,5 @@ class Me(BaseModel):
     plan: str
     billing_status: str
     access_level: str
-    flags: dict[str, str]
+    flags: dict[str, Any]
     experiments: dict[str, str]

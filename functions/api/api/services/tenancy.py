@@ -6,9 +6,11 @@ must be a subset of the caller's own permissions (an admin cannot mint owners or
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from psycopg import errors
 
@@ -302,14 +304,23 @@ def list_audit(
     return Page[AuditEntry](items=items, next_cursor=next_cursor)
 
 
-def parse_pairs(header: str | None, *, max_pairs: int = 64) -> dict[str, str]:
-    """``k=v,k2=v2`` (the edge's compact x-flags / x-experiments form) into a dict; junk is skipped."""
-    pairs: dict[str, str] = {}
-    for item in (header or "").split(",")[:max_pairs]:
-        key, sep, value = item.strip().partition("=")
+def parse_flags(header: str | None) -> dict[str, Any]:
+    """The edge's ``x-flags``: a compact JSON object of feature key -> value; anything else is ignored."""
+    try:
+        flags = json.loads(header) if header else {}
+    except ValueError:
+        return {}
+    return {str(key): value for key, value in flags.items()} if isinstance(flags, dict) else {}
+
+
+def parse_experiments(header: str | None, *, max_items: int = 64) -> dict[str, str]:
+    """The edge's ``x-experiments``: ``experiment:variation`` pairs, comma-separated, percent-encoded."""
+    found: dict[str, str] = {}
+    for item in (header or "").split(",")[:max_items]:
+        key, sep, variation = item.strip().partition(":")
         if sep and key:
-            pairs[key] = value
-    return pairs
+            found[unquote(key)] = unquote(variation)
+    return found
 
 
 def me(conn: Connection, access: Access, *, flags: str | None, experiments: str | None) -> Me:
@@ -339,6 +350,6 @@ def me(conn: Connection, access: Access, *, flags: str | None, experiments: str 
         plan=access.plan,
         billing_status=access.billing_status,
         access_level=access.access_level,
-        flags=parse_pairs(flags),
-        experiments=parse_pairs(experiments),
+        flags=parse_flags(flags),
+        experiments=parse_experiments(experiments),
     )
