@@ -82,7 +82,7 @@ class Bucketer:
         self._rep1 = _repeat(lanes1)
         self._mask1 = 0xFFFFFFFF * self._rep1
         seeds = [utf16_units(seed) for _, seed in self._v1]
-        self._steps1: list[tuple[int, int, bool]] = []
+        self._steps1: list[tuple[int, int, int]] = []
         for position in range(max(map(len, seeds), default=0)):
             units = 0
             active = 0
@@ -90,7 +90,8 @@ class Bucketer:
                 if position < len(seed_units):
                     units |= seed_units[position] << (_LANE_BITS * lane)
                     active |= 0xFFFFFFFF << (_LANE_BITS * lane)
-            self._steps1.append((units, active, active == self._mask1))
+            # (units, inactive lanes' mask, active lanes' mask): masks precomputed, not negated per call.
+            self._steps1.append((units, self._mask1 ^ active, active))
         self._prepared = True
 
     def compute(self, value: str) -> list[float | None]:
@@ -114,11 +115,11 @@ class Bucketer:
         if self._v1_slots:
             vector = stage1[lanes2] * self._rep1
             mask = self._mask1
-            for step_units, active, full in self._steps1:
-                if full:
-                    vector = ((vector ^ step_units) * _PRIME) & mask
+            for step_units, inactive, active in self._steps1:
+                if inactive:
+                    vector = (vector & inactive) | (((vector ^ step_units) * _PRIME) & active)
                 else:
-                    vector = (vector & ~active) | (((vector ^ step_units) * _PRIME) & active)
+                    vector = ((vector ^ step_units) * _PRIME) & mask
             for index, lane in zip(self._v1_slots, _unpack(vector, len(self._v1_slots)), strict=True):
                 out[index] = lane % 1000 / 1000
         return out

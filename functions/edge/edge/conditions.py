@@ -257,6 +257,11 @@ def _version(compare: Callable[[str, str], bool], expected: Any) -> Predicate:
 
 
 def _operator(op: str, expected: Any, groups: SavedGroups) -> Predicate:  # noqa: PLR0911, PLR0912 - one branch per operator
+    if op in ("$eq", "$ne") and type(expected) is str:
+        # === against a string: true exactly for an equal string.
+        if op == "$eq":
+            return lambda actual: type(actual) is str and actual == expected
+        return lambda actual: type(actual) is not str or actual != expected
     if op == "$eq":
         return lambda actual: js_strict_equal(actual, expected)
     if op == "$ne":

@@ -514,6 +514,9 @@ class FlagEngine:
             return lambda attributes, memo: fast(feature, attributes, memo)
         rules = tuple((rule.condition, rule.force) for rule in feature.rules)
         default = (feature.default, None)
+        if len(rules) == 1 and rules[0][0] is not None:
+            only, forced = rules[0][0], (rules[0][1], None)
+            return lambda attributes, memo: forced if only(attributes) else default
 
         def kernel(attributes: Mapping[str, Any], memo: dict[str, list[float | None]]) -> tuple[Any, None]:
             for condition, force in rules:
@@ -615,9 +618,11 @@ class FlagEngine:
             ) -> tuple[Any, None]:
                 if condition is not None and not condition(attributes):
                     return default
-                text = hash_text(attributes, name, fallback)
-                if text is None:
-                    return default
+                text = attributes.get(name)
+                if type(text) is not str or not text:
+                    text = hash_text(attributes, name, fallback)
+                    if text is None:
+                        return default
                 buckets = memo.get(text)
                 if buckets is None:
                     buckets = memo[text] = compute(text)
@@ -650,9 +655,11 @@ class FlagEngine:
         def run(
             attributes: Mapping[str, Any], memo: dict[str, list[float | None]]
         ) -> tuple[Any, tuple[str, str] | None]:
-            text = hash_text(attributes, name, fallback)
-            if text is None:
-                return default
+            text = attributes.get(name)
+            if type(text) is not str or not text:
+                text = hash_text(attributes, name, fallback)
+                if text is None:
+                    return default
             buckets = memo.get(text)
             if buckets is None:
                 buckets = memo[text] = compute(text)
