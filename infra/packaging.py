@@ -36,7 +36,8 @@ class Platform:
 
     @property
     def key(self) -> str:
-        return f"{self.pip_platforms[0]}-py{self.python_version}"
+        # No dots: CDK would read anything after one as a file extension in the staged asset's name.
+        return f"{self.pip_platforms[0]}-py{self.python_version.replace('.', '')}"
 
 
 # Lambda's Python 3.12 runtime runs on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels load too,

@@ -18,20 +18,11 @@ from infra.packaging import REPO_ROOT, stage_tree
 EDGE_PACKAGE = REPO_ROOT / "functions" / "edge" / "edge"
 EDGE_RUNTIME = lambda_.Runtime.PYTHON_3_13
 CONFIG_FILE = "edge/config.json"
-PUBLIC_PATHS = (
-    "GET /api/v1/health",
-    "GET /api/docs",
-    "GET /api/v1/openapi.json",
-    "GET /.well-known/jwks.json",
-    "POST /api/v1/signup",
-    "POST /api/v1/sessions",
-    "POST /api/v1/sessions/refresh",
-    "POST /webhooks/stripe",
-)
 
 
 def edge_config(config: EnvironmentConfig) -> dict[str, Any]:
-    """The bundled edge configuration (schema: `edge/config.py`): public material only, never secrets."""
+    """The bundled edge configuration (schema: `edge/config.py`): public material only, never secrets.
+    Public and protected paths keep the edge's defaults (the contract's allow-list)."""
     issuers: list[dict[str, Any]] = []
     if config.session_jwks_url or config.session_public_keys:
         session: dict[str, Any] = {
@@ -62,7 +53,6 @@ def edge_config(config: EnvironmentConfig) -> dict[str, Any]:
     return {
         "environment": config.name,
         "issuers": issuers,
-        "public_paths": list(PUBLIC_PATHS),
         "cookies": {"session": "__Host-session"},
         "flags": {"payload": config.flags},
     }
