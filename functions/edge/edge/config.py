@@ -123,7 +123,6 @@ class FlagSettings:
     refresh_ttl_seconds: float = 60.0
     refresh_timeout_seconds: float = 1.0
     forward: tuple[str, ...] | None = None
-    query_overrides: bool = False
 
 
 @record
@@ -184,12 +183,6 @@ class _Section:
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ConfigError(f"{self._where(key)} must be an integer within {low}..{high}")
-        return value
-
-    def flag(self, key: str, default: bool) -> bool:
-        value = self.data.get(key, default)
-        if not isinstance(value, bool):
-            raise ConfigError(f"{self._where(key)} must be true or false")
         return value
 
     def strings(self, key: str, default: tuple[str, ...] | None = ()) -> tuple[str, ...] | None:
@@ -269,7 +262,6 @@ def _flags(section: _Section) -> FlagSettings:
         refresh_ttl_seconds=section.number("refresh_ttl_seconds", 60, low=1, high=86400),
         refresh_timeout_seconds=section.number("refresh_timeout_seconds", 1, low=0.05, high=4),
         forward=section.strings("forward", None),
-        query_overrides=section.flag("query_overrides", False),
     )
 
 

@@ -51,9 +51,6 @@ class Identity:
                 headers.append((name, key, value))
         return cls(token, tuple(headers))
 
-    def value(self, name: str) -> str | None:
-        return next((value for header, _, value in self.headers if header == name), None)
-
 
 def parse_cookies(header_values: Iterable[str]) -> dict[str, str]:
     """Cookie pairs from every Cookie header; the first occurrence of a name wins (RFC 6265 §5.4 order)."""
