@@ -7,6 +7,7 @@ Header values are cached per distinct attribute set (bounded) because evaluation
 
 from __future__ import annotations
 
+import _thread
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -66,6 +67,7 @@ class FlagStore:
         self._engine = FlagEngine(settings.payload)
         self._checked_at: float | None = None
         self._cache: dict[tuple[tuple[str, Any], ...], tuple[str, str]] = {}
+        self._lock = _thread.allocate_lock()
         self.last_error: str | None = None
 
     @property
@@ -106,7 +108,9 @@ class FlagStore:
             encode_experiments(evaluation.experiments),
         )
         if self._cache_size > 0:
-            while len(self._cache) >= self._cache_size:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = values
+            # Locked: the local gateway may call the handlers from several threads.
+            with self._lock:
+                while len(self._cache) >= self._cache_size:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[key] = values
         return values
