@@ -89,7 +89,7 @@ def _queue_pair(sqs: Any, *, name: str, dlq: str, fifo: bool, visibility: int, r
 
 
 def provision(
-    endpoint: str, *, webhook_secret: str, stripe_api_key: str, timings: QueueTimings
+    endpoint: str, *, webhook_secret: str, stripe_api_key: str, timings: QueueTimings, with_kms: bool = False
 ) -> Provisioned:
     """Create every resource (idempotent against a fresh or reused moto server)."""
     sqs = client("sqs", endpoint)
@@ -118,13 +118,13 @@ def provision(
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             BillingMode="PAY_PER_REQUEST",
         )
-    ses = client("ses", endpoint)
-    ses.verify_email_identity(EmailAddress=SES_SENDER)
-    client("sesv2", endpoint).create_email_identity(EmailIdentity=SES_SENDER)
-    kms = client("kms", endpoint)
-    key_id = kms.create_key(
-        KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048", Description="local session signing key"
-    )["KeyMetadata"]["KeyId"]
+    client("ses", endpoint).verify_email_identity(EmailAddress=SES_SENDER)
+    key_id = ""
+    if with_kms:
+        # Sessions sign with the local PEM by default; a KMS key costs moto's KMS backend at start.
+        key_id = client("kms", endpoint).create_key(
+            KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048", Description="local session signing key"
+        )["KeyMetadata"]["KeyId"]
     secrets = client("secretsmanager", endpoint)
     secret_value = json.dumps({"webhook_secret": webhook_secret, "api_key": stripe_api_key})
     names = {entry["Name"] for entry in secrets.list_secrets()["SecretList"]}

@@ -67,6 +67,8 @@ def local_pages(
     def page(request: HttpRequest) -> HttpResponse:
         if request.method != "GET":
             return _json(405, {"title": "Method Not Allowed", "status": 405})
+        if request.path == "/_local/ping":
+            return _json(200, {"ok": True})
         if request.path in {"/_local/status", "/_local/status/"}:
             return _json(200, collect_status(state, functions()))
         if request.path == "/_local/idp/.well-known/jwks.json":

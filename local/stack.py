@@ -302,7 +302,7 @@ class LocalStack:
                 if process.poll() is not None:
                     raise StackError(f"{role} exited with {process.returncode} while starting; see its log")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{gateway_url}/_local/status", timeout=5).status_code == 200:
+                if httpx.get(f"{gateway_url}/_local/ping", timeout=5).status_code == 200:
                     return
             time.sleep(0.1)
         raise StackError(f"the gateway did not answer within {READY_TIMEOUT_SECONDS:.0f} s")
