@@ -1,4 +1,4 @@
-"""Tenants with a Stripe customer, and the processor's caches reset around each test."""
+"""Tenants with a Stripe customer, the API with Stripe played by the stub, fresh processor caches."""
 
 from __future__ import annotations
 
@@ -9,15 +9,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import stripe
 
+from api.main import app
+from api.routes import billing as billing_routes
+from saascore.billing import service
 from saascore.billing.settings import get_billing_settings
+from saascore.billing.stripe_api import STRIPE_API_VERSION
 from saascore.db.connection import Database
 from saascore.db.tenancy import tenant_transaction
-from tests.support.stripe_stub import stripe_stub
+from tests.integration.api.harness import ApiHarness, api
+from tests.support.stripe_stub import TEST_API_KEY, StripeStub, stripe_stub
 from webhooks import dispatch
 from webhooks.settings import get_settings
 
-__all__ = ["stripe_stub"]
+__all__ = ["api", "stripe_stub"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +72,20 @@ def tenant(make_tenant: Callable[..., BillingTenant]) -> BillingTenant:
 def fetch_all(database: Database, tenant_id: uuid.UUID, sql: str, *params: Any) -> list[dict[str, Any]]:
     with tenant_transaction(tenant_id, database=database) as conn:
         return [dict(row) for row in conn.execute(sql, params).fetchall()]
+
+
+@pytest.fixture
+def billing_api(api: ApiHarness, stripe_stub: StripeStub) -> Iterator[ApiHarness]:
+    client = stripe.StripeClient(
+        TEST_API_KEY,
+        stripe_version=STRIPE_API_VERSION,
+        base_addresses={"api": stripe_stub.url},
+        max_network_retries=0,
+    )
+    app.dependency_overrides[billing_routes.stripe_client] = lambda: client
+    service._price_cache.clear()
+    try:
+        yield api
+    finally:
+        app.dependency_overrides.pop(billing_routes.stripe_client, None)
+        service._price_cache.clear()

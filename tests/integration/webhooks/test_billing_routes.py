@@ -4,40 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any, get_args
-
-import pytest
-import stripe
 
 from api.main import app
 from api.routes import billing as billing_routes
-from saascore.billing import service
 from saascore.billing.plans import PLANS
-from saascore.billing.stripe_api import STRIPE_API_VERSION
-from tests.integration.api.harness import ApiHarness, Session, api
-from tests.support.stripe_stub import TEST_API_KEY, StripeStub
+from tests.integration.api.harness import ApiHarness, Session
+from tests.support.stripe_stub import StripeStub
 from webhooks import samples
 from webhooks.dispatch import process_event
-
-__all__ = ["api"]
-
-
-@pytest.fixture
-def billing_api(api: ApiHarness, stripe_stub: StripeStub) -> Iterator[ApiHarness]:
-    client = stripe.StripeClient(
-        TEST_API_KEY,
-        stripe_version=STRIPE_API_VERSION,
-        base_addresses={"api": stripe_stub.url},
-        max_network_retries=0,
-    )
-    app.dependency_overrides[billing_routes.stripe_client] = lambda: client
-    service._price_cache.clear()
-    try:
-        yield api
-    finally:
-        app.dependency_overrides.pop(billing_routes.stripe_client, None)
-        service._price_cache.clear()
 
 
 def post(api: ApiHarness, session: Session, path: str, body: dict[str, Any] | None = None, **headers: str):

@@ -33,7 +33,11 @@ else:
     # FastAPI resolves annotations at startup; importing stripe (≈2 s) is deferred to the first billing call.
     StripeClient = object
 
-router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
+router = APIRouter(
+    prefix="/api/v1/billing",
+    tags=["billing"],
+    responses={502: {"description": "Stripe refused or could not be reached; nothing changed"}},
+)
 
 CanRead = Annotated[Access, Depends(RequirePermission("billing:read"))]
 CanManage = Annotated[Access, Depends(RequirePermission("billing:manage"))]
