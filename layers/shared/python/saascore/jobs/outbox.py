@@ -100,9 +100,10 @@ def deliver_pending(*, database: Database | None = None) -> int:
     for tenant_id, job_ids in by_tenant.items():
         try:
             sent += deliver(tenant_id=tenant_id, job_ids=job_ids, database=db)
-        except QueueSendError:
+        except QueueSendError as exc:
             logger.warning(
-                "job delivery failed; the outbox sweeper will retry", extra={"tenant_id": str(tenant_id)}
+                "job delivery failed; the outbox sweeper will retry",
+                extra={"tenant_id": str(tenant_id), "error": str(exc)},
             )
     return sent
 
