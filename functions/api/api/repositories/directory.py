@@ -27,3 +27,8 @@ def user_tenants(conn: Connection, *, user_id: uuid.UUID) -> list[dict[str, Any]
 def tenant_id_by_slug(conn: Connection, *, slug: str) -> uuid.UUID | None:
     row = conn.execute("SELECT app.tenant_id_by_slug(%s) AS id", (slug,)).fetchone()
     return None if row is None or row["id"] is None else uuid.UUID(str(row["id"]))
+
+
+def visible_user(conn: Connection, *, user_id: uuid.UUID) -> dict[str, Any] | None:
+    """The user's profile, visible only through a membership of the transaction's tenant (RLS)."""
+    return conn.execute("SELECT id, email, display_name FROM users WHERE id = %s", (user_id,)).fetchone()

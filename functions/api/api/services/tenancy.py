@@ -325,9 +325,7 @@ def parse_experiments(header: str | None, *, max_items: int = 64) -> dict[str, s
 
 def me(conn: Connection, access: Access, *, flags: str | None, experiments: str | None) -> Me:
     principal = access.principal
-    user = conn.execute(
-        "SELECT id, email, display_name FROM users WHERE id = %s", (principal.user_id,)
-    ).fetchone()
+    user = directory.visible_user(conn, user_id=principal.user_id)
     tenants = directory.user_tenants(conn, user_id=principal.user_id)
     return Me(
         user=MeUser.model_validate(user)
