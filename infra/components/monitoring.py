@@ -52,23 +52,25 @@ class Monitoring(Construct):
                 threshold=0,
                 description=f"Messages in the {queue_name} dead-letter queue: inspect and redrive",
             )
+        # Function URL metrics see what CloudFront got: function errors, timeouts and 5xx responses alike.
         errors = cloudwatch.MathExpression(
-            expression="100 * errors / MAX([invocations, 1])",
+            expression="100 * failed / MAX([requests, 1])",
             using_metrics={
-                "errors": api.metric_errors(period=PERIOD, statistic="Sum"),
-                "invocations": api.metric_invocations(period=PERIOD, statistic="Sum"),
+                "failed": _url_metric(api, "Url5xxCount", "Sum"),
+                "requests": _url_metric(api, "UrlRequestCount", "Sum"),
             },
-            label="API 5xx / errors %",
+            label="API 5xx %",
             period=PERIOD,
         )
+        latency = _url_metric(api, "UrlRequestLatency", "p99")
         self._alarm(
             "Api5xxRate", errors, threshold=API_5XX_RATE_PERCENT, description="API error rate above 1%"
         )
         self._alarm(
             "ApiP99Latency",
-            api.metric_duration(period=PERIOD, statistic="p99"),
+            latency,
             threshold=p99_latency_ms,
-            description=f"API p99 duration above {p99_latency_ms} ms",
+            description=f"API p99 latency above {p99_latency_ms} ms",
         )
         for function_name, function in functions.items():
             self._alarm(
@@ -95,7 +97,7 @@ class Monitoring(Construct):
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{name}-overview")
         dashboard.add_widgets(
             cloudwatch.GraphWidget(title="API errors %", left=[errors]),
-            cloudwatch.GraphWidget(title="API p99 duration", left=[api.metric_duration(statistic="p99")]),
+            cloudwatch.GraphWidget(title="API p99 latency", left=[latency]),
             cloudwatch.GraphWidget(title="RDS Proxy connections %", left=[proxy_usage]),
         )
         dashboard.add_widgets(
@@ -127,6 +129,16 @@ class Monitoring(Construct):
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))
         self.alarms.append(alarm)
+
+
+def _url_metric(function: lambda_.IFunction, metric_name: str, statistic: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace="AWS/Lambda",
+        metric_name=metric_name,
+        dimensions_map={"FunctionName": function.function_name},
+        statistic=statistic,
+        period=PERIOD,
+    )
 
 
 def _proxy_metric(proxy: rds.DatabaseProxy, metric_name: str) -> cloudwatch.Metric:
