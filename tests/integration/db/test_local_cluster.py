@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import psycopg
@@ -35,7 +36,14 @@ def test_a_cluster_from_the_wheel_starts_bootstraps_and_stops(tmp_path: Path, mo
     assert port_is_free(cluster.port)
 
 
-def test_a_taken_port_is_a_clear_error(tmp_path: Path, pg_server):
-    cluster = LocalCluster(tmp_path / "pg", port=pg_server.port, durable=False)
-    with pytest.raises(PostgresError, match=f"port {pg_server.port} is taken"):
-        cluster.start()
+def test_a_taken_port_is_a_clear_error(tmp_path: Path):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cluster = LocalCluster(tmp_path / "pg", port=port, durable=False)
+        try:
+            with pytest.raises(PostgresError, match=f"port {port} is taken"):
+                cluster.start()
+        finally:
+            cluster.stop(mode="immediate")
