@@ -30,7 +30,7 @@ from local.events import (
     viewer_request_event,
     viewer_response_event,
 )
-from local.runtime import HandlerUnavailableError, LocalFunction
+from local.runtime import HandlerUnavailableError, LocalFunction, close_thread_event_loop
 
 # A Function URL accepts at most 6 MB of request payload; CloudFront would refuse far less at the edge.
 MAX_BODY_BYTES = 6 * 1024 * 1024
@@ -190,3 +190,9 @@ class GatewayServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
         self.gateway = gateway
         super().__init__(address, _Handler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            close_thread_event_loop()  # the loop an API invocation may have given this thread

@@ -26,7 +26,7 @@ def edge_functions() -> tuple[LocalFunction, LocalFunction, LocalFunction]:
 
 
 def api_function() -> LocalFunction:
-    return LocalFunction("api", "api.main.handler", timeout=29.0, memory=1024, own_thread=True)
+    return LocalFunction("api", "api.main.handler", timeout=29.0, memory=1024, needs_event_loop=True)
 
 
 def webhooks_receiver() -> LocalFunction:

@@ -15,7 +15,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +24,22 @@ from local.state import REGION
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
-def _install_event_loop() -> None:
-    asyncio.set_event_loop(asyncio.new_event_loop())
+_thread_state = threading.local()
+
+
+def ensure_thread_event_loop() -> None:
+    """Give the calling thread an event loop of its own (closed by `close_thread_event_loop`)."""
+    if getattr(_thread_state, "loop", None) is None:
+        _thread_state.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(_thread_state.loop)
+
+
+def close_thread_event_loop() -> None:
+    loop = getattr(_thread_state, "loop", None)
+    if loop is not None:
+        asyncio.set_event_loop(None)
+        loop.close()
+        _thread_state.loop = None
 
 
 class HandlerUnavailableError(RuntimeError):
@@ -64,7 +77,7 @@ class FunctionStats:
 
 class LocalFunction:
     def __init__(
-        self, name: str, handler: str, *, timeout: float, memory: int = 512, own_thread: bool = False
+        self, name: str, handler: str, *, timeout: float, memory: int = 512, needs_event_loop: bool = False
     ) -> None:
         self.name = name
         self.handler_path = handler
@@ -72,15 +85,9 @@ class LocalFunction:
         self.memory = memory
         self.stats = FunctionStats()
         self._handler: Handler | None = None
-        # Handlers that need an event loop (Mangum asks for the current one, which only a main thread
-        # has) run on the container's own thread with its loop; the rest run on the caller's thread,
-        # which saves a thread hand-off per call. Either way one invocation at a time.
-        self._container = (
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix=name, initializer=_install_event_loop)
-            if own_thread
-            else None
-        )
-        self._lock = threading.Lock()
+        # Mangum asks for the current thread's event loop, which only a main thread has by default.
+        self.needs_event_loop = needs_event_loop
+        self._lock = threading.Lock()  # one invocation at a time, like a Lambda container
 
     def load(self) -> Handler:
         if self._handler is None:
@@ -105,8 +112,8 @@ class LocalFunction:
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Invoke with a JSON round trip of event and result; errors propagate as in a sync invoke."""
-        if self._container is not None:
-            return self._container.submit(self._invoke, event).result()
+        if self.needs_event_loop:
+            ensure_thread_event_loop()
         with self._lock:
             return self._invoke(event)
 

@@ -114,11 +114,11 @@ def test_schedules_fire_on_a_compressed_timetable() -> None:
 
 
 def test_a_mangum_handler_runs_from_any_request_thread() -> None:
-    """Mangum needs an event loop; gateway request threads have none, the container thread does."""
+    """Mangum needs an event loop; request threads get their own, closed when the thread ends."""
     import threading
 
     edge = EdgeFunctions(fn("viewer_request"), fn("origin_request"), fn("viewer_response"))
-    api = LocalFunction("api", f"{MODULE}.mangum_handler", timeout=5, own_thread=True)
+    api = LocalFunction("api", f"{MODULE}.mangum_handler", timeout=5, needs_event_loop=True)
     gateway = Gateway(edge=edge, api=api, receiver=api, local_page=local_page)
     results: list[HttpResponse] = []
     threads = [
