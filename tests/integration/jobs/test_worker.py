@@ -210,3 +210,20 @@ def test_a_message_for_a_job_of_a_deleted_tenant_is_dropped(w):
     w.queues.client.send_message(QueueUrl=w.queues.url, MessageBody=json.dumps(body))
     assert w.poller.poll()[1] == []
     assert w.calls == {}
+
+
+def test_system_jobs_run_without_a_row_and_retry_through_sqs_alone(w):
+    w.behaviour["global_echo"] = lambda n: RuntimeError("later") if n == 1 else {}
+    body: dict[str, Any] = {
+        "job_id": str(uuid.uuid4()),
+        "type": "global_echo",
+        "tenant_id": None,
+        "payload": {},
+        "attempt": 1,
+    }
+    w.queues.client.send_message(QueueUrl=w.queues.url, MessageBody=json.dumps(body))
+
+    assert len(w.poller.poll()[1]) == 1
+    assert w.visibility_changes == [1]
+    assert w.poller.poll(wait=5)[1] == []
+    assert w.calls["global_echo"] == 2
