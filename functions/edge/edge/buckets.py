@@ -10,6 +10,7 @@ to `edge.flags.gb_hash`, which stays the reference (the tests and the benchmark 
 
 from __future__ import annotations
 
+import struct
 import sys
 
 _OFFSET = 0x811C9DC5
@@ -17,7 +18,6 @@ _PRIME = 0x01000193
 _LANE_BITS = 64
 _DIGITS = 10  # str() of a 32-bit value has at most 10 digits
 _POWERS = [10**exponent for exponent in range(_DIGITS)]
-_CARRY = 1 << 32
 
 
 def utf16_units(text: str) -> list[int]:
@@ -69,9 +69,8 @@ class Bucketer:
         lanes2 = len(self._v2)
         self._v2_slots = [index for index, _ in self._v2]
         self._v1_slots = [index for index, _ in self._v1]
-        self._rep2 = _repeat(lanes2)
-        self._mask2 = 0xFFFFFFFF * self._rep2
-        self._low2 = (1 << (_LANE_BITS * lanes2)) - 1
+        self._rep80 = sum(1 << (_DIGITS * 8 * lane) for lane in range(lanes2))
+        self._unpack80 = struct.Struct("<" + "Q2x" * lanes2)
         self._rep_stage1 = _repeat(lanes2 + 1)
         self._mask_stage1 = 0xFFFFFFFF * self._rep_stage1
         self._start_stage1 = sum(
@@ -104,13 +103,15 @@ class Bucketer:
         mask = self._mask_stage1
         broadcast = self._broadcast
         rep = self._rep_stage1
-        for unit in utf16_units(value):
-            vector = ((vector ^ (broadcast[unit] if unit < 128 else unit * rep)) * _PRIME) & mask
+        if value.isascii():
+            for unit in value.encode("ascii"):
+                vector = ((vector ^ broadcast[unit]) * _PRIME) & mask
+        else:
+            for unit in utf16_units(value):
+                vector = ((vector ^ (broadcast[unit] if unit < 128 else unit * rep)) * _PRIME) & mask
         stage1 = _unpack(vector, lanes2 + 1)
         if lanes2:
-            for index, lane in zip(
-                self._v2_slots, self._stage2(vector & self._low2, stage1[:lanes2]), strict=True
-            ):
+            for index, lane in zip(self._v2_slots, self._stage2(stage1[:lanes2]), strict=True):
                 out[index] = lane % 10000 / 10000
         if self._v1_slots:
             vector = stage1[lanes2] * self._rep1
@@ -124,26 +125,26 @@ class Bucketer:
                 out[index] = lane % 1000 / 1000
         return out
 
-    def _stage2(self, packed: int, firsts: memoryview) -> memoryview:
-        """FNV of each lane's decimal text. Texts are zero-padded to 10 digits in one formatting call;
-        a lane with fewer digits stays idle (masked) for its leading positions. Whether a lane has a
-        digit at a position is `first >= 10**k`, computed for all lanes at once: adding 2**32 - 10**k
-        carries into bit 32 of exactly those lanes."""
+    def _stage2(self, firsts: memoryview) -> tuple[int, ...]:
+        """FNV of each lane's decimal text. All texts are zero-padded to 10 digits in one formatting call
+        and read as one integer: with 80-bit lanes (10 bytes, one per digit) the digits at a position are
+        a shift and a mask away. A lane with fewer digits stays idle (masked) at its leading positions."""
         lanes = len(firsts)
-        joined = (b"%010d" * lanes) % tuple(firsts)
-        rep = self._rep2
+        digits = int.from_bytes((b"%010d" * lanes) % tuple(firsts), "little")
+        rep = self._rep80
+        bytes_mask = 0xFF * rep
+        mask = 0xFFFFFFFF * rep
         vector = _OFFSET * rep
-        mask = self._mask2
-        chars = bytearray(8 * lanes)
         shortest = min(firsts)
         for position in range(_DIGITS):
-            chars[0::8] = joined[position::_DIGITS]
-            units = int.from_bytes(chars, sys.byteorder)
+            units = (digits >> (8 * position)) & bytes_mask
             threshold = _POWERS[_DIGITS - 1 - position]
             if shortest >= threshold or position == _DIGITS - 1:
                 # Every lane has this digit (the last digit always exists, 0 included).
                 vector = ((vector ^ units) * _PRIME) & mask
                 continue
-            active = (((packed + (_CARRY - threshold) * rep) >> 32) & rep) * 0xFFFFFFFF
+            active = sum(
+                0xFFFFFFFF << (_DIGITS * 8 * lane) for lane, first in enumerate(firsts) if first >= threshold
+            )
             vector = (vector & ~active) | (((vector ^ units) * _PRIME) & active)
-        return _unpack(vector, lanes)
+        return self._unpack80.unpack(vector.to_bytes(_DIGITS * lanes, "little"))
