@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -47,8 +49,24 @@ TEXT_MIME_TYPES = ["application/json", "application/problem+json", "application/
 asgi_handler = Mangum(app, lifespan="off", text_mime_types=TEXT_MIME_TYPES)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def _invoke(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response: dict[str, Any] = asgi_handler(event, context)
     return response
+
+
+def _entry() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """Logger and metrics always; the X-Ray Tracer only when asked for, since importing aws_xray_sdk is
+    about a third of this module's import time (Lambda active tracing still records the invocation)."""
+    entry = _invoke
+    if os.environ.get("API_TRACING", "").lower() == "true":
+        from saascore.observability import get_tracer
+
+        entry = get_tracer(SERVICE).capture_lambda_handler(entry)
+    entry = metrics.log_metrics(capture_cold_start_metric=True)(entry)
+    wrapped: Callable[[dict[str, Any], Any], dict[str, Any]] = logger.inject_lambda_context(clear_state=True)(
+        entry
+    )
+    return wrapped
+
+
+handler = _entry()

@@ -34,3 +34,13 @@ def test_lambda_entry_answers_problems_without_identity(api, lambda_context):
     assert response["statusCode"] == 401
     assert response["headers"]["content-type"] == "application/problem+json"
     assert json.loads(response["body"])["status"] == 401
+
+
+def test_importing_the_handler_stays_lean():
+    """Cold start: no AWS SDK or X-Ray SDK at import unless tracing is switched on."""
+    import subprocess
+    import sys
+
+    probe = "import sys, api.main; print(sorted(m for m in ('boto3', 'botocore.session', 'aws_xray_sdk') if m in sys.modules))"
+    lean = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert lean.stdout.strip() == "[]"
