@@ -15,10 +15,13 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from uuid import UUID
 
+import psycopg
+
 from saascore.billing.events import StripeEvent
 from saascore.billing.settings import get_billing_settings
 from saascore.db.connection import Database
 from saascore.db.tenancy import tenant_transaction
+from saascore.exceptions import SaasError
 from saascore.jobs import deliver_pending
 from saascore.observability import get_logger
 from webhooks import repository
@@ -95,7 +98,12 @@ def process_event(
     except Exception as exc:
         _record_failure(event, payload, tenant_id, exc, database=database)
         raise
-    deliver_pending(database=database)
+    try:
+        deliver_pending(database=database)
+    except (SaasError, psycopg.Error):
+        # The effect and its job rows are committed; the outbox sweeper sends what was not delivered.
+        # Failing the record now would only make SQS redeliver an event that is already applied.
+        logger.warning("job delivery after the event failed; left to the outbox sweeper", exc_info=True)
     return result
 
 

@@ -372,3 +372,21 @@ def test_replay_reapplies_a_stored_event_idempotently(app_database, tenant) -> N
     [row] = fetch_all(app_database, tenant.id, "SELECT attempts FROM stripe_events")
     assert row["attempts"] == 3
     assert replay_event("evt_unknown") is None
+
+
+def test_job_delivery_failure_after_commit_does_not_fail_the_event(app_database, tenant, monkeypatch) -> None:
+    import psycopg
+
+    from webhooks import dispatch
+
+    def broken(**kwargs: object) -> int:
+        raise psycopg.OperationalError("connection lost after commit")
+
+    monkeypatch.setattr(dispatch, "deliver_pending", broken)
+    event = samples.event(
+        "invoice.payment_failed", samples.invoice(customer=tenant.customer, subscription_id=None)
+    )
+    assert process_event(event).outcome == "applied"
+    # The job row is committed with the event: the outbox sweeper delivers it later.
+    assert count(app_database, tenant, "jobs") == 1
+    assert count(app_database, tenant, "job_outbox") == 1
