@@ -83,6 +83,7 @@ def local_pages(
 def _supervised(stop: threading.Event, beat: Callable[[], dict[str, Any]], role: str, root: str) -> None:
     """Heartbeat until stopped; stop when the parent (the supervisor) is gone."""
     parent = os.getppid()
+    write_heartbeat(root, role, beat())
     while not stop.wait(HEARTBEAT_SECONDS):
         if os.getppid() != parent:
             log.warning("supervisor is gone; %s exits", role)
@@ -109,6 +110,7 @@ def run_gateway(state: StackState, stop: threading.Event) -> None:
         viewer_country=state.viewer_country,
     )
     server = GatewayServer(("127.0.0.1", state.gateway_port), gateway)
+    write_heartbeat(state.root, "gateway", {"functions": {}})  # before the first request can ask
     thread = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)
     thread.start()
     log.info("gateway listening on %s", state.gateway_url)

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,6 +38,7 @@ from local.idp import DEFAULT_CLIENT_ID
 from local.keys import load_or_create_key
 from local.postgres import DATABASE_NAME, LocalCluster, ensure_roles_and_database, port_is_free
 from local.state import LOCAL_WEBHOOK_SECRET, ROOT_ENV, STATE_FILE, StackState
+from local.status import heartbeat_dir
 from saascore.db.migrate import migrate
 
 ROLES = ("gateway", "workers", "scheduler")
@@ -232,6 +234,7 @@ class LocalStack:
         self._check_ports()
         with contextlib.suppress(FileNotFoundError):
             (self.root / STATE_FILE).unlink()  # children wait for a fresh one
+        shutil.rmtree(heartbeat_dir(self.root), ignore_errors=True)  # heartbeats of an earlier run
         self.env = {**os.environ, **STATIC_ENVIRONMENT, ROOT_ENV: str(self.root), "PYTHONUNBUFFERED": "1"}
         for role in self.options.roles:
             self._spawn(role)
@@ -301,8 +304,9 @@ class LocalStack:
             for role, process in self.children.items():
                 if process.poll() is not None:
                     raise StackError(f"{role} exited with {process.returncode} while starting; see its log")
+            beating = all((heartbeat_dir(self.root) / f"{role}.json").exists() for role in self.children)
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{gateway_url}/_local/ping", timeout=5).status_code == 200:
+                if beating and httpx.get(f"{gateway_url}/_local/ping", timeout=5).status_code == 200:
                     return
             time.sleep(0.1)
         raise StackError(f"the gateway did not answer within {READY_TIMEOUT_SECONDS:.0f} s")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from local.postgres import free_port
 from local.state import STATE_FILE, StackState
 
 START_TIMEOUT_SECONDS = 180.0
+E2E_WEBHOOK_SECRET = "whsec_e2e_" + secrets.token_hex(16)
 
 
 @dataclass
@@ -69,7 +71,9 @@ def start_stack(root: Path, *, port: int | None = None) -> RunningStack:
     port = port or free_port()
     postgres_port = free_port()
     log = root.parent / f"{root.name}.log"
-    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "STRIPE_API_KEY"}}
+    # A secret of our own, as with `stripe listen`: proves the configured secret is the one in force.
+    env["STRIPE_WEBHOOK_SECRET"] = E2E_WEBHOOK_SECRET
     process = subprocess.Popen(
         [
             sys.executable,

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import uuid
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import RunningStack, wait_for
+from local.state import LOCAL_WEBHOOK_SECRET
+from tests.e2e.conftest import E2E_WEBHOOK_SECRET, RunningStack, wait_for
 from tests.e2e.helpers import sign_in
+from webhooks.samples import build_event, signature_header
 
 pytestmark = pytest.mark.e2e
 
@@ -48,6 +52,23 @@ def test_signed_webhook_changes_subscription_and_plan_limits(stack: RunningStack
         )
     finally:
         session.close()
+
+
+def test_the_configured_webhook_secret_is_the_one_in_force(stack: RunningStack) -> None:
+    assert stack.state.stripe_webhook_secret == E2E_WEBHOOK_SECRET
+    event = build_event("customer.updated", customer="cus_secretcheck", tenant_id=str(uuid.uuid4()))
+    payload = json.dumps(event)
+    with stack.client() as client:
+        for secret, expected in ((LOCAL_WEBHOOK_SECRET, 400), (E2E_WEBHOOK_SECRET, 200)):
+            response = client.post(
+                "/webhooks/stripe",
+                content=payload.encode(),
+                headers={
+                    "stripe-signature": signature_header(payload, [secret]),
+                    "content-type": "application/json",
+                },
+            )
+            assert response.status_code == expected, response.text
 
 
 def test_report_job_produces_a_downloadable_csv(stack: RunningStack) -> None:

@@ -34,6 +34,13 @@ def test_status_page_lists_components_queues_and_recent_jobs(stack: RunningStack
         "api",
         "webhooks-receiver",
     }
+    # Schedules fire on the compressed timetable (the e2e stack runs 600x faster than AWS).
+    fired = wait_for(
+        lambda: stack.status()["processes"]["scheduler"].get("fired", {}).get("sweep_job_outbox", 0) > 0,
+        timeout=60,
+        what="the outbox sweep schedule",
+    )
+    assert fired
     ready = re.search(r"ready in ([0-9.]+) s", stack.log.read_text())
     assert ready is not None
     print(f"\nlocal stack ready in {ready.group(1)} s (e2e session start, fresh cluster)")
