@@ -19,420 +19,46 @@ from collections.abc import Iterable, Mapping
 
 from edge.buckets import Bucketer
 from edge.conditions import compile_condition, js_string, js_truthy
-from edge.records import factory, record
+from edge.flagmodel import (
+    MISSING,
+    EvalContext,
+    Experiment,
+    ExperimentResult,
+    Feature,
+    FeatureResult,
+    Filter,
+    Parent,
+)
+from edge.gbmath import (
+    choose_variation,
+    fnv1a32,
+    gb_hash,
+    get_bucket_ranges,
+    get_equal_weights,
+    get_query_string_override,
+    in_namespace,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from typing import Any
 
-    from edge.conditions import Predicate
+    from edge.flagmodel import Kernel, Rule
 
-    Kernel = Callable[[Mapping[str, Any], dict[str, list[float | None]]], tuple[Any, tuple[str, str] | None]]
-
-_FNV_OFFSET = 0x811C9DC5
-_FNV_PRIME = 0x01000193
-_MASK = 0xFFFFFFFF
-_MISSING: Any = object()
-
-
-def fnv1a32(text: str, state: int = _FNV_OFFSET) -> int:
-    """FNV-1a over UTF-16 code units, as the JS SDK's `charCodeAt` loop."""
-    units: Iterable[int] = (
-        text.encode("ascii") if text.isascii() else memoryview(text.encode("utf-16-le")).cast("H")
-    )
-    for unit in units:
-        state = ((state ^ unit) * _FNV_PRIME) & _MASK
-    return state
-
-
-def gb_hash(seed: str, value: str, version: int) -> float | None:
-    if version == 2:
-        return fnv1a32(str(fnv1a32(seed + value))) % 10000 / 10000
-    if version == 1:
-        return fnv1a32(value + seed) % 1000 / 1000
-    return None
-
-
-def get_equal_weights(count: int) -> list[float]:
-    return [1 / count] * count if count > 0 else []
-
-
-def get_bucket_ranges(
-    count: int, coverage: float = 1, weights: list[float] | None = None
-) -> list[tuple[float, float]]:
-    coverage = min(max(coverage, 0), 1)
-    equal = get_equal_weights(count)
-    chosen = weights if weights is not None and len(weights) == count else equal
-    if not 0.99 <= sum(chosen) <= 1.01:
-        chosen = equal
-    ranges = []
-    cumulative = 0.0
-    for weight in chosen:
-        start = cumulative
-        cumulative += weight
-        ranges.append((start, start + coverage * weight))
-    return ranges
-
-
-def choose_variation(n: float, ranges: Iterable[tuple[float, float]]) -> int:
-    for index, (start, end) in enumerate(ranges):
-        if start <= n < end:
-            return index
-    return -1
-
-
-def in_namespace(hash_value: str, namespace: tuple[str, float, float]) -> bool:
-    n = gb_hash("__" + namespace[0], hash_value, 1)
-    return n is not None and namespace[1] <= n < namespace[2]
-
-
-def get_query_string_override(key: str, url: str | None, count: int) -> int | None:
-    if not url or "?" not in url:
-        return None
-    search = url.split("?")[1].split("#")[0]
-    for pair in search.split("&"):
-        name, _, value = pair.partition("=")
-        if name != key:
-            continue
-        digits = value.strip()
-        sign = -1 if digits.startswith("-") else 1
-        digits = digits.lstrip("+-")
-        end = 0
-        while end < len(digits) and digits[end].isdigit():
-            end += 1
-        if end == 0:
-            return None
-        forced = sign * int(digits[:end])
-        return forced if 0 <= forced < count else None
-    return None
-
-
-@record
-class EvalContext:
-    """What one evaluation sees: attributes plus the SDK context options the suite exercises."""
-
-    attributes: Mapping[str, Any]
-    forced_variations: Mapping[str, int] = factory(default_factory=dict)
-    qa_mode: bool = False
-    enabled: bool = True
-    url: str | None = None
-    contextual_bandits: Mapping[str, Any] | None = None
-
-
-class ExperimentResult:
-    """One experiment assignment (the SDK's `ExperimentResult`); built per evaluation, so a plain class."""
-
-    __slots__ = (
-        "bandit",
-        "bucket",
-        "feature_id",
-        "hash_attribute",
-        "hash_used",
-        "hash_value",
-        "in_experiment",
-        "key",
-        "name",
-        "passthrough",
-        "value",
-        "variation_id",
-    )
-
-    def __init__(
-        self,
-        *,
-        key: str,
-        feature_id: str | None,
-        in_experiment: bool,
-        hash_used: bool,
-        variation_id: int,
-        value: Any,
-        hash_attribute: str,
-        hash_value: Any,
-        bucket: float | None = None,
-        name: str | None = None,
-        passthrough: bool = False,
-        bandit: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.key = key
-        self.feature_id = feature_id
-        self.in_experiment = in_experiment
-        self.hash_used = hash_used
-        self.variation_id = variation_id
-        self.value = value
-        self.hash_attribute = hash_attribute
-        self.hash_value = hash_value
-        self.bucket = bucket
-        self.name = name
-        self.passthrough = passthrough
-        self.bandit = bandit
-
-    def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "key": self.key,
-            "featureId": self.feature_id,
-            "inExperiment": self.in_experiment,
-            "hashUsed": self.hash_used,
-            "variationId": self.variation_id,
-            "value": self.value,
-            "hashAttribute": self.hash_attribute,
-            "hashValue": self.hash_value,
-            "stickyBucketUsed": False,
-        }
-        if self.name:
-            result["name"] = self.name
-        if self.bucket is not None:
-            result["bucket"] = self.bucket
-        if self.passthrough:
-            result["passthrough"] = True
-        if self.bandit is not None:
-            result.update(self.bandit)
-        return result
-
-
-class FeatureResult:
-    """One feature's value and why (the SDK's `FeatureResult`)."""
-
-    __slots__ = ("experiment", "experiment_result", "rule_id", "source", "value")
-
-    def __init__(
-        self,
-        value: Any,
-        source: str,
-        rule_id: str = "",
-        experiment: Mapping[str, Any] | None = None,
-        experiment_result: ExperimentResult | None = None,
-    ) -> None:
-        self.value = value
-        self.source = source
-        self.rule_id = rule_id
-        self.experiment = experiment
-        self.experiment_result = experiment_result
-
-    @property
-    def on(self) -> bool:
-        return js_truthy(self.value)
-
-    def to_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = {
-            "value": self.value,
-            "on": self.on,
-            "off": not self.on,
-            "source": self.source,
-            "ruleId": self.rule_id,
-        }
-        if self.experiment is not None:
-            result["experiment"] = dict(self.experiment)
-        if self.experiment_result is not None:
-            result["experimentResult"] = self.experiment_result.to_dict()
-        return result
-
-
-def _number(value: Any, default: float) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
-
-
-def _ranges(value: Any) -> list[tuple[float, float]] | None:
-    if not isinstance(value, list):
-        return None
-    return [(float(item[0]), float(item[1])) for item in value]
-
-
-@record
-class _Filter:
-    attribute: str
-    seed: str
-    hash_version: int
-    ranges: tuple[tuple[float, float], ...]
-
-
-@record
-class _Parent:
-    feature_id: str
-    condition: Predicate
-    gate: bool
-
-
-def _filters(value: Any) -> tuple[_Filter, ...] | None:
-    if not isinstance(value, list):
-        return None
-    return tuple(
-        _Filter(
-            attribute=item.get("attribute") or "id",
-            seed=js_string(item.get("seed", "")),
-            hash_version=int(_number(item.get("hashVersion"), 2)) or 2,
-            ranges=tuple(_ranges(item.get("ranges")) or ()),
-        )
-        for item in value
-    )
-
-
-def _parents(value: Any, groups: Mapping[str, Any]) -> tuple[_Parent, ...] | None:
-    if not isinstance(value, list):
-        return None
-    return tuple(
-        _Parent(item["id"], compile_condition(item.get("condition") or {}, groups), bool(item.get("gate")))
-        for item in value
-    )
-
-
-# Rule keys the JS SDK copies from a feature's experiment rule into the experiment it runs.
-_TRUTHY_COPIED = (
-    "weights",
-    "hashAttribute",
-    "fallbackAttribute",
-    "disableStickyBucketing",
-    "namespace",
-    "meta",
-    "ranges",
-    "name",
-    "phase",
-    "seed",
-    "hashVersion",
-    "filters",
-    "condition",
-)
-
-
-def _variation_key(meta: list[Any], index: int) -> tuple[str, bool]:
-    item = meta[index] if index < len(meta) else None
-    item = item if isinstance(item, Mapping) else {}
-    return js_string(item.get("key") or index), bool(item.get("passthrough"))
-
-
-class _Experiment:
-    """An experiment compiled from a `run` definition or a feature's experiment rule."""
-
-    __slots__ = (
-        "active",
-        "bandit_ref",
-        "condition",
-        "coverage",
-        "definition",
-        "fallback_attribute",
-        "filter_slots",
-        "filters",
-        "force",
-        "hash_attribute",
-        "hash_version",
-        "key",
-        "meta",
-        "namespace",
-        "ns_slot",
-        "parents",
-        "ranges",
-        "seed",
-        "slot",
-        "stopped",
-        "variation_keys",
-        "variations",
-        "weights",
-    )
-
-    def __init__(
-        self, definition: Mapping[str, Any], groups: Mapping[str, Any], bandit_ref: str | None = None
-    ) -> None:
-        self.definition = definition
-        self.key: str = js_string(definition.get("key", ""))
-        variations = definition.get("variations")
-        self.bandit_ref = bandit_ref
-        self.variations: list[Any] = list(variations) if isinstance(variations, list) else []
-        self.weights: list[float] | None = definition.get("weights")
-        self.coverage = _number(definition.get("coverage"), 1.0) if "coverage" in definition else None
-        explicit = _ranges(definition.get("ranges"))
-        self.ranges = explicit or get_bucket_ranges(
-            len(self.variations), 1 if self.coverage is None else self.coverage, self.weights
-        )
-        self.seed: str = js_string(definition.get("seed") or self.key)
-        self.hash_attribute: str = definition.get("hashAttribute") or "id"
-        self.fallback_attribute: str | None = definition.get("fallbackAttribute") or None
-        self.hash_version = int(_number(definition.get("hashVersion"), 1)) or 1
-        namespace = definition.get("namespace")
-        self.namespace = (
-            (js_string(namespace[0]), float(namespace[1]), float(namespace[2]))
-            if isinstance(namespace, list) and len(namespace) == 3
-            else None
-        )
-        self.filters = _filters(definition.get("filters"))
-        condition = definition.get("condition")
-        self.condition = compile_condition(condition, groups) if condition else None
-        self.parents = _parents(definition.get("parentConditions"), groups)
-        self.active = definition.get("active", True) is not False and definition.get("status") != "draft"
-        self.force: Any = definition.get("force", _MISSING)
-        meta = definition.get("meta")
-        self.meta: list[Any] = meta if isinstance(meta, list) else []
-        self.stopped = definition.get("status") == "stopped"
-        # (variation key, passthrough) per variation, as the result objects would report them.
-        self.variation_keys = [_variation_key(self.meta, index) for index in range(len(self.variations))]
-        # Bucket slots, assigned by FlagEngine for its hot path.
-        self.slot: int | None = None
-        self.ns_slot: int | None = None
-        self.filter_slots: tuple[int | None, ...] = ()
-
-
-class _Rule:
-    __slots__ = (
-        "condition",
-        "coverage",
-        "experiment",
-        "fallback_attribute",
-        "filter_slots",
-        "filters",
-        "force",
-        "hash_attribute",
-        "hash_version",
-        "id",
-        "parents",
-        "range",
-        "seed",
-        "slot",
-    )
-
-    def __init__(self, feature_id: str, rule: Mapping[str, Any], groups: Mapping[str, Any]) -> None:
-        self.id: str = js_string(rule.get("id") or "")
-        self.parents = _parents(rule.get("parentConditions"), groups)
-        self.filters = _filters(rule.get("filters"))
-        self.force: Any = rule.get("force", _MISSING) if "force" in rule else _MISSING
-        condition = rule.get("condition")
-        self.condition = compile_condition(condition, groups) if condition else None
-        self.seed = js_string(rule.get("seed") or feature_id)
-        self.hash_attribute: str = rule.get("hashAttribute") or "id"
-        self.fallback_attribute: str | None = rule.get("fallbackAttribute") or None
-        self.range = tuple(rule["range"]) if isinstance(rule.get("range"), list) else None
-        self.coverage = _number(rule.get("coverage"), 1.0) if "coverage" in rule else None
-        self.hash_version = int(_number(rule.get("hashVersion"), 1)) or 1
-        self.experiment: _Experiment | None = None
-        self.slot: int | None = None
-        self.filter_slots: tuple[int | None, ...] = ()
-        if self.force is _MISSING and ("variations" in rule or "contextualBanditRef" in rule):
-            definition: dict[str, Any] = {"key": rule.get("key") or feature_id}
-            bandit_ref = None
-            if "variations" in rule:
-                definition["variations"] = rule["variations"]
-            else:
-                bandit_ref = js_string(rule["contextualBanditRef"])
-                definition["variations"] = rule.get("contextualVariations")
-            if "coverage" in rule:
-                definition["coverage"] = rule["coverage"]
-            for name in _TRUTHY_COPIED:
-                if rule.get(name):
-                    definition[name] = rule[name]
-            for name in ("bucketVersion", "minBucketVersion"):
-                if name in rule:
-                    definition[name] = rule[name]
-            self.experiment = _Experiment(definition, groups, bandit_ref)
-
-
-class _Feature:
-    __slots__ = ("default", "fast", "kernel", "key", "rules")
-
-    def __init__(self, key: str, definition: Mapping[str, Any], groups: Mapping[str, Any]) -> None:
-        self.key = key
-        self.default = definition.get("defaultValue")
-        rules = definition.get("rules") or []
-        self.rules = tuple(_Rule(key, rule, groups) for rule in rules if isinstance(rule, Mapping))
-        self.fast = False
-        self.kernel: Kernel | None = None
+__all__ = [
+    "EvalContext",
+    "Evaluation",
+    "ExperimentResult",
+    "FeatureResult",
+    "FlagEngine",
+    "choose_variation",
+    "fnv1a32",
+    "gb_hash",
+    "get_bucket_ranges",
+    "get_equal_weights",
+    "get_query_string_override",
+    "in_namespace",
+]
 
 
 class Evaluation:
@@ -455,7 +81,7 @@ class FlagEngine:
             raise ValueError("payload features and savedGroups must be objects")
         self.groups: Mapping[str, Any] = groups
         self.contextual_bandits: Mapping[str, Any] = payload.get("contextualBandits") or {}
-        self.features = {key: _Feature(key, value, groups) for key, value in features.items()}
+        self.features = {key: Feature(key, value, groups) for key, value in features.items()}
         self._bucketer = Bucketer()
         for feature in self.features.values():
             self._assign_slots(feature)
@@ -467,13 +93,13 @@ class FlagEngine:
             else None
         )
 
-    def _assign_slots(self, feature: _Feature) -> None:
+    def _assign_slots(self, feature: Feature) -> None:
         """Register every hash the feature may need; features without prerequisites, forced or
         contextual-bandit experiments take the hot path (`_fast`), the rest the SDK path."""
         slot = self._bucketer.slot
         feature.fast = True
         for rule in feature.rules:
-            if rule.force is not _MISSING and (rule.range is not None or rule.coverage is not None):
+            if rule.force is not MISSING and (rule.range is not None or rule.coverage is not None):
                 rule.slot = slot(rule.seed, rule.hash_version)
             rule.filter_slots = tuple(slot(item.seed, item.hash_version) for item in rule.filters or ())
             if rule.parents is not None:
@@ -490,17 +116,17 @@ class FlagEngine:
             if (
                 experiment.bandit_ref is not None
                 or experiment.parents is not None
-                or experiment.force is not _MISSING
+                or experiment.force is not MISSING
             ):
                 feature.fast = False
         if feature.fast:
             feature.kernel = self._kernel(feature)
 
-    def _kernel(self, feature: _Feature) -> Kernel:
+    def _kernel(self, feature: Feature) -> Kernel:
         """The hot-path evaluator of one feature: a tight loop when every rule is a plain (conditional)
         force, else the general `_fast`."""
         plain = all(
-            rule.force is not _MISSING
+            rule.force is not MISSING
             and rule.filters is None
             and rule.range is None
             and rule.coverage is None
@@ -548,7 +174,7 @@ class FlagEngine:
                     continue
             if rule.filters is not None and self._filtered_out(rule.filters, attributes):
                 continue
-            if rule.force is not _MISSING:
+            if rule.force is not MISSING:
                 if rule.condition is not None and not rule.condition(attributes):
                     continue
                 if not self._in_rollout(rule, attributes):
@@ -563,7 +189,7 @@ class FlagEngine:
         return FeatureResult(feature.default, "defaultValue")
 
     def run(self, definition: Mapping[str, Any], ctx: EvalContext) -> ExperimentResult:
-        return self._run(_Experiment(definition, self.groups), ctx, None, frozenset())[0]
+        return self._run(Experiment(definition, self.groups), ctx, None, frozenset())[0]
 
     # --- the edge's hot path ------------------------------------------------------------------------
 
@@ -597,7 +223,7 @@ class FlagEngine:
                 experiments.append((result.experiment["key"], exp.key))
         return Evaluation(flags, tuple(experiments))
 
-    def _single_rule_kernel(self, feature: _Feature) -> Kernel | None:
+    def _single_rule_kernel(self, feature: Feature) -> Kernel | None:
         """Specialised kernels for the two commonest hashed shapes: one rollout rule, one experiment rule."""
         if len(feature.rules) != 1 or feature.rules[0].filters is not None:
             return None
@@ -606,7 +232,7 @@ class FlagEngine:
         compute = self._bucketer.compute
         hash_text = self._hash_text
         condition = rule.condition
-        if rule.force is not _MISSING:
+        if rule.force is not MISSING:
             slot, coverage = rule.slot, rule.coverage
             if rule.range is not None or coverage is None or coverage == 0 or slot is None:
                 return None
@@ -700,7 +326,7 @@ class FlagEngine:
 
     def _fast_filtered(
         self,
-        filters: tuple[_Filter, ...],
+        filters: tuple[Filter, ...],
         slots: tuple[int | None, ...],
         attributes: Mapping[str, Any],
         memo: dict[str, list[float | None]],
@@ -713,14 +339,14 @@ class FlagEngine:
         return False
 
     def _fast(  # noqa: PLR0912 - eval_feature's rule loop, minus what the hot path cannot meet
-        self, feature: _Feature, attributes: Mapping[str, Any], memo: dict[str, list[float | None]]
+        self, feature: Feature, attributes: Mapping[str, Any], memo: dict[str, list[float | None]]
     ) -> tuple[Any, tuple[str, str] | None]:
         for rule in feature.rules:
             if rule.filters is not None and self._fast_filtered(
                 rule.filters, rule.filter_slots, attributes, memo
             ):
                 continue
-            if rule.force is not _MISSING:
+            if rule.force is not MISSING:
                 if rule.condition is not None and not rule.condition(attributes):
                     continue
                 if rule.range is None and rule.coverage is None:
@@ -765,7 +391,7 @@ class FlagEngine:
     # --- internals ----------------------------------------------------------------------------------
 
     def _parents_block(
-        self, parents: tuple[_Parent, ...], ctx: EvalContext, stack: frozenset[str]
+        self, parents: tuple[Parent, ...], ctx: EvalContext, stack: frozenset[str]
     ) -> str | bool:
         for parent in parents:
             parent_result = self.eval_feature(parent.feature_id, ctx, stack)
@@ -784,7 +410,7 @@ class FlagEngine:
                 return fallback, fallback_value
         return name, value if js_truthy(value) else ""
 
-    def _filtered_out(self, filters: tuple[_Filter, ...], attributes: Mapping[str, Any]) -> bool:
+    def _filtered_out(self, filters: tuple[Filter, ...], attributes: Mapping[str, Any]) -> bool:
         for item in filters:
             value = attributes.get(item.attribute)
             if not js_truthy(value):
@@ -794,7 +420,7 @@ class FlagEngine:
                 return True
         return False
 
-    def _in_rollout(self, rule: _Rule, attributes: Mapping[str, Any]) -> bool:
+    def _in_rollout(self, rule: Rule, attributes: Mapping[str, Any]) -> bool:
         if rule.range is None and rule.coverage is None:
             return True
         if rule.range is None and rule.coverage == 0:
@@ -812,7 +438,7 @@ class FlagEngine:
     def _result(
         self,
         *,
-        experiment: _Experiment,
+        experiment: Experiment,
         variations: list[Any],
         index: int,
         hash_used: bool,
@@ -840,7 +466,7 @@ class FlagEngine:
         )
 
     def _bandit_leaf(
-        self, experiment: _Experiment, ctx: EvalContext
+        self, experiment: Experiment, ctx: EvalContext
     ) -> tuple[list[float] | None, dict[str, Any] | None]:
         bandits = ctx.contextual_bandits if ctx.contextual_bandits is not None else self.contextual_bandits
         definition = bandits.get(experiment.bandit_ref or "") if isinstance(bandits, Mapping) else None
@@ -861,7 +487,7 @@ class FlagEngine:
         return weights, info
 
     def _run(  # noqa: PLR0911, PLR0912 - the SDK's numbered steps, in order
-        self, experiment: _Experiment, ctx: EvalContext, feature_id: str | None, stack: frozenset[str]
+        self, experiment: Experiment, ctx: EvalContext, feature_id: str | None, stack: frozenset[str]
     ) -> tuple[ExperimentResult, Mapping[str, Any]]:
         definition: Mapping[str, Any] = experiment.definition
         variations = experiment.variations
@@ -926,7 +552,7 @@ class FlagEngine:
         assigned = choose_variation(n, ranges)
         if assigned < 0:
             return excluded()
-        if experiment.force is not _MISSING:
+        if experiment.force is not MISSING:
             force = experiment.force
             index = force if isinstance(force, int) and not isinstance(force, bool) else -1
             return self._result(
