@@ -65,6 +65,8 @@ def list_page(
     resource_type: str | None,
     resource_id: str | None,
     actor_user_id: uuid.UUID | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Newest first, keyset on (created_at, id); ``limit + 1`` rows tell whether a next page exists."""
     clauses = ["true"]
@@ -78,6 +80,12 @@ def list_page(
         if value is not None:
             clauses.append(f"{column} = %({column})s")
             params[column] = value
+    if since is not None:
+        clauses.append("created_at >= %(since)s")
+        params["since"] = since
+    if until is not None:
+        clauses.append("created_at < %(until)s")
+        params["until"] = until
     if after is not None:
         clauses.append("(created_at, id) < (%(after_at)s, %(after_id)s)")
         params["after_at"], params["after_id"] = after

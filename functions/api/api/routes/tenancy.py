@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
@@ -144,6 +145,8 @@ def list_audit_logs(
     resource_type: Annotated[str | None, Query(max_length=100)] = None,
     resource_id: Annotated[str | None, Query(max_length=200)] = None,
     actor_user_id: uuid.UUID | None = None,
+    since: Annotated[datetime | None, Query(description="created at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="created before (ISO 8601)")] = None,
 ) -> Page[AuditEntry]:
     return tenancy.list_audit(
         conn,
@@ -153,4 +156,6 @@ def list_audit_logs(
         resource_type=resource_type,
         resource_id=resource_id,
         actor_user_id=actor_user_id,
+        since=since,
+        until=until,
     )

@@ -284,8 +284,18 @@ def list_audit(
     resource_type: str | None,
     resource_id: str | None,
     actor_user_id: uuid.UUID | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Page[AuditEntry]:
-    scope = {"list": "audit", "a": action, "t": resource_type, "r": resource_id, "u": actor_user_id}
+    scope = {
+        "list": "audit",
+        "a": action,
+        "t": resource_type,
+        "r": resource_id,
+        "u": actor_user_id,
+        "since": since,
+        "until": until,
+    }
     rows = audit_repo.list_page(
         conn,
         limit=limit,
@@ -294,6 +304,8 @@ def list_audit(
         resource_type=resource_type,
         resource_id=resource_id,
         actor_user_id=actor_user_id,
+        since=since,
+        until=until,
     )
     items = [AuditEntry.model_validate(row) for row in rows[:limit]]
     next_cursor = (
