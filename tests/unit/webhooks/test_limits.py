@@ -49,7 +49,7 @@ def test_price_ids_are_cached_for_a_bounded_time(
 ) -> None:
     client = stripe.StripeClient(TEST_API_KEY, base_addresses={"api": stripe_stub.url}, max_network_retries=0)
     clock = [1000.0]
-    monkeypatch.setattr(service.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(service, "_clock", lambda: clock[0])
     monkeypatch.setattr(service, "_price_cache", {})
     plan = PLANS["pro"]
     assert service.price_id_for(client, plan) == "price_pro_monthly"

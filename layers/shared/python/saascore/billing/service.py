@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 LIVE_FILTER: Final = "status NOT IN ('canceled', 'incomplete_expired')"
 PRICE_CACHE_SECONDS: Final = 300
 _price_cache: dict[str, tuple[float, str]] = {}
+_clock = time.monotonic  # tests substitute their own clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ def price_id_for(client: stripe.StripeClient, plan: Plan) -> str:
     if key is None:
         raise PriceNotFoundError(f"plan {plan.key!r} is not sold through Stripe")
     cached = _price_cache.get(key)
-    if cached is not None and time.monotonic() - cached[0] < PRICE_CACHE_SECONDS:
+    if cached is not None and _clock() - cached[0] < PRICE_CACHE_SECONDS:
         return cached[1]
     try:
         prices = client.v1.prices.list(params={"lookup_keys": [key], "active": True, "limit": 1})
@@ -73,7 +74,7 @@ def price_id_for(client: stripe.StripeClient, plan: Plan) -> str:
         raise _provider_error(exc) from exc
     if not prices.data:
         raise PriceNotFoundError(f"no active Stripe price has the lookup key {key!r}")
-    _price_cache[key] = (time.monotonic(), prices.data[0].id)
+    _price_cache[key] = (_clock(), prices.data[0].id)
     return prices.data[0].id
 
 
