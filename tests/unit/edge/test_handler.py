@@ -371,3 +371,24 @@ def test_viewer_response_keeps_existing_cookie_and_origin_headers() -> None:
     response = handler.viewer_response(event)
     assert "set-cookie" not in response["headers"]
     assert header(response, "x-frame-options") == "SAMEORIGIN"
+
+
+def test_configure_injects_jwks_fetcher(signing_key: SigningKey) -> None:
+    fetched: list[str] = []
+
+    def jwks_fetch(url: str, timeout: float) -> bytes:
+        fetched.append(url)
+        return json.dumps({"keys": [signing_key.public_jwk]}).encode()
+
+    config = edge_config(signing_key)
+    config["issuers"] = [
+        {"issuer": ISSUER, "audiences": [AUDIENCE], "jwks_url": "https://issuer.test/jwks.json"}
+    ]
+    handler.configure(config, clock=FrozenClock(NOW), jwks_fetch=jwks_fetch)
+    try:
+        token = signing_key.mint(standard_claims())
+        request = handler.viewer_request(viewer_event(Authorization=f"Bearer {token}"))
+        assert header(request, "x-auth-user") == "user-1"
+        assert fetched == ["https://issuer.test/jwks.json"]
+    finally:
+        handler.configure(None)
