@@ -1,0 +1,58 @@
+"""The jobs path through PgBouncer in transaction pooling mode (the RDS Proxy stand-in) and directly."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.scheduler import handler as scheduler
+from jobs.worker import handler as worker
+from saascore.billing.plans import PLANS
+from saascore.db.connection import get_database
+from saascore.db.tenancy import tenant_transaction
+from saascore.jobs.usage import record_usage
+from saascore.settings import get_database_settings
+from tests.integration.jobs.conftest import LambdaPoller
+
+
+@pytest.fixture
+def pooled_database(app_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", app_url)
+    get_database_settings.cache_clear()
+    get_database.cache_clear()
+    database = get_database()
+    yield database
+    database.discard()
+    get_database_settings.cache_clear()
+    get_database.cache_clear()
+
+
+@pytest.mark.usefixtures("pooled_database", "jobs_env")
+def test_schedule_enqueue_deliver_and_work_a_job(queues, make_tenant, owner_sql, lambda_context):
+    tenant = make_tenant()
+    assert scheduler({"job_type": "expire_sessions"}, lambda_context)["enqueued"] == 1
+
+    records, failed = LambdaPoller(queues, worker, lambda_context).poll()
+
+    assert (len(records), failed) == (1, [])
+    [job] = owner_sql(tenant, "SELECT status, attempts, result FROM jobs")
+    assert (job["status"], job["attempts"]) == ("succeeded", 1)
+    assert job["result"] == {"sessions_deleted": 0, "idempotency_keys_deleted": 0}
+
+
+@pytest.mark.usefixtures("pooled_database")
+def test_usage_limit_lock_is_transaction_scoped(make_tenant):
+    tenant = make_tenant()
+    free = PLANS["free"].entitlements
+    for key in ("a", "b"):
+        with tenant_transaction(tenant) as conn:
+            recorded = record_usage(
+                conn,
+                tenant_id=tenant,
+                user_id=None,
+                meter="api_calls",
+                quantity=400,
+                idempotency_key=key,
+                entitlements=free,
+            )
+    assert recorded.status.used == 800
+    assert recorded.status.soft_limit_reached
