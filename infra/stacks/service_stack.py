@@ -78,7 +78,8 @@ class ServiceStack(Stack):
                 "SESSION_KMS_KEY_ID": identity.session_key.key_arn,
                 "IDP_ISSUER": identity.issuer,
                 "IDP_JWKS_URL": f"{identity.issuer}/.well-known/jwks.json",
-                "IDP_CLIENT_IDS": identity.client.user_pool_client_id,
+                # Cognito ID tokens carry the app client id in `aud` (only access tokens have `client_id`).
+                "IDP_AUDIENCES": identity.client.user_pool_client_id,
                 "IDP_TOKEN_USE": "id",
                 "STRIPE_API_KEY": stripe.reference("api_key"),
                 "BILLING_CHECKOUT_SUCCESS_URL": f"{config.app_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",

@@ -105,7 +105,7 @@ def test_edge_config_carries_public_material_only() -> None:
             IdentityProviderConfig(
                 issuer="https://cognito-idp.eu-west-1.amazonaws.com/pool",
                 jwks_url="https://cognito-idp.eu-west-1.amazonaws.com/pool/.well-known/jwks.json",
-                client_ids=("client",),
+                audiences=("client",),
             ),
         ),
         flags={"features": {"new-dashboard": {"defaultValue": False}}},
@@ -113,7 +113,7 @@ def test_edge_config_carries_public_material_only() -> None:
     document = edge_config(config)
     issuers = {issuer["issuer"]: issuer for issuer in document["issuers"]}
     assert issuers[config.session_issuer]["jwks_url"] == "https://app.example.com/.well-known/jwks.json"
-    assert issuers["https://cognito-idp.eu-west-1.amazonaws.com/pool"]["client_ids"] == ["client"]
+    assert issuers["https://cognito-idp.eu-west-1.amazonaws.com/pool"]["audiences"] == ["client"]
     assert document["flags"] == {"payload": {"features": {"new-dashboard": {"defaultValue": False}}}}
     assert "secret" not in json.dumps(document).lower()
     assert load_edge_config(document).is_public("POST", "/webhooks/stripe")

@@ -68,9 +68,15 @@ def test_function_urls_are_iam_authenticated_and_only_cloudfront_may_invoke(
         if permission["Properties"]["Action"] == "lambda:InvokeFunctionUrl"
     ]
     assert len(url_permissions) == 2
-    for permission in url_permissions:
+    invoke_permissions = [
+        permission["Properties"]
+        for permission in assembly.resources("service", "AWS::Lambda::Permission").values()
+        if permission["Properties"]["Action"] == "lambda:InvokeFunction"
+    ]
+    assert [p.get("InvokedViaFunctionUrl") for p in invoke_permissions] == [True, True]
+    for permission in url_permissions + invoke_permissions:
         assert permission["Principal"] == "cloudfront.amazonaws.com"
-        assert "SourceArn" in permission
+        assert "distribution/" in str(permission["SourceArn"])
 
 
 def test_migrations_run_before_the_api_alias_moves(assembly: Assembly) -> None:

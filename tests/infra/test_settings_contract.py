@@ -39,6 +39,7 @@ READERS: dict[str, tuple[type[BaseSettings], ...]] = {
 }
 REQUIRED = {
     "api.main.handler": {
+        "IDP_AUDIENCES",
         "SESSION_KMS_KEY_ID",
         "SESSION_ISSUER",
         "IDP_ISSUER",
@@ -109,3 +110,9 @@ def test_every_registry_schedule_invokes_the_scheduler(assembly: Assembly) -> No
         for s in SCHEDULES
     }
     assert by_type == expected
+
+
+def test_cognito_id_tokens_are_bound_by_audience_not_client_id(assembly: Assembly) -> None:
+    variables = _environments(assembly)["api.main.handler"]
+    assert variables["IDP_TOKEN_USE"] == "id"
+    assert "IDP_CLIENT_IDS" not in variables  # ID tokens have no client_id claim: it would refuse them all
