@@ -56,3 +56,43 @@ def test_usage_limit_lock_is_transaction_scoped(make_tenant):
             )
     assert recorded.status.used == 800
     assert recorded.status.soft_limit_reached
+
+
+def test_concurrent_usage_cannot_overshoot_the_hard_limit(app_database, pg, make_tenant):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from saascore.db.connection import Database
+    from saascore.jobs.usage import UsageLimitExceededError
+    from tests.conftest import database_settings_for
+
+    tenant = make_tenant()
+    free = PLANS["free"].entitlements  # hard limit 1000
+    barrier = Barrier(4)
+
+    def attempt(key: str) -> bool:
+        database = Database(database_settings_for(pg.app_url))
+        try:
+            barrier.wait()
+            with tenant_transaction(tenant, database=database) as conn:
+                record_usage(
+                    conn,
+                    tenant_id=tenant,
+                    user_id=None,
+                    meter="m",
+                    quantity=400,
+                    idempotency_key=key,
+                    entitlements=free,
+                )
+            return True
+        except UsageLimitExceededError:
+            return False
+        finally:
+            database.discard()
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(attempt, ["k1", "k2", "k3", "k4"]))
+
+    assert sorted(outcomes) == [False, False, True, True]
+    with tenant_transaction(tenant) as conn:
+        assert conn.execute("SELECT sum(quantity) AS used FROM usage_events").fetchone() == {"used": 800}
