@@ -26,6 +26,7 @@ from local.state import STATE_FILE, StackState
 
 START_TIMEOUT_SECONDS = 180.0
 E2E_WEBHOOK_SECRET = "whsec_e2e_" + secrets.token_hex(16)
+WEBHOOKS_VISIBILITY_SECONDS = 3  # failed webhook batches come back quickly, so redrive is seen in seconds
 
 
 @dataclass
@@ -89,6 +90,8 @@ def start_stack(root: Path, *, port: int | None = None) -> RunningStack:
             "--no-color",
             "--schedule-compression",
             "600",
+            "--visibility",
+            str(WEBHOOKS_VISIBILITY_SECONDS),
         ],
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,

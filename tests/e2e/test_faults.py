@@ -11,7 +11,7 @@ import uuid
 import psycopg
 import pytest
 
-from local.postgres import LocalCluster
+from local.postgres import LocalCluster, port_is_free
 from tests.e2e.conftest import RunningStack, pids_alive, problem_json, wait_for
 from tests.e2e.helpers import sign_in
 from webhooks.samples import build_event, signature_header
@@ -107,6 +107,12 @@ def test_postgres_stopped_gives_503_problem_then_recovers_without_restart(stack:
     try:
         assert session.client.get("/api/v1/projects").status_code == 200
         cluster.stop(mode="fast")
+        log = stack.root / "postgres" / "postgres.log"
+        wait_for(
+            lambda: port_is_free(stack.postgres_port),
+            timeout=60,
+            what=f"PostgreSQL to stop; its log ends:\n{log.read_text()[-1500:] if log.exists() else ''}",
+        )
         down = session.client.get("/api/v1/projects")
         assert down.status_code == 503, down.text
         assert problem_json(down)["status"] == 503
@@ -120,3 +126,51 @@ def test_postgres_stopped_gives_503_problem_then_recovers_without_restart(stack:
     )
     assert recovered
     session.close()
+
+
+def test_a_poison_webhook_reaches_the_dlq_after_five_receives_and_nothing_else_is_lost(
+    stack: RunningStack,
+) -> None:
+    poisoned = sign_in(stack, "hank@example.com", "poisoned")
+    healthy = sign_in(stack, "ivy@example.com", "healthy")
+    poisoned.close()
+    healthy.close()
+    secret = stack.state.stripe_webhook_secret
+    poison = build_event(
+        "customer.subscription.updated",
+        customer=f"cus_p{uuid.uuid4().hex[:10]}",
+        tenant_id=poisoned.tenant_id,
+    )
+    poison["data"]["object"]["status"] = "not-a-stripe-status"  # refused by the schema: fails every time
+    good = build_event(
+        "customer.subscription.updated",
+        customer=f"cus_g{uuid.uuid4().hex[:10]}",
+        tenant_id=healthy.tenant_id,
+        lookup_key="pro_monthly",
+    )
+    dlq_before = stack.status()["queues"]["saas-webhooks.fifo"]["dlq"]
+    with stack.client() as client:
+        for event in (poison, good):
+            payload = json.dumps(event)
+            sent = client.post(
+                "/webhooks/stripe",
+                content=payload.encode(),
+                headers={
+                    "stripe-signature": signature_header(payload, [secret]),
+                    "content-type": "application/json",
+                },
+            )
+            assert sent.status_code == 200, sent.text
+    wait_for(lambda: count_events(stack, [good["id"]]) == 1, timeout=60, what="the healthy event")
+    wait_for(
+        lambda: stack.status()["queues"]["saas-webhooks.fifo"]["dlq"] == dlq_before + 1,
+        timeout=120,
+        interval=1,
+        what="the poison event in the DLQ",
+    )
+    with psycopg.connect(stack.state.admin_database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT outcome, detail FROM stripe_events WHERE id = %s", (poison["id"],)
+        ).fetchone()
+    assert row is not None
+    assert row[0] == "failed"  # the error is recorded with the event
