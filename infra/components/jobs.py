@@ -5,20 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_ses as ses
 from constructs import Construct
 
 from infra.components.api import function_code
 from infra.components.nag import acknowledge_wildcard_resource
 from infra.components.queues import MAX_RECEIVES, QueueWithDlq
+from infra.components.schedules import JobSchedules
 from infra.components.service_function import ServiceFunction
 from infra.components.stripe_secret import StripeSecret
 from infra.config import EnvironmentConfig
@@ -115,7 +114,13 @@ class Jobs(Construct):
         )
         for function in (self.worker, self.scheduler):
             self.queues.queue.grant_send_messages(function)
-        self.reports_bucket.grant_read_write(self.worker)
+        # Multipart writes (PutObject covers create/upload part/complete) and presigned GET links only.
+        self.worker.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+                resources=[self.reports_bucket.arn_for_objects("*")],
+            )
+        )
         stripe.grant_read(self.worker)
         self.worker.add_to_role_policy(
             iam.PolicyStatement(
@@ -129,68 +134,13 @@ class Jobs(Construct):
                 ],
             )
         )
-        Validations.of(self.worker).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Action::s3:Abort*]",
-                reason="CDK's grantReadWrite action group, scoped to the reports bucket only.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Action::s3:DeleteObject*]",
-                reason="CDK's grantReadWrite action group, scoped to the reports bucket only.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Action::s3:GetBucket*]",
-                reason="CDK's grantReadWrite action group, scoped to the reports bucket only.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Action::s3:GetObject*]",
-                reason="CDK's grantReadWrite action group, scoped to the reports bucket only.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Action::s3:List*]",
-                reason="CDK's grantReadWrite action group, scoped to the reports bucket only.",
-            ),
-        )
         acknowledge_wildcard_resource(
             self.worker,
             resource=self.reports_bucket,
             suffix="/*",
             reason="Objects under the reports bucket: tenants' report files are written and read by key.",
         )
-        self._schedules()
-
-    def _schedules(self) -> None:
-        """One EventBridge Scheduler entry per `jobs.registry.SCHEDULES` row (the jobs package owns them)."""
-        from jobs.registry import SCHEDULES
-
-        group = scheduler.ScheduleGroup(self, "Schedules")
-        role = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
-        acknowledge_wildcard_resource(
-            role,
-            resource=self.scheduler,
-            suffix=":*",
-            reason="Scheduler may invoke any published version of the scheduler function (CDK's LambdaInvoke grant).",
-        )
-        for schedule in SCHEDULES:
-            scheduler.Schedule(
-                self,
-                f"Schedule-{schedule.job_type}",
-                schedule=scheduler.ScheduleExpression.expression(schedule.expression),
-                schedule_group=group,
-                description=f"{schedule.job_type} ({schedule.expression})",
-                target=targets.LambdaInvoke(
-                    self.scheduler,
-                    input=scheduler.ScheduleTargetInput.from_object(
-                        {
-                            "job_type": schedule.job_type,
-                            "scheduled_time": scheduler.ContextAttribute.scheduled_time,
-                        }
-                    ),
-                    retry_attempts=3,
-                    role=role,
-                    max_event_age=Duration.hours(1),
-                ),
-            )
+        JobSchedules(self, "Schedules", target=self.scheduler)
 
 
 def _ses_identity(value: str) -> ses.Identity:

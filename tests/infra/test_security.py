@@ -84,3 +84,14 @@ def test_topics_secrets_and_logs_are_encrypted_or_retained(assembly: Assembly) -
     for key in assembly.resources("service", "AWS::KMS::Key").values():
         properties = key["Properties"]
         assert properties.get("EnableKeyRotation") or properties.get("KeySpec") == "RSA_2048"
+
+
+def test_functions_get_only_the_s3_actions_reports_need(assembly: Assembly) -> None:
+    s3_actions = {
+        action
+        for statement in _statements(assembly.template("service"))
+        for action in _listify(statement["Action"])
+        if action.startswith("s3:") and statement["Effect"] == "Allow"
+    }
+    # Excludes CDK's own auto-delete provider, which is granted through its bucket policy, not a role.
+    assert s3_actions == {"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"}
