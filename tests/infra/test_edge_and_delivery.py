@@ -40,8 +40,23 @@ def test_edge_functions_are_x86_python_without_environment(assembly: Assembly) -
         assert properties["Runtime"] in {"python3.12", "python3.13"}
         assert "Layers" not in properties
         assert "VpcConfig" not in properties
-        limit = 30 if properties["Handler"].endswith("origin_request") else 5
-        assert properties["Timeout"] <= limit
+        origin = properties["Handler"].endswith("origin_request")
+        assert properties["Timeout"] <= (30 if origin else 5)
+        assert origin or properties["MemorySize"] <= 128  # viewer triggers: 128 MB at most
+
+
+def test_edge_roles_trust_lambda_at_edge(assembly: Assembly) -> None:
+    resources = assembly.template("edge")["Resources"]
+    roles = [
+        resources[f["Properties"]["Role"]["Fn::GetAtt"][0]]
+        for f in resources.values()
+        if f["Type"] == "AWS::Lambda::Function"
+        and str(f["Properties"].get("Handler", "")).startswith("edge.")
+    ]
+    assert len(roles) == 3
+    for role in roles:
+        (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert set(statement["Principal"]["Service"]) == {"lambda.amazonaws.com", "edgelambda.amazonaws.com"}
 
 
 def test_waf_is_for_cloudfront_with_managed_rules_and_a_rate_limit(edge: Any) -> None:
