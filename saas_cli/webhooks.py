@@ -58,6 +58,16 @@ def run_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _event_id(body: str) -> str | None:
+    """The Stripe event id of a queued body; None for a body that is not an event (poison kept as is)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    event_id = document.get("id") if isinstance(document, dict) else None
+    return event_id if isinstance(event_id, str) else None
+
+
 def run_redrive(args: argparse.Namespace) -> int:
     state = _use_local_environment()
     import boto3
@@ -84,7 +94,7 @@ def run_redrive(args: argparse.Namespace) -> int:
             break
         for message in messages:
             attributes = message.get("Attributes", {})
-            event_id = json.loads(message["Body"]).get("id") or message["MessageId"]
+            event_id = _event_id(message["Body"]) or message["MessageId"]
             sqs.send_message(
                 QueueUrl=queue_url,
                 MessageBody=message["Body"],

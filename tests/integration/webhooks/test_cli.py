@@ -50,6 +50,7 @@ def test_redrive_moves_dlq_messages_back_with_their_group_and_dedup(sqs, capsys)
     queue = sqs.create_queue(QueueName="hooks.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     dlq = sqs.create_queue(QueueName="hooks-dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     events = [samples.build_event("invoice.paid", customer=f"cus_{i}", tenant_id="t") for i in range(3)]
+    sqs.send_message(QueueUrl=dlq, MessageBody="not json", MessageGroupId="g", MessageDeduplicationId="d-1")
     for i, event in enumerate(events):
         sqs.send_message(
             QueueUrl=dlq,
@@ -59,8 +60,9 @@ def test_redrive_moves_dlq_messages_back_with_their_group_and_dedup(sqs, capsys)
         )
     args = ["webhooks", "redrive", "--queue-url", queue, "--dlq-url", dlq]
     assert main(args) == 0
-    assert "moved 3" in capsys.readouterr().out
+    assert "moved 4" in capsys.readouterr().out
     moved = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    moved = [m for m in moved if m["Body"] != "not json"]
     assert sorted(
         (m["Attributes"]["MessageGroupId"], m["Attributes"]["MessageDeduplicationId"]) for m in moved
     ) == sorted((f"cus_{i}", e["id"]) for i, e in enumerate(events))

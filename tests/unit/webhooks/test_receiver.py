@@ -236,3 +236,10 @@ def test_event_without_customer_groups_by_event_id(aws, lambda_context) -> None:
     )
     [message] = messages(sqs, queue_url)
     assert message["Attributes"]["MessageGroupId"] == event["id"]
+
+
+def test_base64_body_that_is_not_utf8_is_a_400(aws, lambda_context) -> None:
+    event = url_event("", {"stripe-signature": "t=1,v1=00"}, b64=True)
+    event["body"] = base64.b64encode(b"\xff\xfe").decode()
+    status, problem = call(event, lambda_context)
+    assert (status, problem["type"].rsplit("/", 1)[1]) == (400, "webhook-bad-body")
