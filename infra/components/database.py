@@ -7,7 +7,7 @@ IAM tokens (the first migration grants it `rds_iam`), so no app password exists 
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_rds as rds
@@ -26,6 +26,7 @@ class Database(Construct):
         construct_id: str,
         *,
         config: DatabaseConfig,
+        name_prefix: str,
         retain: bool,
         vpc: ec2.IVpc,
         data_subnets: ec2.SubnetSelection,
@@ -82,9 +83,26 @@ class Database(Construct):
         if self.instance.secret is None:
             raise ValueError("a generated-secret instance always has a secret")
         self.owner_secret = self.instance.secret
+        # End-to-end IAM auth: the proxy itself logs in to PostgreSQL as the app role with an IAM token.
+        proxy_role = iam.Role(self, "ProxyRole", assumed_by=iam.ServicePrincipal("rds.amazonaws.com"))
+        proxy_role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["rds-db:connect"],
+                resources=[
+                    Stack.of(self).format_arn(
+                        service="rds-db",
+                        resource="dbuser",
+                        resource_name=f"{self.instance.instance_resource_id}/{config.app_user}",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
         self.proxy = rds.DatabaseProxy(
             self,
             "Proxy",
+            db_proxy_name=f"{name_prefix}-proxy",
+            role=proxy_role,
             proxy_target=rds.ProxyTarget.from_instance(self.instance),
             vpc=vpc,
             vpc_subnets=data_subnets,

@@ -25,6 +25,7 @@ class DataStack(Stack):
             self,
             "Database",
             config=config.database,
+            name_prefix=config.stack_prefix,
             retain=config.retain_data,
             vpc=self.network.vpc,
             data_subnets=self.network.data_subnets,

@@ -16,6 +16,19 @@ def test_proxy_requires_tls_and_end_to_end_iam_auth(data: Any, assembly: Assembl
     )
     (proxy,) = assembly.resources("data", "AWS::RDS::DBProxy").values()
     assert "Auth" not in proxy["Properties"]  # no stored app password anywhere
+    assert proxy["Properties"]["DBProxyName"] == "saas-dev-proxy"  # unique per environment
+    role_id = proxy["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    (policy,) = [
+        p["Properties"]
+        for p in assembly.resources("data", "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "rds-db:connect"
+    resource = str(statement["Resource"])
+    assert ":dbuser:" in resource
+    assert "DbiResourceId" in resource
+    assert "/saas_app" in resource
 
 
 def test_instance_is_encrypted_private_backed_up_and_forces_tls(data: Any) -> None:
