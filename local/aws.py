@@ -56,7 +56,6 @@ class Provisioned:
     reports_bucket: str
     rate_limit_table: str
     ses_sender: str
-    kms_key_id: str
     stripe_secret_name: str
 
 
@@ -89,7 +88,7 @@ def _queue_pair(sqs: Any, *, name: str, dlq: str, fifo: bool, visibility: int, r
 
 
 def provision(
-    endpoint: str, *, webhook_secret: str, stripe_api_key: str, timings: QueueTimings, with_kms: bool = False
+    endpoint: str, *, webhook_secret: str, stripe_api_key: str, timings: QueueTimings
 ) -> Provisioned:
     """Create every resource (idempotent against a fresh or reused moto server)."""
     sqs = client("sqs", endpoint)
@@ -119,12 +118,6 @@ def provision(
             BillingMode="PAY_PER_REQUEST",
         )
     client("ses", endpoint).verify_email_identity(EmailAddress=SES_SENDER)
-    key_id = ""
-    if with_kms:
-        # Sessions sign with the local PEM by default; a KMS key costs moto's KMS backend at start.
-        key_id = client("kms", endpoint).create_key(
-            KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048", Description="local session signing key"
-        )["KeyMetadata"]["KeyId"]
     secrets = client("secretsmanager", endpoint)
     secret_value = json.dumps({"webhook_secret": webhook_secret, "api_key": stripe_api_key})
     names = {entry["Name"] for entry in secrets.list_secrets()["SecretList"]}
@@ -138,7 +131,6 @@ def provision(
         reports_bucket=REPORTS_BUCKET,
         rate_limit_table=RATE_LIMIT_TABLE,
         ses_sender=SES_SENDER,
-        kms_key_id=key_id,
         stripe_secret_name=STRIPE_SECRET_NAME,
     )
 

@@ -1,4 +1,8 @@
-"""Entry point of the local stack's child processes: `python -m local.child gateway|workers|scheduler`.
+"""Entry point of the local stack's child processes: `python -m local.child <role>`.
+
+Roles: `gateway`, `webhooks-worker`, `jobs-worker`, `scheduler`. Each database-using function gets a
+process of its own, because a Lambda container holds one database connection (`get_database()` is
+process-wide) and serves one event at a time: two functions sharing a process would share it.
 
 Each child reads `state.json` from `$SAAS_LOCAL_ROOT`, imports its Lambda handlers (one warm container
 per function), writes a heartbeat for `/_local/status`, stops on SIGTERM/SIGINT and exits on its own
@@ -43,7 +47,8 @@ HEARTBEAT_SECONDS = 1.0
 STATE_WAIT_SECONDS = 120.0
 WARM_MODULES = {
     "gateway": ("edge.handler", "api.main", "webhooks.receiver"),
-    "workers": ("webhooks.processor", "jobs.worker"),
+    "webhooks-worker": ("webhooks.processor",),
+    "jobs-worker": ("jobs.worker",),
     "scheduler": ("jobs.scheduler", "jobs.registry"),
 }
 log = logging.getLogger("child")
@@ -122,23 +127,21 @@ def run_gateway(state: StackState, stop: threading.Event) -> None:
         server.shutdown()
 
 
-def run_workers(state: StackState, stop: threading.Event) -> None:
-    sqs = client("sqs", state.moto_url)
-    pollers = [
-        QueuePoller(sqs, state.webhooks, webhooks_processor()),
-        QueuePoller(sqs, state.jobs, jobs_worker(state.job_timeout_seconds)),
-    ]
-    threads = [
-        threading.Thread(target=poller.run, args=(stop,), name=poller.queue.name, daemon=True)
-        for poller in pollers
-    ]
-    for thread in threads:
-        thread.start()
-    _supervised(
-        stop, lambda: {"pollers": {p.queue.name: asdict(p.stats) for p in pollers}}, "workers", state.root
-    )
-    for thread in threads:
-        thread.join(timeout=5)
+def _run_poller(state: StackState, stop: threading.Event, role: str, poller: QueuePoller) -> None:
+    thread = threading.Thread(target=poller.run, args=(stop,), name=poller.queue.name, daemon=True)
+    thread.start()
+    _supervised(stop, lambda: {"pollers": {poller.queue.name: asdict(poller.stats)}}, role, state.root)
+    thread.join(timeout=5)
+
+
+def run_webhooks_worker(state: StackState, stop: threading.Event) -> None:
+    poller = QueuePoller(client("sqs", state.moto_url), state.webhooks, webhooks_processor())
+    _run_poller(state, stop, "webhooks-worker", poller)
+
+
+def run_jobs_worker(state: StackState, stop: threading.Event) -> None:
+    poller = QueuePoller(client("sqs", state.moto_url), state.jobs, jobs_worker(state.job_timeout_seconds))
+    _run_poller(state, stop, "jobs-worker", poller)
 
 
 def run_scheduler(state: StackState, stop: threading.Event) -> None:
@@ -153,7 +156,8 @@ def run_scheduler(state: StackState, stop: threading.Event) -> None:
 
 ROLES: dict[str, Callable[[StackState, threading.Event], None]] = {
     "gateway": run_gateway,
-    "workers": run_workers,
+    "webhooks-worker": run_webhooks_worker,
+    "jobs-worker": run_jobs_worker,
     "scheduler": run_scheduler,
 }
 

@@ -36,7 +36,6 @@ def function_environment(state: StackState) -> dict[str, str]:
         "SESSION_ISSUER": state.session_issuer,
         "SESSION_KEY_SOURCE": "pem",
         "SESSION_PRIVATE_KEY": Path(state.session_key_path).read_text(),
-        "SESSION_KMS_KEY_ID": state.session_kms_key_id,
         "COOKIE_SECURE": "true",
         "IDP_ISSUER": idp.issuer,
         "IDP_JWKS": json.dumps(idp.jwks()),

@@ -3,7 +3,7 @@
 Order: ports checked first (a taken port is a clear error, before anything starts), PostgreSQL
 (`DATABASE_URL` or the cluster kept under `<root>/postgres`), migrations as the owner role, a moto
 server on loopback with the resources provisioned, keys under `<root>/keys`, the Stripe API stub when no
-real key is given, `state.json`, then gateway, workers and scheduler as child processes in their own
+real key is given, `state.json`, then gateway, the two queue workers and the scheduler as child processes in their own
 sessions (so a terminal's Ctrl-C reaches only the supervisor, which stops them in order). A child that
 dies is restarted; on stop, children get SIGTERM, then SIGKILL after a grace period, and the cluster is
 stopped.
@@ -41,11 +41,11 @@ from local.state import LOCAL_WEBHOOK_SECRET, ROOT_ENV, STATE_FILE, StackState
 from local.status import heartbeat_dir
 from saascore.db.migrate import migrate
 
-ROLES = ("gateway", "workers", "scheduler")
+ROLES = ("gateway", "webhooks-worker", "jobs-worker", "scheduler")
 STOP_GRACE_SECONDS = 5.0
 READY_TIMEOUT_SECONDS = 60.0
 RESTART_DELAY_SECONDS = 1.0
-COLORS = {"stack": 1, "gateway": 36, "workers": 35, "scheduler": 33, "moto": 34, "stripe": 32}
+COLORS = {"stack": 1, "gateway": 36, "webhooks-worker": 35, "jobs-worker": 32, "scheduler": 33}
 LEVEL_COLORS = {"WARNING": 33, "ERROR": 31, "CRITICAL": 31}
 
 
@@ -119,7 +119,7 @@ class LogRelay:
                 )
         else:
             level = text.split(" ", 1)[0]
-        name = self._paint(f"{component:>9} |", COLORS.get(component, 37))
+        name = self._paint(f"{component:>15} |", COLORS.get(component, 37))
         if level in LEVEL_COLORS:
             text = self._paint(text, LEVEL_COLORS[level])
         with self._lock:
@@ -225,7 +225,7 @@ class LocalStack:
             stripe_api_key=self.options.stripe_api_key or "sk_test_stub",
             timings=self.options.timings,
         )
-        self.say(f"moto on {moto_url}: queues, bucket, table, SES identity, KMS key, Stripe secret")
+        self.say(f"moto on {moto_url}: queues, bucket, table, SES identity, Stripe secret")
         return moto_url, provisioned
 
     def start(self) -> StackState:
@@ -265,7 +265,6 @@ class LocalStack:
             rate_limit_table=provisioned.rate_limit_table,
             ses_sender=provisioned.ses_sender,
             session_key_path=str(keys / "session.pem"),
-            session_kms_key_id=provisioned.kms_key_id,
             idp_issuer=f"{gateway_url}/_local/idp",
             idp_key_path=str(keys / "idp.pem"),
             idp_client_id=DEFAULT_CLIENT_ID,

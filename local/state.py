@@ -45,7 +45,6 @@ class StackState:
     rate_limit_table: str
     ses_sender: str
     session_key_path: str
-    session_kms_key_id: str
     idp_issuer: str
     idp_key_path: str
     idp_client_id: str

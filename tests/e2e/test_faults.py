@@ -29,7 +29,7 @@ def count_events(stack: RunningStack, ids: list[str]) -> int:
 
 
 def workers_pid(stack: RunningStack) -> int:
-    beat = stack.status()["processes"]["workers"]
+    beat = stack.status()["processes"]["webhooks-worker"]
     assert beat["alive"], beat
     return int(beat["pid"])
 
@@ -77,13 +77,22 @@ def test_killing_the_worker_mid_batch_loses_and_doubles_nothing(stack: RunningSt
     processed_at_kill = count_events(stack, ids)
     assert processed_at_kill < EVENTS, "the backlog drained before the kill; nothing was tested"
     wait_for(lambda: not pids_alive([pid]), timeout=10, what="the killed worker to go")
-    # The supervisor restarts the workers; the killed batch reappears after its visibility timeout.
+    # The supervisor restarts the webhooks worker; the killed batch reappears after its visibility timeout.
     wait_for(
-        lambda: stack.status()["processes"]["workers"]["pid"] != pid,
+        lambda: stack.status()["processes"]["webhooks-worker"]["pid"] != pid,
         timeout=30,
         what="a restarted worker",
     )
-    wait_for(lambda: count_events(stack, ids) == EVENTS, timeout=120, interval=0.5, what="every event")
+    try:
+        wait_for(lambda: count_events(stack, ids) == EVENTS, timeout=120, interval=0.5, what="every event")
+    except AssertionError as exc:
+        with psycopg.connect(stack.state.admin_database_url, autocommit=True) as conn:
+            found = {
+                row[0] for row in conn.execute("SELECT id FROM stripe_events WHERE id = ANY(%s)", (ids,))
+            }
+        missing = [index for index, event_id in enumerate(ids) if event_id not in found]
+        queue = stack.status()["queues"]["saas-webhooks.fifo"]
+        raise AssertionError(f"{exc}: events {missing} missing; queue {queue}") from exc
     with psycopg.connect(stack.state.admin_database_url, autocommit=True) as conn:
         outcomes = conn.execute(
             "SELECT outcome, count(*) FROM stripe_events WHERE id = ANY(%s) GROUP BY outcome", (ids,)
@@ -106,7 +115,8 @@ def test_postgres_stopped_gives_503_problem_then_recovers_without_restart(stack:
     cluster = LocalCluster(stack.root / "postgres", port=stack.postgres_port)
     try:
         assert session.client.get("/api/v1/projects").status_code == 200
-        cluster.stop(mode="fast")
+        stopped = cluster._run("pg_ctl", "-D", str(cluster.data), "-m", "fast", "-w", "-t", "60", "stop")
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
         log = stack.root / "postgres" / "postgres.log"
         wait_for(
             lambda: port_is_free(stack.postgres_port),

@@ -42,7 +42,7 @@ def test_powertools_json_is_condensed_to_level_message_and_context() -> None:
         "tenant_id": "t1",
     }
     line = relay_line(json.dumps(record))
-    assert "  workers | WARNING job failed {'service': 'jobs', 'tenant_id': 't1'}" in line
+    assert "        workers | WARNING job failed {'service': 'jobs', 'tenant_id': 't1'}" in line
     assert "location" not in line
     assert "timestamp" not in line
 
