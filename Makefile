@@ -44,4 +44,4 @@ migrate: install
 	$(BIN)/saas migrate
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) node_modules cdk.out build .mypy_cache .ruff_cache .pytest_cache

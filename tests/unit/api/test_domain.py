@@ -18,7 +18,7 @@ from api.exceptions import (
 )
 from api.problems import _pointer
 from api.schemas.projects import Project, ProjectCreate, ProjectUpdate
-from api.services.access import Access, authorize, effective_plan
+from api.services.access import Access, access_from_row, authorize, effective_plan
 from api.services.audit import diff
 from api.services.idempotency import request_fingerprint
 from api.services.identity import Principal
@@ -178,3 +178,39 @@ def test_settings_key_source_rules(monkeypatch):
     monkeypatch.setenv("IDP_JWKS", "not json")
     with pytest.raises(ConfigurationError):
         ApiSettings().pinned_idp_keys()
+
+
+def _access_row(access_level: str, grace_ends_at: datetime | None) -> dict[str, object]:
+    return {
+        "session_active": True,
+        "role_key": "member",
+        "permissions": ["projects:read", "projects:create"],
+        "plan": "starter",
+        "access_level": access_level,
+        "billing_grace_ends_at": grace_ends_at,
+        "billing_status": "past_due",
+        "trial_ends_at": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("stored", "grace_ends_in", "expected"),
+    [
+        ("grace", timedelta(days=1), "grace"),
+        ("grace", timedelta(seconds=-1), "read_only"),
+        ("full", timedelta(seconds=-1), "full"),
+        ("suspended", None, "suspended"),
+    ],
+)
+def test_an_expired_grace_period_is_enforced_without_waiting_for_a_stripe_event(
+    stored, grace_ends_in, expected
+):
+    now = datetime(2026, 11, 24, tzinfo=UTC)
+    principal = Principal(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "member", "starter", "t")
+    grace_ends_at = None if grace_ends_in is None else now + grace_ends_in
+    access = access_from_row(principal, _access_row(stored, grace_ends_at), now)
+    assert access.access_level == expected
+    if expected == "read_only":
+        authorize(access, "projects:read", "GET")
+        with pytest.raises(TenantAccessError):
+            authorize(access, "projects:create", "POST")

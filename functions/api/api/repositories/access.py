@@ -8,7 +8,7 @@ from typing import Any
 from saascore.db.connection import Connection
 
 ACCESS_SQL = """
-SELECT t.plan, t.access_level, t.billing_status, t.trial_ends_at, r.key AS role_key,
+SELECT t.plan, t.access_level, t.billing_grace_ends_at, t.billing_status, t.trial_ends_at, r.key AS role_key,
        COALESCE((SELECT array_agg(rp.permission_id ORDER BY rp.permission_id)
                  FROM role_permissions rp WHERE rp.role_id = m.role_id), '{}') AS permissions,
        EXISTS (SELECT 1 FROM sessions s

@@ -9,6 +9,7 @@ from typing import Any
 from api.exceptions import PermissionDeniedError, TenantAccessError, UnauthenticatedError
 from api.services.identity import Principal
 from saascore.billing.plans import FREE, Entitlements, plan_for
+from saascore.billing.state import effective_access_level
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -43,7 +44,8 @@ def access_from_row(principal: Principal, row: dict[str, Any] | None, now: datet
         role=row["role_key"],
         permissions=frozenset(row["permissions"]),
         plan=effective_plan(row["plan"], row["billing_status"], row["trial_ends_at"], now),
-        access_level=row["access_level"],
+        # A grace period that ended since the last Stripe event already means read-only.
+        access_level=effective_access_level(row["access_level"], row["billing_grace_ends_at"], now).value,
         billing_status=row["billing_status"],
     )
 
