@@ -25,28 +25,19 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from local.runtime import LambdaContext
+
 JOBS = 200
 REPORT_ROWS = 50_000
 
 
-@dataclass(frozen=True)
-class Context:
-    function_name: str = "bench-jobs"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:bench-jobs"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "bench"
-    log_group_name: str = "/aws/lambda/bench-jobs"
-    log_stream_name: str = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 120_000
+def Context() -> LambdaContext:
+    return LambdaContext(function_name="bench-jobs", memory_limit_in_mb=512, timeout_seconds=120)
 
 
 @contextmanager

@@ -18,7 +18,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from bench.timing import fmt_us, median_seconds, ratio_line
+from local.runtime import LambdaContext
 
 TENANTS = 20
 EVENTS_PER_TENANT = 10
@@ -38,18 +38,8 @@ BATCH = 10
 SECRET = "whsec_bench_0123456789abcdef"
 
 
-@dataclass(frozen=True)
-class Context:
-    function_name: str = "bench"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:bench"
-    memory_limit_in_mb: int = 256
-    aws_request_id: str = "bench"
-    log_group_name: str = "/aws/lambda/bench"
-    log_stream_name: str = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+def Context() -> LambdaContext:
+    return LambdaContext(function_name="bench", memory_limit_in_mb=256, timeout_seconds=30)
 
 
 def database_urls() -> Iterator[Callable[[], tuple[str, str]]]:
