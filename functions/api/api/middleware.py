@@ -34,6 +34,13 @@ class ResponseEnvelopeMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         logger.append_keys(request_id=request_id)
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", ""):
+            # PostgreSQL text cannot hold U+0000; a NUL in a filter or id is a client error, not a 500.
+            nul = Problem(
+                400, "Bad request", "bad-request", "the URL must not contain %00", scope.get("path")
+            )
+            await problem_response(nul, headers={"x-request-id": request_id})(scope, receive, send)
+            return
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             response = problem_response(self._too_large(scope), headers={"x-request-id": request_id})

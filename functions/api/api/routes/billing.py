@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ActorDep, IdempotencyDep, RequirePermission, TenantTx
 from api.exceptions import ApiError, ConflictError, NotFoundError
+from api.schemas.common import RequestModel
 from api.services import audit
 from api.services.access import Access
 from saascore.billing import errors, service
@@ -92,7 +93,7 @@ def billing_problems() -> Iterator[None]:
         raise PROBLEMS[type(exc)](str(exc)) from exc
 
 
-class PlanRequest(BaseModel):
+class PlanRequest(RequestModel):
     plan: PaidPlan
 
 

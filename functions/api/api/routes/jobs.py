@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from api.deps import IdempotencyDep, RequirePermission, TenantTx, get_db
 from api.exceptions import NotFoundError, PlanLimitError
+from api.schemas.common import RequestModel
 from api.services.access import Access
 from saascore.db.connection import Connection, Database
 from saascore.jobs import QueueSendError, enqueue_job
@@ -57,9 +58,7 @@ def job_delivery(db: Annotated[Database, Depends(get_db)]) -> Iterator[JobDelive
 Delivery = Annotated[JobDelivery, Depends(job_delivery, scope="function")]
 
 
-class ReportCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReportCreate(RequestModel):
     kind: Literal["projects"] = "projects"
     status: Literal["active", "archived"] | None = None
 

@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.deps import RequirePermission, TenantTx
 from api.exceptions import ConflictError, MalformedRequestError, PlanLimitError
+from api.schemas.common import RequestModel
 from api.services.access import Access
 from saascore.jobs.usage import (
     UsageKeyConflictError,
@@ -35,9 +36,7 @@ SOFT_LIMIT_HEADER = "X-Usage-Warning"
 MAX_QUANTITY = 1_000_000
 
 
-class UsageCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UsageCreate(RequestModel):
     meter: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
