@@ -15,13 +15,9 @@ import csv
 import io
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +26,7 @@ from typing import Any
 
 import psycopg
 
+from local.moto_process import moto_server_process
 from local.runtime import LambdaContext
 
 JOBS = 200
@@ -210,40 +207,12 @@ def bench_throughput(fresh: Callable[[], tuple[str, str]]) -> None:
     )
 
 
-@contextmanager
-def moto_server() -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    binary = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen(
-        [str(binary), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()  # noqa: S310 - local URL
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def bench_report_memory(fresh: Callable[[], tuple[str, str]]) -> None:
     import boto3
 
     app_url, owner_url = fresh()
     with (
-        moto_server() as endpoint,
+        moto_server_process() as endpoint,
         environment(
             AWS_ENDPOINT_URL=endpoint,
             AWS_DEFAULT_REGION="eu-west-1",

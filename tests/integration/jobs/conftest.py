@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from moto import mock_aws
 
+from local.moto_process import moto_server_process
 from saascore.jobs.outbox import discard_pending, get_sqs_client
 from saascore.jobs.settings import get_jobs_queue_settings
 
@@ -187,37 +188,8 @@ def visibility_changes(queues: Queues) -> list[int]:
 @pytest.fixture(scope="module")
 def moto_server_url() -> Iterator[str]:
     """moto as a separate process, so tracemalloc in the test measures only this process's memory."""
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-    from pathlib import Path
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    binary = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen(
-        [str(binary), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()  # noqa: S310 - local URL
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+    with moto_server_process() as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture
