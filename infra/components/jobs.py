@@ -75,10 +75,7 @@ class Jobs(Construct):
             **environment,
         }
         common: dict[str, object] = {
-            "environment_name": config.name,
-            "log_level": config.log_level,
-            "log_retention_days": config.log_retention_days,
-            "retain_logs": config.retain_data,
+            "config": config,
             "layers": layers,
             "vpc": vpc,
             "vpc_subnets": subnets,

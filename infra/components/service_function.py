@@ -11,6 +11,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.config import EnvironmentConfig
+
 RUNTIME = lambda_.Runtime.PYTHON_3_12  # the deps layer is compiled for 3.12 (layers/deps/requirements.txt)
 ARCHITECTURE = lambda_.Architecture.ARM_64
 METRICS_NAMESPACE = "SaasPlatform"
@@ -28,10 +30,7 @@ class ServiceFunction(Construct):
         handler: str,
         service: str,
         description: str,
-        environment_name: str,
-        log_level: str,
-        log_retention_days: int,
-        retain_logs: bool,
+        config: EnvironmentConfig,
         layers: Sequence[lambda_.ILayerVersion] = (),
         environment: Mapping[str, str] | None = None,
         memory_mb: int = 512,
@@ -45,8 +44,8 @@ class ServiceFunction(Construct):
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            retention=log_retention(log_retention_days),
-            removal_policy=RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY,
+            retention=log_retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
         )
         self.function = lambda_.Function(
             self,
@@ -67,10 +66,10 @@ class ServiceFunction(Construct):
             vpc_subnets=vpc_subnets,
             security_groups=list(security_groups) or None,
             environment={
-                "APP_ENV": environment_name,
+                "APP_ENV": config.name,
                 "POWERTOOLS_SERVICE_NAME": service,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "LOG_LEVEL": log_level,
+                "LOG_LEVEL": config.log_level,
                 **(environment or {}),
             },
         )
