@@ -6,7 +6,7 @@ from saascore.exceptions import SaasError
 
 
 class JobFailure(SaasError):
-    """Base class of the worker's own errors."""
+    """Base class of the jobs function's own errors."""
 
 
 class PermanentJobError(JobFailure):
@@ -23,3 +23,7 @@ class RetryLater(JobFailure):
 
 class JobDead(JobFailure):
     """The last attempt failed: the job is `dead` and the message is left for the DLQ."""
+
+
+class MalformedSesNotification(JobFailure):
+    """An SES events queue message that is not SES feedback in an SNS envelope: it must reach the DLQ."""

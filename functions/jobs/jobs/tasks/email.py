@@ -1,9 +1,13 @@
 """`send_email`: one templated SES message per recipient, skipping suppressed addresses.
 
-Bounce safety: addresses on the `email_suppressions` list (hard bounces and complaints, fed by the SES
-event destination) are never sent to again, and an address SES rejects is recorded and skipped instead
+Bounce safety: addresses on the `email_suppressions` list (hard bounces and complaints, fed by
+`jobs.ses_events`) are never sent to again, and an address SES rejects is recorded and skipped instead
 of failing the job, so one bad address cannot put a job (and its other recipients) into retries.
 Throttling and other SES errors raise, so the worker retries the job with backoff.
+
+Retries: every recipient has a row in the `email_deliveries` ledger, and a retried job skips those
+already `sent`, `rejected` or `suppressed`. SES has no idempotency key, so the one message in flight when
+a worker died may be delivered twice; nothing else is. The result counts across all attempts.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from jobs import email_store
 from jobs.clients import get_ses_client
 from jobs.context import JobContext
+from jobs.ses_notifications import JOB_TAG, TENANT_TAG
 from jobs.tasks.email_templates import ALIASES, TEMPLATES, ses_template_name
 from saascore.db.connection import Connection
 from saascore.db.tenancy import tenant_transaction
@@ -57,37 +63,55 @@ def send_email(ctx: JobContext) -> dict[str, Any]:
     sender = ctx.settings.email_sender
     if not sender:
         raise ConfigurationError("EMAIL_SENDER is not configured")
-    with tenant_transaction(ctx.tenant, database=ctx.database) as conn:
+    tenant_id, job_id = ctx.tenant, ctx.job_id
+    with tenant_transaction(tenant_id, database=ctx.database) as conn:
         recipients = _recipients(conn, request.to)
-        suppressed = _suppressed(conn, recipients)
+        finished = email_store.finished_recipients(conn, job_id=job_id)
+        pending = [address for address in recipients if address not in finished]
+        suppressed = email_store.suppressed_addresses(conn, addresses=pending)
+        email_store.mark_suppressed(
+            conn, tenant_id=tenant_id, job_id=job_id, recipients=[a for a in pending if a in suppressed]
+        )
+        to_send = [address for address in pending if address not in suppressed]
         tenant = conn.execute("SELECT name FROM tenants").fetchone()
-    data = {**request.data, "tenant_name": tenant["name"] if tenant else ""}
+    data = json.dumps({**request.data, "tenant_name": tenant["name"] if tenant else ""})
     client = get_ses_client()
-    sent: list[str] = []
-    rejected: list[str] = []
-    for address in recipients:
-        if address in suppressed:
-            continue
-        options: dict[str, Any] = {}
-        if ctx.settings.email_configuration_set:
-            options["ConfigurationSetName"] = ctx.settings.email_configuration_set
+    options: dict[str, Any] = {
+        # SES copies message tags into configuration set events: the feedback consumer finds the
+        # tenant's ledger row by them.
+        "Tags": [{"Name": TENANT_TAG, "Value": str(tenant_id)}, {"Name": JOB_TAG, "Value": str(job_id)}],
+    }
+    if ctx.settings.email_configuration_set:
+        options["ConfigurationSetName"] = ctx.settings.email_configuration_set
+    for address in to_send:
+        # Committed before the call: a crash after SES accepted leaves `sending`, so a retry re-sends only
+        # this one recipient, never those already `sent`.
+        with tenant_transaction(tenant_id, database=ctx.database) as conn:
+            if not email_store.mark_sending(conn, tenant_id=tenant_id, job_id=job_id, recipient=address):
+                continue
         try:
-            client.send_templated_email(
+            response = client.send_templated_email(
                 Source=sender,
                 Destination={"ToAddresses": [address]},
                 Template=ses_template_name(ctx.settings.email_template_prefix, request.template),
-                TemplateData=json.dumps(data),
+                TemplateData=data,
                 **options,
             )
-        except client.exceptions.MessageRejected:
-            rejected.append(address)
+        except client.exceptions.MessageRejected as exc:
+            with tenant_transaction(tenant_id, database=ctx.database) as conn:
+                email_store.mark_rejected(conn, job_id=job_id, recipient=address, error=str(exc))
             continue
-        sent.append(address)
+        with tenant_transaction(tenant_id, database=ctx.database) as conn:
+            email_store.mark_sent(
+                conn, job_id=job_id, recipient=address, ses_message_id=str(response["MessageId"])
+            )
+    with tenant_transaction(tenant_id, database=ctx.database) as conn:
+        totals = email_store.delivery_totals(conn, job_id=job_id)
     return {
         "template": request.template,
-        "sent": len(sent),
-        "suppressed": len(suppressed),
-        "rejected": rejected,
+        "sent": totals.sent,
+        "suppressed": totals.suppressed,
+        "rejected": totals.rejected,
     }
 
 
@@ -105,8 +129,3 @@ def _recipients(conn: Connection, to: str | list[str]) -> list[str]:
         "JOIN users u ON u.id = m.user_id WHERE r.key = 'owner' AND m.status = 'active' ORDER BY 1"
     ).fetchall()
     return [str(row["email"]) for row in rows]
-
-
-def _suppressed(conn: Connection, addresses: list[str]) -> set[str]:
-    rows = conn.execute("SELECT email FROM email_suppressions WHERE email = ANY(%s)", (addresses,)).fetchall()
-    return {str(row["email"]) for row in rows}
