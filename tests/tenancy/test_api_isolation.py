@@ -18,7 +18,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.deps import get_principal, tenant_tx
-from api.main import app
+from api.main import app, routes
 from tests.integration.api.harness import api
 from tests.support.rows import insert_row
 
@@ -56,6 +56,7 @@ MARKER = "tenant-b-secret-marker"
 
 def operations() -> list[tuple[str, str, APIRoute]]:
     """(method, full path, route) of every API operation, routers' prefixes applied."""
+    routes.load_all()
     found: list[tuple[str, str, APIRoute]] = []
     for context in iter_route_contexts(app.routes):
         route = context.original_route

@@ -11,17 +11,21 @@ from mangum import Mangum
 
 from api.middleware import ResponseEnvelopeMiddleware
 from api.problems import document_problems, install_problem_handlers
-from api.routes import ROUTERS
+from api.route_loader import RouteLoader, RouteLoaderMiddleware
+from api.routes import ROUTE_MODULES
 from saascore.observability import get_logger, get_metrics
 
 SERVICE = "api"
 OPENAPI_URL = "/api/v1/openapi.json"
+# Initialisation off the request path: there, building every route up front costs no request anything.
+EAGER_INITIALIZATION_TYPES = frozenset({"provisioned-concurrency", "snap-start"})
 
 logger = get_logger(SERVICE)
 metrics = get_metrics(SERVICE)
 
 
-def create_app() -> FastAPI:
+def create_app() -> tuple[FastAPI, RouteLoader]:
+    """The app and its route loader; routes are included on first use, or all at once by ``load_all``."""
     app = FastAPI(
         title="SaaS platform API",
         version="1.0.0",
@@ -29,21 +33,24 @@ def create_app() -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
     )
-    for router in ROUTERS:
-        app.include_router(router)
+    routes = RouteLoader(app, ROUTE_MODULES)
     install_problem_handlers(app)
+    app.add_middleware(RouteLoaderMiddleware, loader=routes)
     app.add_middleware(ResponseEnvelopeMiddleware)
 
     def openapi() -> dict[str, Any]:
+        routes.load_all()
         if app.openapi_schema is None:
             app.openapi_schema = document_problems(FastAPI.openapi(app))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return app
+    if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in EAGER_INITIALIZATION_TYPES:
+        routes.load_all()
+    return app, routes
 
 
-app = create_app()
+app, routes = create_app()
 # Problem documents are text: without this Mangum would base64-encode them for the Function URL.
 TEXT_MIME_TYPES = ["application/json", "application/problem+json", "application/vnd.oai.openapi", "text/html"]
 asgi_handler = Mangum(app, lifespan="off", text_mime_types=TEXT_MIME_TYPES)
