@@ -4,6 +4,10 @@ Order for a tenant route: the token is verified (no I/O), the rate limit counted
 transaction is opened for the tenant and the caller's access loaded with one query; the permission
 check, the idempotency claim and the route's own statements all run in that same transaction, which
 commits before the response is sent (``scope="function"``).
+
+The dependencies are ``async def`` although their I/O blocks: FastAPI runs every plain ``def``
+dependency on a worker thread, and a Lambda container serves one request at a time, so each of those
+thread hand-offs (a dozen per request) was pure latency. The event loop has nothing else to run.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -26,6 +30,7 @@ from api.services.access import Access, access_from_row, authorize
 from api.services.audit import AuditActor
 from api.services.identity import Principal, principal_from_token
 from api.services.ratelimit import get_rate_limiter
+from api.settings import ApiSettings, get_settings
 from saascore.db.connection import Connection, Database, get_database
 from saascore.db.tenancy import tenant_transaction
 from saascore.observability import get_logger
@@ -61,7 +66,7 @@ def _valid_ip(value: str | None) -> str | None:
         return None
 
 
-def get_request_info(request: Request) -> RequestInfo:
+async def get_request_info(request: Request) -> RequestInfo:
     headers = request.headers
     request_id = (
         headers.get("x-request-id") or getattr(request.state, "request_id", None) or str(uuid.uuid4())
@@ -86,7 +91,7 @@ def _presented_token(request: Request, bearer: HTTPAuthorizationCredentials | No
     return request.cookies.get(SESSION_COOKIE)
 
 
-def get_principal(
+async def get_principal(
     request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
 ) -> Principal:
     """The verified session, whether the request came through the edge or straight to the origin."""
@@ -106,7 +111,7 @@ def get_principal(
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def rate_limited_principal(request: Request, principal: PrincipalDep) -> Principal:
+async def rate_limited_principal(request: Request, principal: PrincipalDep) -> Principal:
     limiter = get_rate_limiter()
     if limiter is None:
         return principal
@@ -121,14 +126,18 @@ def rate_limited_principal(request: Request, principal: PrincipalDep) -> Princip
     return principal
 
 
-def get_db() -> Database:
+async def api_settings() -> ApiSettings:
+    return get_settings()
+
+
+async def get_db() -> Database:
     """The container's database; tests override this dependency (e.g. one connection per thread)."""
     return get_database()
 
 
-def tenant_tx(
+async def tenant_tx(
     principal: Annotated[Principal, Depends(rate_limited_principal)], db: Annotated[Database, Depends(get_db)]
-) -> Iterator[Connection]:
+) -> AsyncIterator[Connection]:
     """The request's one transaction, scoped to the caller's tenant (RLS)."""
     with tenant_transaction(principal.tenant_id, database=db) as conn:
         yield conn
@@ -137,7 +146,7 @@ def tenant_tx(
 TenantTx = Annotated[Connection, Depends(tenant_tx, scope="function")]
 
 
-def get_access(principal: PrincipalDep, conn: TenantTx) -> Access:
+async def get_access(principal: PrincipalDep, conn: TenantTx) -> Access:
     row = load_access(
         conn, tenant_id=principal.tenant_id, user_id=principal.user_id, session_id=principal.session_id
     )
@@ -153,7 +162,7 @@ class RequirePermission:
     def __init__(self, permission: str) -> None:
         self.permission = permission
 
-    def __call__(self, request: Request, access: AccessDep) -> Access:
+    async def __call__(self, request: Request, access: AccessDep) -> Access:
         authorize(access, self.permission, request.method)
         return access
 
@@ -170,7 +179,7 @@ async def request_body(request: Request) -> bytes:
     return await request.body()
 
 
-def get_idempotency(
+async def get_idempotency(
     request: Request, conn: TenantTx, access: AccessDep, body: Annotated[bytes, Depends(request_body)]
 ) -> idempotency.Idempotency:
     return idempotency.begin(
@@ -187,7 +196,7 @@ IdempotencyDep = Annotated[idempotency.Idempotency, Depends(get_idempotency)]
 InfoDep = Annotated[RequestInfo, Depends(get_request_info)]
 
 
-def get_actor(access: AccessDep, info: InfoDep) -> AuditActor:
+async def get_actor(access: AccessDep, info: InfoDep) -> AuditActor:
     principal = access.principal
     return AuditActor(
         tenant_id=principal.tenant_id,

@@ -7,6 +7,7 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi import Header
+from fastapi.testclient import TestClient
 
 from api.deps import get_db
 from api.main import app
@@ -103,11 +104,13 @@ def test_concurrent_duplicate_waits_and_replays_never_double_writes(api, pg, two
     results: dict[str, Any] = {}
 
     def send(name: str) -> None:
-        results[name] = api.client.post(
-            "/api/v1/projects",
-            json={"name": "Concurrent"},
-            headers={**owner.headers, "Idempotency-Key": "race", "x-test-connection": name},
-        )
+        # A client (event loop) per thread: two Lambda containers, as concurrent requests are in AWS.
+        with TestClient(app) as client:
+            results[name] = client.post(
+                "/api/v1/projects",
+                json={"name": "Concurrent"},
+                headers={**owner.headers, "Idempotency-Key": "race", "x-test-connection": name},
+            )
 
     # Hold the per-tenant create lock so the first request stops after claiming the key.
     blocker = psycopg.connect(pg.owner_url)

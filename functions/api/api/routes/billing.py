@@ -42,13 +42,19 @@ router = APIRouter(
 
 CanRead = Annotated[Access, Depends(RequirePermission("billing:read"))]
 CanManage = Annotated[Access, Depends(RequirePermission("billing:manage"))]
-SettingsDep = Annotated[BillingSettings, Depends(get_billing_settings)]
+
+
+async def billing_settings() -> BillingSettings:
+    return get_billing_settings()
+
+
+SettingsDep = Annotated[BillingSettings, Depends(billing_settings)]
 # The plans sold through Stripe (a test keeps this equal to PLANS); going back to Free is a cancellation,
 # done in the billing portal.
 PaidPlan = Literal["starter", "pro"]
 
 
-def stripe_client() -> StripeClient:
+async def stripe_client() -> StripeClient:
     return get_stripe_client()
 
 
@@ -152,7 +158,7 @@ class PlanChangeResult(BaseModel):
 
 
 @router.get("/subscription", response_model=BillingOverview)
-def get_subscription(conn: TenantTx, access: CanRead) -> BillingOverview:
+async def get_subscription(conn: TenantTx, access: CanRead) -> BillingOverview:
     tenant_id = access.principal.tenant_id
     tenant = conn.execute(
         "SELECT plan, billing_status, access_level, trial_ends_at, billing_grace_ends_at FROM tenants WHERE id = %s",
@@ -188,7 +194,7 @@ def get_subscription(conn: TenantTx, access: CanRead) -> BillingOverview:
 
 
 @router.post("/checkout-session", status_code=201, response_model=CheckoutSession)
-def create_checkout_session(
+async def create_checkout_session(
     *,
     body: PlanRequest,
     conn: TenantTx,
@@ -217,7 +223,7 @@ def create_checkout_session(
 
 
 @router.post("/portal-session", status_code=201, response_model=PortalSession)
-def create_portal_session(
+async def create_portal_session(
     conn: TenantTx, access: CanManage, client: StripeDep, settings: SettingsDep
 ) -> PortalSession:
     with billing_problems():
@@ -226,7 +232,7 @@ def create_portal_session(
 
 
 @router.post("/plan-change/preview", response_model=PlanChangePreview)
-def preview_plan_change(
+async def preview_plan_change(
     body: PlanRequest, conn: TenantTx, access: CanManage, client: StripeDep
 ) -> PlanChangePreview:
     with billing_problems():
@@ -243,7 +249,7 @@ def preview_plan_change(
 
 
 @router.post("/plan-change", response_model=PlanChangeResult)
-def change_plan(
+async def change_plan(
     *,
     body: PlanChangeRequest,
     conn: TenantTx,

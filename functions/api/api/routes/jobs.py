@@ -8,7 +8,7 @@ to SQS (a failed send leaves the outbox row to the sweeper).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -43,7 +43,7 @@ class JobDelivery:
         self.jobs.append((tenant_id, job_id))
 
 
-def job_delivery(db: Annotated[Database, Depends(get_db)]) -> Iterator[JobDelivery]:
+async def job_delivery(db: Annotated[Database, Depends(get_db)]) -> AsyncIterator[JobDelivery]:
     delivery = JobDelivery(db)
     yield delivery  # nothing is sent when the route (and so its transaction) failed
     for tenant_id, job_id in delivery.jobs:
@@ -116,7 +116,7 @@ def _enqueue_report(conn: Connection, access: Access, body: ReportCreate, delive
 
 
 @router.post("/reports", status_code=202, response_model=Job)
-def create_report(
+async def create_report(
     delivery: Delivery, body: ReportCreate, conn: TenantTx, access: CanCreateReports, idem: IdempotencyDep
 ) -> Response:
     return idem.respond(
@@ -125,7 +125,7 @@ def create_report(
 
 
 @router.get("/jobs/{job_id}", response_model=Job)
-def read_job(job_id: uuid.UUID, conn: TenantTx, _: CanReadJobs) -> Job:
+async def read_job(job_id: uuid.UUID, conn: TenantTx, _: CanReadJobs) -> Job:
     job = get_job(conn, job_id=job_id)
     if job is None:
         raise NotFoundError("no such job")

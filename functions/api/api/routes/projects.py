@@ -28,7 +28,7 @@ def _etag_header(project: object) -> dict[str, str]:
 
 
 @router.post("", status_code=201, response_model=Project)
-def create_project(
+async def create_project(
     body: ProjectCreate, conn: TenantTx, access: CanCreate, actor: ActorDep, idem: IdempotencyDep
 ) -> Response:
     return idem.respond(
@@ -37,7 +37,7 @@ def create_project(
 
 
 @router.get("", response_model=Page[Project])
-def list_projects(
+async def list_projects(
     *,
     conn: TenantTx,
     _: CanRead,
@@ -54,14 +54,14 @@ def list_projects(
 
 
 @router.get("/{project_id}", response_model=Project)
-def get_project(project_id: uuid.UUID, conn: TenantTx, _: CanRead, response: Response) -> Project:
+async def get_project(project_id: uuid.UUID, conn: TenantTx, _: CanRead, response: Response) -> Project:
     project = projects.get(conn, project_id)
     response.headers["ETag"] = projects.etag(project)
     return project
 
 
 @router.patch("/{project_id}", response_model=Project)
-def update_project(
+async def update_project(
     *,
     project_id: uuid.UUID,
     body: ProjectUpdate,
@@ -77,7 +77,7 @@ def update_project(
 
 
 @router.delete("/{project_id}", status_code=204, response_class=Response)
-def delete_project(
+async def delete_project(
     project_id: uuid.UUID,
     conn: TenantTx,
     _: CanDelete,
@@ -89,7 +89,7 @@ def delete_project(
 
 
 @router.post("/{project_id}/restore", response_model=Project)
-def restore_project(
+async def restore_project(
     project_id: uuid.UUID, conn: TenantTx, access: CanUpdate, actor: ActorDep, idem: IdempotencyDep
 ) -> Response:
     return idem.respond(lambda: projects.restore(conn, access, actor, project_id), headers=_etag_header)

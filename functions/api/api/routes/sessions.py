@@ -6,21 +6,30 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from api.deps import REFRESH_COOKIE, SESSION_COOKIE, AccessDep, ActorDep, InfoDep, TenantTx, get_db
+from api.deps import (
+    REFRESH_COOKIE,
+    SESSION_COOKIE,
+    AccessDep,
+    ActorDep,
+    InfoDep,
+    TenantTx,
+    api_settings,
+    get_db,
+)
 from api.exceptions import UnauthenticatedError
 from api.schemas.sessions import RefreshRequest, SessionCreate, SessionTokens, SignupRequest
 from api.services import sessions
 from api.services.identity import identity_from_idp_token
-from api.settings import ApiSettings, get_settings
+from api.settings import ApiSettings
 from saascore.db.connection import Database
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
 
 DbDep = Annotated[Database, Depends(get_db)]
-SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
+SettingsDep = Annotated[ApiSettings, Depends(api_settings)]
 
 
-def _origin(info: InfoDep) -> sessions.Origin:
+async def _origin(info: InfoDep) -> sessions.Origin:
     return sessions.Origin(request_id=info.request_id, ip=info.ip, user_agent=info.user_agent)
 
 
@@ -50,7 +59,7 @@ def _set_cookies(response: Response, tokens: SessionTokens, settings: ApiSetting
 
 
 @router.post("/signup", status_code=201, response_model=SessionTokens)
-def sign_up(
+async def sign_up(
     body: SignupRequest, response: Response, db: DbDep, settings: SettingsDep, origin: OriginDep
 ) -> SessionTokens:
     identity = identity_from_idp_token(body.id_token)
@@ -62,7 +71,7 @@ def sign_up(
 
 
 @router.post("/sessions", status_code=201, response_model=SessionTokens)
-def create_session(
+async def create_session(
     body: SessionCreate, response: Response, db: DbDep, settings: SettingsDep, origin: OriginDep
 ) -> SessionTokens:
     identity = identity_from_idp_token(body.id_token)
@@ -72,7 +81,7 @@ def create_session(
 
 
 @router.post("/sessions/refresh", response_model=SessionTokens)
-def refresh_session(
+async def refresh_session(
     *,
     request: Request,
     response: Response,
@@ -90,7 +99,7 @@ def refresh_session(
 
 
 @router.delete("/sessions/current", status_code=204, response_class=Response)
-def sign_out(conn: TenantTx, access: AccessDep, actor: ActorDep, settings: SettingsDep) -> Response:
+async def sign_out(conn: TenantTx, access: AccessDep, actor: ActorDep, settings: SettingsDep) -> Response:
     sessions.sign_out(conn, actor, access.principal.session_id)
     response = Response(status_code=204)
     for name in (SESSION_COOKIE, REFRESH_COOKIE):

@@ -42,7 +42,7 @@ Cursor = Annotated[str | None, Query(max_length=512)]
 
 
 @router.get("/me", response_model=Me, tags=["sessions"])
-def get_me(
+async def get_me(
     conn: TenantTx,
     access: AccessDep,
     x_flags: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -52,33 +52,33 @@ def get_me(
 
 
 @router.get("/tenant", response_model=Tenant, tags=["tenant"])
-def get_tenant(conn: TenantTx, _: CanReadTenant) -> Tenant:
+async def get_tenant(conn: TenantTx, _: CanReadTenant) -> Tenant:
     return tenancy.get_tenant(conn)
 
 
 @router.patch("/tenant", response_model=Tenant, tags=["tenant"])
-def update_tenant(
+async def update_tenant(
     body: TenantUpdate, conn: TenantTx, _: CanUpdateTenant, actor: ActorDep, idem: IdempotencyDep
 ) -> Response:
     return idem.respond(lambda: tenancy.update_tenant(conn, actor, body))
 
 
 @router.get("/members", response_model=Page[Member], tags=["members"])
-def list_members(
+async def list_members(
     conn: TenantTx, _: CanReadMembers, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> Page[Member]:
     return tenancy.list_members(conn, limit=limit, cursor=cursor)
 
 
 @router.post("/members", status_code=201, response_model=Member, tags=["members"])
-def invite_member(
+async def invite_member(
     body: MemberInvite, conn: TenantTx, access: CanInviteMembers, actor: ActorDep, idem: IdempotencyDep
 ) -> Response:
     return idem.respond(lambda: tenancy.invite_member(conn, access, actor, body), status_code=201)
 
 
 @router.patch("/members/{member_id}", response_model=Member, tags=["members"])
-def change_member_role(
+async def change_member_role(
     *,
     member_id: uuid.UUID,
     body: MemberUpdate,
@@ -91,31 +91,31 @@ def change_member_role(
 
 
 @router.delete("/members/{member_id}", status_code=204, response_class=Response, tags=["members"])
-def remove_member(
+async def remove_member(
     member_id: uuid.UUID, conn: TenantTx, access: CanRemoveMembers, actor: ActorDep, idem: IdempotencyDep
 ) -> Response:
     return idem.respond(lambda: tenancy.remove_member(conn, access, actor, member_id), status_code=204)
 
 
 @router.get("/roles", response_model=list[Role], tags=["roles"])
-def list_roles(conn: TenantTx, _: CanReadRoles) -> list[Role]:
+async def list_roles(conn: TenantTx, _: CanReadRoles) -> list[Role]:
     return tenancy.list_roles(conn)
 
 
 @router.get("/permissions", response_model=list[Permission], tags=["roles"])
-def list_permissions(conn: TenantTx, _: CanReadRoles) -> list[Permission]:
+async def list_permissions(conn: TenantTx, _: CanReadRoles) -> list[Permission]:
     return tenancy.list_permissions(conn)
 
 
 @router.post("/roles", status_code=201, response_model=Role, tags=["roles"])
-def create_role(
+async def create_role(
     body: RoleCreate, conn: TenantTx, access: CanManageRoles, actor: ActorDep, idem: IdempotencyDep
 ) -> Response:
     return idem.respond(lambda: tenancy.create_role(conn, access, actor, body), status_code=201)
 
 
 @router.patch("/roles/{role_id}", response_model=Role, tags=["roles"])
-def update_role(
+async def update_role(
     *,
     role_id: uuid.UUID,
     body: RoleUpdate,
@@ -128,14 +128,14 @@ def update_role(
 
 
 @router.delete("/roles/{role_id}", status_code=204, response_class=Response, tags=["roles"])
-def delete_role(
+async def delete_role(
     role_id: uuid.UUID, conn: TenantTx, access: CanManageRoles, actor: ActorDep, idem: IdempotencyDep
 ) -> Response:
     return idem.respond(lambda: tenancy.delete_role(conn, access, actor, role_id), status_code=204)
 
 
 @router.get("/audit-logs", response_model=Page[AuditEntry], tags=["audit"])
-def list_audit_logs(
+async def list_audit_logs(
     *,
     conn: TenantTx,
     _: CanReadAudit,

@@ -82,7 +82,7 @@ def summary(status: UsageStatus) -> UsageSummary:
 
 
 @router.post("", status_code=201, response_model=UsageEvent)
-def record(
+async def record(
     body: UsageCreate,
     conn: TenantTx,
     access: CanWrite,
@@ -126,6 +126,6 @@ def record(
 
 
 @router.get("", response_model=UsageOverview)
-def read(conn: TenantTx, access: CanRead) -> UsageOverview:
+async def read(conn: TenantTx, access: CanRead) -> UsageOverview:
     status = usage_status(conn, tenant_id=access.principal.tenant_id, entitlements=access.entitlements)
     return UsageOverview(current=summary(status), months=[MonthlyUsage(**row) for row in monthly_usage(conn)])

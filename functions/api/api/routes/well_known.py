@@ -24,6 +24,6 @@ class Jwks(BaseModel):
 
 
 @router.get("/.well-known/jwks.json", response_model=Jwks)
-def jwks(response: Response) -> Jwks:
+async def jwks(response: Response) -> Jwks:
     response.headers["Cache-Control"] = "public, max-age=300"
     return Jwks(keys=[Jwk.model_validate(get_signer().public_jwk)])
