@@ -14,6 +14,9 @@ SECRET_CACHE_SECONDS = 300
 
 
 def resolve_secret(reference: str) -> str:
+    if not reference.startswith(("secretsmanager:", "ssm:")):
+        return reference
+    # Imported for references only: it brings boto3, which a literal (local) value never needs.
     from aws_lambda_powertools.utilities import parameters
 
     if reference.startswith("secretsmanager:"):
@@ -28,9 +31,5 @@ def resolve_secret(reference: str) -> str:
             except (ValueError, KeyError, TypeError) as exc:
                 raise ConfigurationError(f"secret {name!r} has no JSON key {json_key!r}") from exc
         return str(value)
-    if reference.startswith("ssm:"):
-        value = parameters.get_parameter(
-            reference.removeprefix("ssm:"), decrypt=True, max_age=SECRET_CACHE_SECONDS
-        )
-        return value.decode() if isinstance(value, bytes) else str(value)
-    return reference
+    value = parameters.get_parameter(reference.removeprefix("ssm:"), decrypt=True, max_age=SECRET_CACHE_SECONDS)
+    return value.decode() if isinstance(value, bytes) else str(value)
