@@ -31,15 +31,8 @@ def suppressed_addresses(conn: Connection, *, addresses: Sequence[str]) -> set[s
     return {str(row["email"]) for row in rows}
 
 
-def finished_recipients(conn: Connection, *, job_id: UUID) -> set[str]:
-    """Recipients an earlier attempt of the job already dealt with (everything but `sending`)."""
-    rows = conn.execute(
-        "SELECT recipient FROM email_deliveries WHERE job_id = %s AND status <> 'sending'", (job_id,)
-    ).fetchall()
-    return {str(row["recipient"]) for row in rows}
-
-
 def mark_suppressed(conn: Connection, *, tenant_id: UUID, job_id: UUID, recipients: Sequence[str]) -> None:
+    """Suppressed recipients of the job; a recipient an earlier attempt already finished keeps its status."""
     conn.cursor().executemany(
         "INSERT INTO email_deliveries (tenant_id, job_id, recipient, status) VALUES (%s, %s, %s, 'suppressed') "
         "ON CONFLICT (tenant_id, job_id, recipient) DO UPDATE SET status = 'suppressed' "

@@ -1,4 +1,4 @@
-"""Fixtures for the jobs integration tests: tenants as rows, a moto SQS queue with a DLQ."""
+"""Fixtures for the jobs integration tests: tenants as rows, a moto SQS queue with a DLQ, moto SES."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import boto3
 import psycopg
 import pytest
 from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
 
+from jobs.tasks.email_templates import TEMPLATES, ses_template_name
 from local.moto_process import moto_server_process
 from saascore.jobs.outbox import discard_pending, get_sqs_client
 from saascore.jobs.settings import get_jobs_queue_settings
@@ -213,3 +216,63 @@ def s3_bucket(moto_server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
     yield bucket
     get_settings.cache_clear()
     clear_clients()
+
+
+SENDER = "noreply@saas.example"
+
+
+@pytest.fixture
+def ses(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Moto SES with a verified sender and every template; yields the backend (its `sent_messages`)."""
+    from jobs.clients import clear_clients
+    from jobs.settings import get_settings
+
+    monkeypatch.setenv("EMAIL_SENDER", SENDER)
+    get_settings.cache_clear()
+    clear_clients()
+    client = boto3.client("ses", region_name="eu-west-1")
+    client.verify_email_identity(EmailAddress=SENDER)
+    for name, template in TEMPLATES.items():
+        client.create_template(
+            Template={
+                "TemplateName": ses_template_name("saas", name),
+                "SubjectPart": template.subject,
+                "HtmlPart": template.html,
+                "TextPart": template.text,
+            }
+        )
+    yield ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"]
+    get_settings.cache_clear()
+    clear_clients()
+
+
+@pytest.fixture
+def run(app_database: Any, owner_sql: Callable[..., list[dict[str, Any]]]) -> Callable[..., dict[str, Any]]:
+    """Run send_email as the worker would for attempt `attempt` of job `job_id` (a new job by default)."""
+    from jobs.context import JobContext
+    from jobs.settings import get_settings
+    from jobs.tasks.email import send_email
+
+    def run_job(
+        tenant: uuid.UUID, payload: dict[str, Any], *, job_id: uuid.UUID | None = None, attempt: int = 1
+    ) -> dict[str, Any]:
+        if job_id is None:
+            [row] = owner_sql(
+                tenant,
+                "INSERT INTO jobs (tenant_id, type, payload, status, attempts) "
+                "VALUES (%s, 'send_email', %s, 'running', 1) RETURNING id",
+                (tenant, json.dumps(payload)),
+            )
+            job_id = row["id"]
+        context = JobContext(
+            job_id=job_id,
+            job_type="send_email",
+            tenant_id=tenant,
+            payload=payload,
+            attempt=attempt,
+            settings=get_settings(),
+            database=app_database,
+        )
+        return send_email(context)
+
+    return run_job

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+from pathlib import Path
+
 import pytest
 
+from jobs.context import JobContext
 from jobs.scheduler import handler as scheduler
+from jobs.ses_events import handler as ses_events
+from jobs.settings import get_settings
+from jobs.tasks.email import send_email
 from jobs.worker import handler as worker
 from saascore.billing.plans import PLANS
 from saascore.db.connection import get_database
@@ -37,6 +45,39 @@ def test_schedule_enqueue_deliver_and_work_a_job(queues, make_tenant, owner_sql,
     [job] = owner_sql(tenant, "SELECT status, attempts, result FROM jobs")
     assert (job["status"], job["attempts"]) == ("succeeded", 1)
     assert job["result"] == {"sessions_deleted": 0, "idempotency_keys_deleted": 0}
+
+
+@pytest.mark.usefixtures("pooled_database", "ses")
+def test_send_email_and_its_ses_bounce_feedback(make_tenant, owner_sql, lambda_context):
+    tenant = make_tenant()
+    [job] = owner_sql(
+        tenant, "INSERT INTO jobs (tenant_id, type) VALUES (%s, 'send_email') RETURNING id", (tenant,)
+    )
+    payload = {"template": "welcome", "to": ["a@example.com", "b@example.com"]}
+    context = JobContext(job["id"], "send_email", tenant, payload, 1, get_settings(), get_database())
+    assert send_email(context)["sent"] == 2
+    [row] = owner_sql(tenant, "SELECT ses_message_id FROM email_deliveries WHERE recipient = 'a@example.com'")
+
+    events = Path(__file__).resolve().parents[2] / "events"
+    bounce = json.loads((events / "ses" / "event-bounce.json").read_text())
+    bounce["bounce"]["bouncedRecipients"][0]["emailAddress"] = "a@example.com"
+    bounce["mail"]["messageId"] = row["ses_message_id"]
+    bounce["mail"]["tags"].update({"tenant_id": [str(tenant)], "job_id": [str(job["id"])]})
+    envelope = {
+        **json.loads((events / "ses" / "sns-envelope.json").read_text()),
+        "Message": json.dumps(bounce),
+    }
+    record = json.loads((events / "local" / "sqs.json").read_text())["Records"][1]
+    record.update({"messageId": str(uuid.uuid4()), "body": json.dumps(envelope)})
+
+    assert ses_events({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
+    assert owner_sql(None, "SELECT email, reason FROM email_suppressions") == [
+        {"email": "a@example.com", "reason": "bounce"}
+    ]
+    assert owner_sql(tenant, "SELECT recipient, feedback FROM email_deliveries ORDER BY 1") == [
+        {"recipient": "a@example.com", "feedback": "bounce"},
+        {"recipient": "b@example.com", "feedback": None},
+    ]
 
 
 @pytest.mark.usefixtures("pooled_database")

@@ -66,13 +66,11 @@ def send_email(ctx: JobContext) -> dict[str, Any]:
     tenant_id, job_id = ctx.tenant, ctx.job_id
     with tenant_transaction(tenant_id, database=ctx.database) as conn:
         recipients = _recipients(conn, request.to)
-        finished = email_store.finished_recipients(conn, job_id=job_id)
-        pending = [address for address in recipients if address not in finished]
-        suppressed = email_store.suppressed_addresses(conn, addresses=pending)
+        suppressed = email_store.suppressed_addresses(conn, addresses=recipients)
         email_store.mark_suppressed(
-            conn, tenant_id=tenant_id, job_id=job_id, recipients=[a for a in pending if a in suppressed]
+            conn, tenant_id=tenant_id, job_id=job_id, recipients=[a for a in recipients if a in suppressed]
         )
-        to_send = [address for address in pending if address not in suppressed]
+        to_send = [address for address in recipients if address not in suppressed]
         tenant = conn.execute("SELECT name FROM tenants").fetchone()
     data = json.dumps({**request.data, "tenant_name": tenant["name"] if tenant else ""})
     client = get_ses_client()
@@ -84,8 +82,8 @@ def send_email(ctx: JobContext) -> dict[str, Any]:
     if ctx.settings.email_configuration_set:
         options["ConfigurationSetName"] = ctx.settings.email_configuration_set
     for address in to_send:
-        # Committed before the call: a crash after SES accepted leaves `sending`, so a retry re-sends only
-        # this one recipient, never those already `sent`.
+        # Committed before the call, and refused for a recipient an earlier attempt finished: a crash
+        # after SES accepted leaves this one `sending`, so a retry re-sends it and nobody already `sent`.
         with tenant_transaction(tenant_id, database=ctx.database) as conn:
             if not email_store.mark_sending(conn, tenant_id=tenant_id, job_id=job_id, recipient=address):
                 continue
