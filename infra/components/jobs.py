@@ -1,11 +1,12 @@
 """Background jobs: the standard queue + DLQ the API and webhooks enqueue to, the worker, the scheduler
-function EventBridge Scheduler invokes, the private reports bucket and the SES sending identity."""
+function EventBridge Scheduler invokes, the private reports bucket, the SES sending identity and (in
+`email.Email`) everything else `send_email` needs from SES."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -15,6 +16,7 @@ from aws_cdk import aws_ses as ses
 from constructs import Construct
 
 from infra.components.api import function_code
+from infra.components.email import Email
 from infra.components.nag import acknowledge_wildcard_resource
 from infra.components.queues import MAX_RECEIVES, QueueWithDlq
 from infra.components.schedules import JobSchedules
@@ -64,6 +66,17 @@ class Jobs(Construct):
             auto_delete_objects=not config.retain_data,
         )
         self.email_identity = ses.EmailIdentity(self, "Sender", identity=_ses_identity(config.ses_identity))
+        self.email = Email(
+            self,
+            "Email",
+            config=config,
+            identity=self.email_identity,
+            layers=layers,
+            vpc=vpc,
+            subnets=subnets,
+            security_group=security_group,
+            environment=environment,
+        )
         shared_env = {
             "JOBS_QUEUE_URL": self.queues.queue.queue_url,
             "JOB_TIMEOUT_SECONDS": str(config.worker_timeout_seconds),
@@ -71,6 +84,7 @@ class Jobs(Construct):
             "JOB_MAX_ATTEMPTS": str(MAX_RECEIVES),
             "REPORTS_BUCKET": self.reports_bucket.bucket_name,
             "EMAIL_SENDER": config.sender_address,
+            **self.email.worker_environment,
             "STRIPE_API_KEY": stripe.reference("api_key"),
             **environment,
         }
@@ -119,18 +133,7 @@ class Jobs(Construct):
             )
         )
         stripe.grant_read(self.worker)
-        self.worker.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["ses:SendEmail", "ses:SendRawEmail"],
-                resources=[
-                    Stack.of(self).format_arn(
-                        service="ses",
-                        resource="identity",
-                        resource_name=self.email_identity.email_identity_name,
-                    )
-                ],
-            )
-        )
+        self.email.grant_send(self.worker)
         acknowledge_wildcard_resource(
             self.worker,
             resource=self.reports_bucket,

@@ -107,10 +107,10 @@ class ServiceStack(Stack):
             security_group=network.migrate_sg,
             owner_secret=database.owner_secret,
             run_after=[database.instance],
-            run_before=[api.alias, webhooks.processor, jobs.worker, jobs.scheduler],
+            run_before=[api.alias, webhooks.processor, jobs.worker, jobs.scheduler, jobs.email.consumer],
         )
 
-        for function in (api.function, webhooks.processor, jobs.worker, jobs.scheduler):
+        for function in (api.function, webhooks.processor, jobs.worker, jobs.scheduler, jobs.email.consumer):
             database.grant_app_connect(function)
         for function in (api.function, webhooks.processor):
             jobs.queues.queue.grant_send_messages(function)
@@ -141,10 +141,12 @@ class ServiceStack(Stack):
                 "WebhookProcessor": webhooks.processor,
                 "JobsWorker": jobs.worker,
                 "JobsScheduler": jobs.scheduler,
+                "SesEvents": jobs.email.consumer,
             },
             dead_letter_queues={
                 "Webhooks": webhooks.queues.dead_letter_queue,
                 "Jobs": jobs.queues.dead_letter_queue,
+                "SesEvents": jobs.email.queues.dead_letter_queue,
             },
             proxy=database.proxy,
             p99_latency_ms=config.p99_latency_ms,
@@ -160,6 +162,8 @@ class ServiceStack(Stack):
             "ReportsBucket": jobs.reports_bucket.bucket_name,
             "WebhookDlqUrl": webhooks.queues.dead_letter_queue.queue_url,
             "JobsDlqUrl": jobs.queues.dead_letter_queue.queue_url,
+            "SesEventsDlqUrl": jobs.email.queues.dead_letter_queue.queue_url,
+            "EmailConfigurationSet": jobs.email.configuration_set.configuration_set_name,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

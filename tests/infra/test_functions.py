@@ -14,6 +14,7 @@ CONTRACT_HANDLERS = {
     "webhooks.processor.handler",
     "jobs.worker.handler",
     "jobs.scheduler.handler",
+    "jobs.ses_events.handler",
     "saascore.db.migrate_handler.handler",
 }
 
@@ -41,7 +42,12 @@ def test_database_functions_use_iam_auth_through_the_proxy(assembly: Assembly) -
     for function in python_functions(assembly, "service").values():
         properties = function["Properties"]
         variables = properties.get("Environment", {}).get("Variables", {})
-        if properties["Handler"] in {"api.main.handler", "webhooks.processor.handler", "jobs.worker.handler"}:
+        if properties["Handler"] in {
+            "api.main.handler",
+            "webhooks.processor.handler",
+            "jobs.worker.handler",
+            "jobs.ses_events.handler",
+        }:
             assert variables["DB_AUTH"] == "iam"
             assert variables["DB_USER"] == "saas_app"
             assert "VpcConfig" in properties

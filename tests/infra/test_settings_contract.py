@@ -36,6 +36,7 @@ READERS: dict[str, tuple[type[BaseSettings], ...]] = {
     "webhooks.processor.handler": (WebhooksSettings, DatabaseSettings, BillingSettings, JobsQueueSettings),
     "jobs.worker.handler": (JobsSettings, DatabaseSettings, BillingSettings, JobsQueueSettings),
     "jobs.scheduler.handler": (JobsSettings, DatabaseSettings, BillingSettings, JobsQueueSettings),
+    "jobs.ses_events.handler": (DatabaseSettings,),
 }
 REQUIRED = {
     "api.main.handler": {
@@ -49,8 +50,17 @@ REQUIRED = {
     },
     "webhooks.receiver.handler": {"STRIPE_WEBHOOK_SECRET", "WEBHOOK_QUEUE_URL"},
     "webhooks.processor.handler": {"DB_HOST", "STRIPE_API_KEY", "JOBS_QUEUE_URL"},
-    "jobs.worker.handler": {"DB_HOST", "JOBS_QUEUE_URL", "REPORTS_BUCKET", "EMAIL_SENDER", "STRIPE_API_KEY"},
+    "jobs.worker.handler": {
+        "DB_HOST",
+        "JOBS_QUEUE_URL",
+        "REPORTS_BUCKET",
+        "EMAIL_SENDER",
+        "EMAIL_CONFIGURATION_SET",
+        "EMAIL_TEMPLATE_PREFIX",
+        "STRIPE_API_KEY",
+    },
     "jobs.scheduler.handler": {"DB_HOST", "JOBS_QUEUE_URL"},
+    "jobs.ses_events.handler": {"DB_HOST", "DB_AUTH", "DB_USER"},
 }
 
 
@@ -90,12 +100,7 @@ def test_worker_timing_follows_the_jobs_contract(assembly: Assembly) -> None:
     )
     variables = worker["Properties"]["Environment"]["Variables"]
     assert int(variables["JOB_TIMEOUT_SECONDS"]) == worker["Properties"]["Timeout"]
-    queues = [
-        r["Properties"]
-        for r in resources.values()
-        if r["Type"] == "AWS::SQS::Queue" and not r["Properties"].get("FifoQueue")
-    ]
-    (jobs_queue,) = [q for q in queues if "RedrivePolicy" in q]
+    jobs_queue = resources[variables["JOBS_QUEUE_URL"]["Ref"]]["Properties"]
     assert jobs_queue["RedrivePolicy"]["maxReceiveCount"] == int(variables["JOB_MAX_ATTEMPTS"])
 
 
