@@ -31,5 +31,7 @@ def resolve_secret(reference: str) -> str:
             except (ValueError, KeyError, TypeError) as exc:
                 raise ConfigurationError(f"secret {name!r} has no JSON key {json_key!r}") from exc
         return str(value)
-    value = parameters.get_parameter(reference.removeprefix("ssm:"), decrypt=True, max_age=SECRET_CACHE_SECONDS)
+    value = parameters.get_parameter(
+        reference.removeprefix("ssm:"), decrypt=True, max_age=SECRET_CACHE_SECONDS
+    )
     return value.decode() if isinstance(value, bytes) else str(value)
