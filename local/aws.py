@@ -87,6 +87,27 @@ def _queue_pair(sqs: Any, *, name: str, dlq: str, fifo: bool, visibility: int, r
     return QueuePair(name=name, url=url, arn=arn, dlq_name=dlq, dlq_url=dlq_url, dlq_arn=dlq_arn)
 
 
+def _email_templates(ses: Any) -> None:
+    """The templates `send_email` sends, named as the jobs function's default prefix names them (in AWS
+    the infrastructure creates them)."""
+    from jobs.settings import JobsSettings
+    from jobs.tasks.email_templates import TEMPLATES, ses_template_name
+
+    prefix = JobsSettings.model_fields["email_template_prefix"].default
+    existing = {entry["Name"] for entry in ses.list_templates()["TemplatesMetadata"]}
+    for name, template in TEMPLATES.items():
+        content = {
+            "TemplateName": ses_template_name(prefix, name),
+            "SubjectPart": template.subject,
+            "HtmlPart": template.html,
+            "TextPart": template.text,
+        }
+        if content["TemplateName"] in existing:
+            ses.update_template(Template=content)
+        else:
+            ses.create_template(Template=content)
+
+
 def provision(
     endpoint: str, *, webhook_secret: str, stripe_api_key: str, timings: QueueTimings
 ) -> Provisioned:
@@ -117,7 +138,9 @@ def provision(
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             BillingMode="PAY_PER_REQUEST",
         )
-    client("ses", endpoint).verify_email_identity(EmailAddress=SES_SENDER)
+    ses = client("ses", endpoint)
+    ses.verify_email_identity(EmailAddress=SES_SENDER)
+    _email_templates(ses)
     secrets = client("secretsmanager", endpoint)
     secret_value = json.dumps({"webhook_secret": webhook_secret, "api_key": stripe_api_key})
     names = {entry["Name"] for entry in secrets.list_secrets()["SecretList"]}

@@ -52,6 +52,8 @@ class JobsSettings(BaseServiceSettings):
         default_factory=lambda: {"projects": 30}, validation_alias="PURGE_RETENTION_DAYS"
     )
     session_retention_days: int = Field(default=7, ge=0, le=365, validation_alias="SESSION_RETENTION_DAYS")
+    # Days a finished job row (and its e-mail delivery ledger) stays pollable before `expire_sessions` drops it.
+    job_retention_days: int = Field(default=30, ge=1, le=3650, validation_alias="JOB_RETENTION_DAYS")
     delete_chunk_rows: int = Field(default=1000, ge=1, le=10_000, validation_alias="DELETE_CHUNK_ROWS")
 
     usage_batch_events: int = Field(default=5000, ge=1, le=100_000, validation_alias="USAGE_BATCH_EVENTS")

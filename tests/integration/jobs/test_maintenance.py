@@ -117,6 +117,49 @@ def test_expire_sessions_drops_expired_and_long_revoked_sessions_only(app_databa
     assert len(owner_sql(other, remaining, (other,))) == 4
 
 
+def test_expire_sessions_drops_finished_jobs_past_retention_with_their_ledger(
+    app_database, make_tenant, owner_sql
+):
+    tenant, other = make_tenant(), make_tenant()
+    jobs = {
+        "old_succeeded": ("succeeded", "now() - interval '31 days'"),
+        "old_dead": ("dead", "now() - interval '40 days'"),
+        "recent_succeeded": ("succeeded", "now() - interval '29 days'"),
+        "old_running": ("running", "NULL"),
+        "old_queued": ("queued", "NULL"),
+    }
+    for owner in (tenant, other):
+        for name, (status, finished) in jobs.items():
+            [job] = owner_sql(
+                owner,
+                f"INSERT INTO jobs (tenant_id, type, status, dedup_key, finished_at, created_at) "
+                f"VALUES (%s, 'send_email', %s, %s, {finished}, now() - interval '60 days') RETURNING id",
+                (owner, status, name),
+            )
+            owner_sql(
+                owner,
+                "INSERT INTO email_deliveries (tenant_id, job_id, recipient, status) VALUES (%s, %s, %s, 'sent')",
+                (owner, job["id"], f"{name}@example.com"),
+            )
+
+    result = expire_sessions(context(tenant, app_database, "expire_sessions"))
+
+    assert result["jobs_deleted"] == 2
+    kept = "SELECT dedup_key AS name FROM jobs WHERE tenant_id = %s ORDER BY 1"
+    assert [r["name"] for r in owner_sql(tenant, kept, (tenant,))] == [
+        "old_queued",
+        "old_running",
+        "recent_succeeded",
+    ]
+    ledger = "SELECT recipient FROM email_deliveries WHERE tenant_id = %s ORDER BY 1"
+    assert [r["recipient"] for r in owner_sql(tenant, ledger, (tenant,))] == [
+        "old_queued@example.com",
+        "old_running@example.com",
+        "recent_succeeded@example.com",
+    ]
+    assert len(owner_sql(other, kept, (other,))) == 5
+
+
 def test_refresh_reporting_views_updates_the_per_tenant_monthly_totals(app_database, make_tenant, owner_sql):
     tenant, other = make_tenant(), make_tenant()
     for owner, quantity in ((tenant, 3), (other, 50)):

@@ -1,4 +1,5 @@
-"""Housekeeping jobs: purge old soft deletes, drop expired sessions, refresh the reporting view.
+"""Housekeeping jobs: purge old soft deletes, drop expired sessions and old finished jobs, refresh the
+reporting view.
 
 Deletes run in chunks of DELETE_CHUNK_ROWS, each chunk its own short tenant transaction, so no
 statement holds many locks or runs into the statement timeout; RLS confines every chunk to the job's
@@ -17,7 +18,7 @@ from saascore.db.tenancy import tenant_transaction, tenantless_transaction
 
 
 def _delete_in_chunks(ctx: JobContext, *, table: str, condition: str, params: tuple[Any, ...]) -> int:
-    assert table in PURGEABLE_TABLES | {"sessions", "idempotency_keys"}
+    assert table in PURGEABLE_TABLES | {"sessions", "idempotency_keys", "jobs"}
     key = "ctid" if table == "idempotency_keys" else "id"  # idempotency_keys has a composite primary key
     total = 0
     while True:
@@ -61,7 +62,14 @@ def expire_sessions(ctx: JobContext) -> dict[str, Any]:
         params=(days, days),
     )
     keys = _delete_in_chunks(ctx, table="idempotency_keys", condition="expires_at < now()", params=())
-    return {"sessions_deleted": sessions, "idempotency_keys_deleted": keys}
+    # Finished jobs only (their delivery ledger cascades); queued and running ones are never touched.
+    jobs = _delete_in_chunks(
+        ctx,
+        table="jobs",
+        condition="status IN ('succeeded', 'failed', 'dead') AND finished_at < now() - make_interval(days => %s)",
+        params=(ctx.settings.job_retention_days,),
+    )
+    return {"sessions_deleted": sessions, "idempotency_keys_deleted": keys, "jobs_deleted": jobs}
 
 
 def refresh_reporting_views(ctx: JobContext) -> dict[str, Any]:

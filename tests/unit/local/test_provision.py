@@ -1,0 +1,29 @@
+"""The local stack's AWS resources: what the functions call must exist in moto."""
+
+from __future__ import annotations
+
+import json
+
+from jobs.settings import JobsSettings
+from jobs.tasks.email_templates import TEMPLATES, ses_template_name
+from local.aws import SES_SENDER, QueueTimings, client, provision
+from local.moto_process import moto_server_process
+
+
+def test_every_email_template_exists_and_sends_and_provisioning_twice_is_harmless() -> None:
+    timings = QueueTimings(webhooks_visibility=5, job_timeout=5)
+    with moto_server_process() as endpoint:
+        for _ in range(2):
+            provision(endpoint, webhook_secret="whsec_test", stripe_api_key="sk_test_local", timings=timings)
+        ses = client("ses", endpoint)
+        prefix = JobsSettings.model_fields["email_template_prefix"].default
+        names = {entry["Name"] for entry in ses.list_templates()["TemplatesMetadata"]}
+        assert names == {ses_template_name(prefix, name) for name in TEMPLATES}
+        for name in TEMPLATES:
+            sent = ses.send_templated_email(
+                Source=SES_SENDER,
+                Destination={"ToAddresses": ["someone@example.com"]},
+                Template=ses_template_name(prefix, name),
+                TemplateData=json.dumps({"tenant_name": "Acme"}),
+            )
+            assert sent["MessageId"]
