@@ -149,6 +149,8 @@ class LocalCluster:
         pwfile.write_text(self._passwords()["postgres"] + "\n")
         if self.account is not None:
             _open_parents(self.root)
+            # The wheel's binaries may sit in a checkout only root can traverse (mktemp -d is 0700).
+            _open_parents(self.bin)
             _chown_tree(self.root, self.account)
         result = self._run(
             "initdb",

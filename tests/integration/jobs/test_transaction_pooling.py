@@ -44,7 +44,7 @@ def test_schedule_enqueue_deliver_and_work_a_job(queues, make_tenant, owner_sql,
     assert (len(records), failed) == (1, [])
     [job] = owner_sql(tenant, "SELECT status, attempts, result FROM jobs")
     assert (job["status"], job["attempts"]) == ("succeeded", 1)
-    assert job["result"] == {"sessions_deleted": 0, "idempotency_keys_deleted": 0}
+    assert job["result"] == {"sessions_deleted": 0, "idempotency_keys_deleted": 0, "jobs_deleted": 0}
 
 
 @pytest.mark.usefixtures("pooled_database", "ses")
