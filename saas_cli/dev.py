@@ -105,7 +105,7 @@ NOTES = {
     "database.owner": "saas_owner: migrations (saas migrate)",
     "database.admin": "cluster administrator: psql, every tenant's rows",
     "aws.endpoint_url": "moto: set AWS_ENDPOINT_URL to use it with boto3 / the aws CLI",
-    "stripe.webhook_signing_secret": "what `stripe listen` would print; STRIPE_WEBHOOK_SECRET=... make dev sets it",
+    "stripe.webhook_signing_secret": "the receiver checks it; STRIPE_WEBHOOK_SECRET=whsec_... make dev sets another",
 }
 
 
