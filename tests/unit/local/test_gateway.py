@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from local.events import HttpRequest, HttpResponse
-from local.gateway import MAX_HEADER_BYTES, MAX_URL_BYTES, EdgeFunctions, Gateway, GatewayServer
+from local.gateway import (
+    MAX_BODY_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_URL_BYTES,
+    EdgeFunctions,
+    Gateway,
+    GatewayServer,
+)
 from local.runtime import LocalFunction
 
 MODULE = "tests.unit.local.handlers_for_tests"
@@ -169,3 +176,18 @@ def test_a_malformed_request_line_is_a_400_problem(server: GatewayServer) -> Non
     status, headers, body = exchange(server, b"GET / HTTP/1.1 extra\r\n\r\n")
     assert status == 400
     assert_problem(headers, body, 400)
+
+
+def test_a_chunked_body_is_a_411_and_an_oversized_one_a_413_and_both_close_the_connection(
+    server: GatewayServer,
+) -> None:
+    chunked = b"POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    status, headers, body = exchange(server, chunked)
+    assert status == 411
+    assert_problem(headers, body, 411)
+    assert headers["connection"] == "close"  # the unread chunks must not be parsed as the next request
+    too_big = f"POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nContent-Length: {MAX_BODY_BYTES + 1}\r\n\r\n"
+    status, headers, body = exchange(server, too_big.encode())
+    assert status == 413
+    assert_problem(headers, body, 413)
+    assert headers["connection"] == "close"
