@@ -3,13 +3,19 @@ JSON round trip) around the API handler, as a ratio to invoking the API handler 
 
 Both sides serve `GET /api/v1/health` (no database), so the difference is what the gateway adds. The
 request carries a session token, so viewer-request verifies it (first time) and then hits its cache.
+
+Then the same request over real HTTP to the gateway's server: a keep-alive connection reused for every
+request against a new connection per request (wall time: a stall waiting for a delayed ACK is not CPU).
+Before TCP_NODELAY and single-write responses, the keep-alive side paid about 40 ms per request.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +23,7 @@ import jwt
 
 from bench.timing import fmt_us, median_seconds, ratio_line
 from local.events import HttpRequest, function_url_event, origin_request_event, viewer_request_event
-from local.gateway import API_DOMAIN, EdgeFunctions, Gateway, problem
+from local.gateway import API_DOMAIN, EdgeFunctions, Gateway, GatewayServer, problem
 from local.handlers import api_function, edge_functions, webhooks_receiver
 from local.keys import load_or_create_key, private_pem, public_jwk
 from local.runtime import LambdaContext
@@ -45,6 +51,53 @@ def _configure(root: Path) -> str:
         "exp": now + 3600,
     }
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": public_jwk(key)["kid"]})
+
+
+def _http_latency(gateway: Gateway, token: str) -> None:
+    """Median wall time per request: one keep-alive connection vs a new connection each time."""
+    server = GatewayServer(("127.0.0.1", 0), gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    headers = {"authorization": f"Bearer {token}"}
+
+    def get(conn: http.client.HTTPConnection) -> None:
+        conn.request("GET", "/api/v1/health", headers=headers)
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200
+
+    kept = http.client.HTTPConnection(str(host), int(port), timeout=30)
+
+    def keep_alive() -> None:
+        get(kept)
+
+    def new_connection() -> None:
+        fresh = http.client.HTTPConnection(str(host), int(port), timeout=30)
+        try:
+            get(fresh)
+        finally:
+            fresh.close()
+
+    try:
+        keep_alive()
+        new_connection()
+        kept_runs, fresh_runs = [], []
+        for _ in range(7):
+            kept_runs.append(median_seconds(keep_alive, repeat=1, number=20))
+            fresh_runs.append(median_seconds(new_connection, repeat=1, number=20))
+    finally:
+        kept.close()
+        server.shutdown()
+        server.server_close()
+    print(
+        ratio_line(
+            "HTTP GET /api/v1/health, keep-alive connection",
+            statistics.median(kept_runs),
+            "a new connection per request",
+            statistics.median(fresh_runs),
+        )
+    )
 
 
 def main() -> None:
@@ -100,3 +153,4 @@ def main() -> None:
         routed = statistics.median(routed_runs)
         print(ratio_line("gateway (edge x3 + events + API)", routed, "API handler direct", baseline))
         print(f"gateway overhead per request: {fmt_us(routed - baseline)}")
+        _http_latency(gateway, token)

@@ -34,6 +34,10 @@ from local.runtime import HandlerUnavailableError, LocalFunction, close_thread_e
 
 # A Function URL accepts at most 6 MB of request payload; CloudFront would refuse far less at the edge.
 MAX_BODY_BYTES = 6 * 1024 * 1024
+# CloudFront's quotas: a URL of at most 8,192 bytes, and request line + headers of at most 20,480 bytes.
+MAX_URL_BYTES = 8192
+MAX_HEADER_BYTES = 20480
+ALLOWED_METHODS = "GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE"
 API_DOMAIN = "localapi0000.lambda-url.us-east-1.on.aws"
 WEBHOOKS_DOMAIN = "localhooks000.lambda-url.us-east-1.on.aws"
 PROBLEM = "application/problem+json"
@@ -134,17 +138,18 @@ class Gateway:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: GatewayServer
+    # Keep-alive clients otherwise wait for the delayed ACK of the previous segment (Nagle): +40 ms each.
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         started = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        refused = self._refusal(request_id)
+        if refused is not None:
+            self.close_connection = True  # an unread body would be taken for the next request
+            self._send(refused)
+            return
         length = int(self.headers.get("content-length") or 0)
-        if self.headers.get("transfer-encoding"):
-            self._send(problem(411, "Length Required", "send a Content-Length", uuid.uuid4().hex))
-            return
-        if length > MAX_BODY_BYTES:
-            self._send(problem(413, "Content Too Large", f"body over {MAX_BODY_BYTES} bytes", "-"))
-            self.close_connection = True
-            return
         body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
         request = HttpRequest(
@@ -165,18 +170,55 @@ class _Handler(BaseHTTPRequestHandler):
             (time.perf_counter() - started) * 1000,
         )
 
+    def _refusal(self, request_id: str) -> HttpResponse | None:
+        """CloudFront's own limits, checked before any function runs, as CloudFront does."""
+        if len(self.path) > MAX_URL_BYTES:
+            return problem(414, "URI Too Long", f"the URL is over {MAX_URL_BYTES} bytes", request_id)
+        header_bytes = len(self.requestline) + sum(len(k) + len(v) + 4 for k, v in self.headers.items())
+        if header_bytes > MAX_HEADER_BYTES:
+            detail = f"the request line and headers are over {MAX_HEADER_BYTES} bytes"
+            return problem(431, "Request Header Fields Too Large", detail, request_id)
+        if self.headers.get("transfer-encoding"):
+            return problem(411, "Length Required", "send a Content-Length", request_id)
+        declared = self.headers.get_all("content-length") or []
+        if len(declared) > 1 or not all(value.isdigit() for value in declared):
+            return problem(400, "Bad Request", "Content-Length must be one decimal number", request_id)
+        if declared and int(declared[0]) > MAX_BODY_BYTES:
+            return problem(413, "Content Too Large", f"body over {MAX_BODY_BYTES} bytes", request_id)
+        return None
+
+    def _method_not_allowed(self) -> None:
+        self.close_connection = True
+        response = problem(405, "Method Not Allowed", f"{self.command} is not served here", uuid.uuid4().hex)
+        response.headers.append(("allow", ALLOWED_METHODS))
+        self._send(response)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (bad request line, header line too long, too many headers,
+        unknown method) as problem+json instead of its HTML page."""
+        self.close_connection = True
+        title = self.responses.get(code, (f"HTTP {code}", ""))[0]
+        self._send(problem(int(code), title, message or title, uuid.uuid4().hex))
+
     def _send(self, response: HttpResponse) -> None:
-        self.send_response(response.status)
+        """Status line, headers and body in one write: split writes on a keep-alive connection meet
+        Nagle's algorithm and the client's delayed ACK."""
+        reason = self.responses.get(response.status, ("",))[0]
+        lines = [
+            f"HTTP/1.1 {response.status} {reason}",
+            f"server: {self.version_string()}",
+            f"date: {self.date_time_string()}",
+        ]
         skip = {"content-length", "connection", "transfer-encoding", "date", "server"}
-        for key, value in response.headers:
-            if key.lower() not in skip:
-                self.send_header(key, value)
-        self.send_header("content-length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        lines += [f"{key}: {value}" for key, value in response.headers if key.lower() not in skip]
+        lines.append(f"content-length: {len(response.body)}")
+        if self.close_connection:
+            lines.append("connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head if self.command == "HEAD" else head + response.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    do_TRACE = do_CONNECT = _method_not_allowed
 
     def log_message(self, format: str, *args: Any) -> None:
         """Requests are logged once by `_serve` with their timing."""

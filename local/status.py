@@ -1,7 +1,7 @@
 """`/_local/status`: components, queue depths (with DLQs) and recent jobs, as JSON.
 
 Child processes report themselves through small heartbeat files under `<root>/run/`; the page reads
-them, asks moto for queue depths and reads recent jobs as the cluster administrator (the jobs table has
+them (a component is alive while its process runs and its heartbeat is fresh), asks moto for queue depths and reads recent jobs as the cluster administrator (the jobs table has
 forced RLS, so only a role above it can list every tenant's jobs on a developer's machine).
 """
 
@@ -36,6 +36,22 @@ def write_heartbeat(root: str | Path, role: str, payload: dict[str, Any]) -> Non
     tmp.replace(directory / f"{role}.json")
 
 
+def process_running(pid: int) -> bool:
+    """Whether the process exists and has not died: a killed child stays a zombie until its parent (the
+    supervisor) reaps it, and a stale heartbeat alone would take seconds to tell."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): the signal probe is all there is
+    return stat.rsplit(")", 1)[-1].split()[0] not in {"Z", "X"}
+
+
 def read_heartbeats(root: str | Path) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     now = time.time()
@@ -44,7 +60,8 @@ def read_heartbeats(root: str | Path) -> dict[str, dict[str, Any]]:
             beat = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        beat["alive"] = now - float(beat.get("at", 0)) < HEARTBEAT_STALE_SECONDS
+        fresh = now - float(beat.get("at", 0)) < HEARTBEAT_STALE_SECONDS
+        beat["alive"] = fresh and not beat.get("stopped") and process_running(int(beat.get("pid", 0)))
         out[path.stem] = beat
     return out
 

@@ -1,15 +1,16 @@
-"""`saas dev` (the local stack) and `saas token` (dev IdP tokens for it)."""
+"""`saas dev` (the local stack), `saas dev info` (how to reach its parts) and `saas token` (dev IdP tokens)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from local.state import DEFAULT_ROOT, LOCAL_WEBHOOK_SECRET, ROOT_ENV
+from local.state import DEFAULT_ROOT, LOCAL_WEBHOOK_SECRET, ROOT_ENV, STATE_FILE, StackState
 
 
 def run_dev(args: argparse.Namespace) -> int:
@@ -34,10 +35,12 @@ def run_dev(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stack.request_stop())
     try:
         state = stack.start()
+        saas = saas_command()
         print(
             f"\nLocal stack on {state.gateway_url}  (status: {state.gateway_url}/_local/status)\n"
-            "Get a token:  saas token --email alice@example.com --tenant acme\n"
-            "Stop with Ctrl-C.\n",
+            f"URLs, database URLs, webhook signing secret, dev IdP:  {saas} dev info\n"
+            f"Get a token:  {saas} token --email alice@example.com --tenant acme\n"
+            "Walk-through: docs/local-stack.md.  Stop with Ctrl-C.\n",
             flush=True,
         )
         stack.run_until_stopped()
@@ -46,6 +49,91 @@ def run_dev(args: argparse.Namespace) -> int:
         return 1
     finally:
         stack.stop()
+    return 0
+
+
+def saas_command() -> str:
+    """How to run `saas` as written: the script next to this interpreter (`.venv/bin/saas` from the
+    repository root), since `make dev` does not put the virtualenv on PATH."""
+    script = Path(sys.executable).parent / "saas"
+    if not script.exists():
+        return "saas"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
+def stack_info(state: StackState) -> dict[str, Any]:
+    """Everything a developer needs to reach the running stack's parts, grouped for printing."""
+    return {
+        "gateway": {"url": state.gateway_url, "status": f"{state.gateway_url}/_local/status"},
+        "database": {
+            "app": state.database_url,
+            "owner": state.owner_database_url,
+            "admin": state.admin_database_url,
+        },
+        "aws": {
+            "endpoint_url": state.moto_url,
+            "webhooks_queue": state.webhooks.url,
+            "webhooks_dlq": state.webhooks.dlq_url,
+            "jobs_queue": state.jobs.url,
+            "jobs_dlq": state.jobs.dlq_url,
+            "reports_bucket": state.reports_bucket,
+            "rate_limit_table": state.rate_limit_table,
+            "ses_sender": state.ses_sender,
+        },
+        "stripe": {
+            "webhook_signing_secret": state.stripe_webhook_secret,
+            "webhook_secret_name": state.stripe_webhook_secret_name,
+            "webhook_url": f"{state.gateway_url}/webhooks/stripe",
+            "api_base": state.stripe_api_base,
+        },
+        "dev_idp": {
+            "issuer": state.idp_issuer,
+            "jwks": f"{state.idp_issuer}/.well-known/jwks.json",
+            "client_id": state.idp_client_id,
+            "signing_key": state.idp_key_path,
+        },
+        "sessions": {"issuer": state.session_issuer, "signing_key": state.session_key_path},
+        "state_file": str(Path(state.root) / STATE_FILE),
+    }
+
+
+NOTES = {
+    "database.app": "saas_app: the functions' role, forced RLS",
+    "database.owner": "saas_owner: migrations (saas migrate)",
+    "database.admin": "cluster administrator: psql, every tenant's rows",
+    "aws.endpoint_url": "moto: set AWS_ENDPOINT_URL to use it with boto3 / the aws CLI",
+    "stripe.webhook_signing_secret": "the receiver checks it; STRIPE_WEBHOOK_SECRET=whsec_... make dev sets another",
+}
+
+
+def run_info(args: argparse.Namespace) -> int:
+    import httpx
+
+    try:
+        state = StackState.load(Path(args.root))
+    except FileNotFoundError as exc:
+        print(f"saas dev info: {exc}", file=sys.stderr)
+        return 1
+    info = stack_info(state)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for group, values in info.items():
+            if not isinstance(values, dict):
+                print(f"{group}: {values}")
+                continue
+            print(f"{group}:")
+            for name, value in values.items():
+                note = NOTES.get(f"{group}.{name}")
+                print(f"  {name:<24} {value}" + (f"    # {note}" if note else ""))
+    try:
+        httpx.get(f"{state.gateway_url}/_local/ping", timeout=2).raise_for_status()
+    except httpx.HTTPError:
+        print(f"saas dev info: the gateway at {state.gateway_url} is not answering", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -66,7 +154,6 @@ def run_token(args: argparse.Namespace) -> int:
     import httpx
 
     from local.idp import DevIdp
-    from local.state import StackState
 
     try:
         state = StackState.load(Path(args.root))
@@ -105,6 +192,13 @@ def register(subparsers: Any) -> None:
     )
     dev.add_argument("--no-color", action="store_true", help="plain log lines")
     dev.set_defaults(handler=run_dev)
+    dev_commands = dev.add_subparsers(dest="dev_command", metavar="{info}")
+    info = dev_commands.add_parser(
+        "info", help="print the running stack's URLs, database URLs, webhook signing secret and dev IdP"
+    )
+    info.add_argument("--root", default=root_default, help="state directory of the running stack")
+    info.add_argument("--json", action="store_true", help="one JSON object instead of text")
+    info.set_defaults(handler=run_info)
 
     token = subparsers.add_parser("token", help="print a dev IdP token (creates the user and tenant)")
     token.add_argument("--email", required=True)
