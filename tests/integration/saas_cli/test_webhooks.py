@@ -13,9 +13,9 @@ import pytest
 import stripe
 from moto import mock_aws
 
+from saas_cli import stripe_samples as samples
 from saas_cli.main import main
 from tests.integration.webhooks.conftest import BillingTenant, fetch_all
-from webhooks import samples
 from webhooks.dispatch import process_event
 
 SECRET = "whsec_cli_test_secret"
