@@ -78,7 +78,7 @@ def make_tenants(app_url: str) -> list[tuple[uuid.UUID, str]]:
 
 def subscription_events(tenants: list[tuple[uuid.UUID, str]]) -> list[dict[str, Any]]:
     """Each tenant's subscription flips active ↔ past_due and starter ↔ pro: every event changes state."""
-    from webhooks import samples
+    from saas_cli import stripe_samples as samples
 
     start = int(time.time()) - 3600
     events = []
@@ -218,7 +218,8 @@ def bench_receiver() -> None:
     import stripe
     from moto import mock_aws
 
-    from webhooks import receiver, samples
+    from saas_cli import stripe_samples as samples
+    from webhooks import receiver
     from webhooks.settings import get_settings
 
     os.environ.update(

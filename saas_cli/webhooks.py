@@ -1,7 +1,10 @@
-"""`saas webhooks replay|redrive|send`: operator tools for the Stripe webhook pipeline.
+"""`saas webhooks parked|replay|redrive|send`: operator tools for the Stripe webhook pipeline.
 
+- ``parked`` lists the events waiting for their customer to be linked to a tenant (oldest first).
 - ``replay <event-id>`` re-applies an event stored in ``stripe_events`` (stale checks still apply, so
-  replaying twice changes nothing more than replaying once).
+  replaying twice changes nothing more than replaying once), or routes a parked event: to the tenant its
+  customer is linked to now, or with ``--tenant <slug>`` to that tenant, linking the customer (for a
+  customer created outside the API); the customer's other parked events are applied with it.
 - ``redrive`` moves messages from the webhooks DLQ back to the FIFO queue, keeping their message group
   and deduplication id (the event id): re-running it, or a crash between send and delete, cannot apply an
   event twice.
@@ -21,9 +24,11 @@ import sys
 import urllib.error
 import urllib.request
 from typing import Any
+from uuid import UUID
 
 DEFAULT_URL = "http://127.0.0.1:8000/webhooks/stripe"
 REDRIVE_BATCH = 10
+PARKED_LIST_LIMIT = 100
 
 
 def _local_state() -> Any:
@@ -46,15 +51,40 @@ def _use_local_environment() -> Any:
     return state
 
 
+def run_parked(args: argparse.Namespace) -> int:
+    _use_local_environment()
+    from webhooks.repositories.events import parked_events
+
+    parked = parked_events(limit=args.limit)
+    for event in parked:
+        print(
+            f"{event.event_id}  {event.type}  customer {event.customer_id}  created {event.created.isoformat()}"
+            f"  parked {event.parked_at.isoformat()}  deliveries {event.deliveries}  ({event.reason})"
+        )
+    print(
+        f"{len(parked)} parked event(s)"
+        + (f" (first {args.limit} shown)" if len(parked) == args.limit else "")
+    )
+    return 0
+
+
 def run_replay(args: argparse.Namespace) -> int:
     _use_local_environment()
     from webhooks.dispatch import replay_event
 
-    result = replay_event(args.event_id)
+    tenant_id = None
+    if args.tenant:
+        try:
+            tenant_id = UUID(_tenant_and_customer(args.tenant)[0])
+        except LookupError as exc:
+            print(f"saas webhooks replay: {exc}", file=sys.stderr)
+            return 1
+    result = replay_event(args.event_id, tenant_id=tenant_id)
     if result is None:
-        print(f"saas webhooks replay: no stored event {args.event_id}", file=sys.stderr)
+        print(f"saas webhooks replay: no stored or parked event {args.event_id}", file=sys.stderr)
         return 1
-    print(f"{result.event_id}: {result.outcome} (tenant {result.tenant_id})")
+    unparked = f", {result.unparked} parked event(s) applied with it" if result.unparked else ""
+    print(f"{result.event_id}: {result.outcome} (tenant {result.tenant_id}){unparked}")
     return 0
 
 
@@ -132,7 +162,7 @@ def _webhook_secret(args: argparse.Namespace, state: Any) -> str:
 
 def run_send(args: argparse.Namespace) -> int:
     state = _use_local_environment()
-    from webhooks import samples
+    from saas_cli import stripe_samples as samples
 
     try:
         tenant_id, customer = _tenant_and_customer(args.tenant)
@@ -180,13 +210,22 @@ def run_send(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    from webhooks.samples import SUPPORTED_EVENTS
+    from saascore.billing.events import HANDLED_EVENTS
 
-    parser = subparsers.add_parser("webhooks", help="Stripe webhook operations (replay, redrive, send)")
+    parser = subparsers.add_parser(
+        "webhooks", help="Stripe webhook operations (parked, replay, redrive, send)"
+    )
     commands = parser.add_subparsers(dest="webhooks_command", required=True)
 
-    replay = commands.add_parser("replay", help="re-apply a stored Stripe event by id")
+    parked = commands.add_parser("parked", help="list events waiting for their customer to be linked")
+    parked.add_argument("--limit", type=int, default=PARKED_LIST_LIMIT, help="show at most this many")
+    parked.set_defaults(handler=run_parked)
+
+    replay = commands.add_parser("replay", help="re-apply a stored Stripe event, or route a parked one")
     replay.add_argument("event_id")
+    replay.add_argument(
+        "--tenant", help="tenant slug: route a parked event there and link its customer to that tenant"
+    )
     replay.set_defaults(handler=run_replay)
 
     redrive = commands.add_parser("redrive", help="move webhooks DLQ messages back to the queue")
@@ -196,7 +235,7 @@ def register(subparsers: Any) -> None:
     redrive.set_defaults(handler=run_redrive)
 
     send = commands.add_parser("send", help="sign and POST a realistic Stripe event for a tenant")
-    send.add_argument("type", help=f"event type, e.g. {', '.join(SUPPORTED_EVENTS[:3])}, ...")
+    send.add_argument("type", help=f"event type, one of: {', '.join(HANDLED_EVENTS)}")
     send.add_argument("--tenant", required=True, help="tenant slug")
     send.add_argument("--plan", default="starter", choices=["starter", "pro"])
     send.add_argument("--status", help="subscription status (subscription events)")

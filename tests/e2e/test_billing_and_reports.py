@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from local.state import LOCAL_WEBHOOK_SECRET
+from saas_cli.stripe_samples import build_event, signature_header
 from tests.e2e.conftest import E2E_WEBHOOK_SECRET, RunningStack, wait_for
 from tests.e2e.helpers import sign_in
-from webhooks.samples import build_event, signature_header
 
 pytestmark = pytest.mark.e2e
 

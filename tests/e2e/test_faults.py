@@ -12,9 +12,9 @@ import psycopg
 import pytest
 
 from local.postgres import LocalCluster, port_is_free
+from saas_cli.stripe_samples import build_event, signature_header
 from tests.e2e.conftest import RunningStack, pids_alive, problem_json, wait_for
 from tests.e2e.helpers import sign_in
-from webhooks.samples import build_event, signature_header
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

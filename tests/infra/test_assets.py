@@ -105,3 +105,39 @@ def test_handlers_import_with_only_their_asset_and_layers(assembly: Assembly, lo
             assert not layers, "Lambda@Edge cannot have layers"
     if not_landed:
         print(f"handlers whose modules are not in the repository yet: {sorted(not_landed)}")
+
+
+def test_the_webhooks_asset_ships_only_what_its_handlers_import(
+    assembly: Assembly, local_deps_layer: Path
+) -> None:
+    """No fixture or CLI helper (the event samples moved to `saas_cli`) rides in the webhooks functions."""
+    webhooks = [(h, code, layers) for h, code, layers in _functions(assembly) if h.startswith("webhooks.")]
+    assert {handler for handler, _, _ in webhooks} == {
+        "webhooks.receiver.handler",
+        "webhooks.processor.handler",
+    }
+    imported: set[str] = set()
+    shipped: set[str] = set()
+    for handler, code, layers in webhooks:
+        shipped |= {
+            ".".join(path.relative_to(code).with_suffix("").parts).removesuffix(".__init__")
+            for path in code.rglob("*.py")
+        }
+        paths = [str(code), *(str(_layer_path(layer, local_deps_layer)) for layer in layers)]
+        script = (
+            "import importlib, sys\n"
+            f"sys.path[:0] = {paths!r}\n"
+            f"importlib.import_module({handler.rsplit('.', 1)[0]!r})\n"
+            "print(' '.join(m for m in sys.modules if m == 'webhooks' or m.startswith('webhooks.')))\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-I", "-S", "-B", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        imported |= set(result.stdout.split())
+    assert "webhooks.samples" not in shipped
+    assert shipped == imported

@@ -32,6 +32,11 @@ GLOBAL_TABLES: dict[str, GlobalTable] = {
         "addresses that hard-bounced or complained, for every tenant; holds no tenant data; append-only",
         app_may=frozenset({"INSERT"}),
     ),
+    "stripe_parked_events": GlobalTable(
+        "Stripe events of customers no tenant owns yet; the application has no privilege on it and reaches"
+        " it only through app.park_stripe_event / app.take_parked_stripe_events (current tenant's customer"
+        " only) / app.parked_stripe_events"
+    ),
 }
 
 # Tables whose tenant column is not called tenant_id.

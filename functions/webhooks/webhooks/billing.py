@@ -13,20 +13,28 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from saascore.billing.events import InvoiceSnapshot, StripeEvent, SubscriptionSnapshot
+from saascore.billing.events import (
+    CHECKOUT_EVENTS,
+    CUSTOMER_EVENTS,
+    INVOICE_EVENTS,
+    SUBSCRIPTION_EVENTS,
+    InvoiceSnapshot,
+    StripeEvent,
+    SubscriptionSnapshot,
+)
+from saascore.billing.repositories.subscriptions import upsert_subscription
 from saascore.billing.state import (
     TERMINAL_STATUSES,
     TenantBilling,
     customer_deleted,
     is_stale,
     next_status,
-    plan_key_for,
     tenant_billing_for,
 )
 from saascore.db.connection import Connection
 from saascore.jobs import enqueue_job
 from saascore.observability import get_logger
-from webhooks import repository
+from webhooks.repositories import customers, subscriptions, tenants
 
 logger = get_logger("webhooks-processor")
 
@@ -49,17 +57,17 @@ def change_tenant_billing(ctx: EventContext, billing: TenantBilling) -> None:
     """Store and audit the tenant's new billing summary (plan limits and the next session's plan claim)."""
     if billing == ctx.tenant:
         return
-    repository.update_tenant_billing(
+    tenants.update_tenant_billing(
         ctx.conn,
         tenant_id=ctx.tenant_id,
         billing=billing,
         event_id=ctx.event.id,
-        before=repository.billing_document(ctx.tenant),
+        before=tenants.billing_document(ctx.tenant),
     )
 
 
 def apply_subscription(ctx: EventContext, snapshot: SubscriptionSnapshot) -> str:
-    own, other_live = repository.subscriptions_for_update(
+    own, other_live = subscriptions.subscriptions_for_update(
         ctx.conn, tenant_id=ctx.tenant_id, subscription_id=snapshot.id
     )
     if own is not None and is_stale(ctx.event.created, own["last_event_created"]):
@@ -74,13 +82,12 @@ def apply_subscription(ctx: EventContext, snapshot: SubscriptionSnapshot) -> str
             extra={"tenant_id": str(ctx.tenant_id), "subscription": snapshot.id, "live": other_live},
         )
         return "conflict"
-    repository.upsert_subscription(
+    upsert_subscription(
         ctx.conn,
         tenant_id=ctx.tenant_id,
         snapshot=snapshot,
-        status=status,
-        plan=plan_key_for(snapshot.price_lookup_key),
-        event=ctx.event,
+        applied_at=ctx.event.created,
+        applied_by=ctx.event.id,
     )
     if other_live is None:
         # With no other live subscription, this one governs the tenant's plan and access.
@@ -115,7 +122,9 @@ def on_invoice(ctx: EventContext) -> str:
     invoice = InvoiceSnapshot.parse(ctx.event.object)
     kind = ctx.event.type.removeprefix("invoice.")
     if invoice.subscription_id is not None:
-        repository.set_latest_invoice_status(ctx.conn, subscription_id=invoice.subscription_id, status=kind)
+        subscriptions.set_latest_invoice_status(
+            ctx.conn, subscription_id=invoice.subscription_id, status=kind
+        )
     if kind in ("payment_failed", "payment_action_required"):
         notify(
             ctx,
@@ -131,7 +140,7 @@ def on_invoice(ctx: EventContext) -> str:
                 else invoice.next_payment_attempt.isoformat(),
             },
         )
-    repository.audit(
+    tenants.audit(
         ctx.conn,
         tenant_id=ctx.tenant_id,
         action=f"billing.invoice.{kind}",
@@ -147,14 +156,14 @@ def on_customer(ctx: EventContext) -> str:
     customer_id = ctx.event.object_id
     if customer_id is None:
         return "ignored"
-    known, last_applied = repository.customer_last_event(ctx.conn, customer_id=customer_id)
+    known, last_applied = customers.customer_last_event(ctx.conn, customer_id=customer_id)
     if not known:
         return "ignored"
     if is_stale(ctx.event.created, last_applied):
         return "stale"
     deleted = ctx.event.type == "customer.deleted"
     email = ctx.event.object.get("email")
-    repository.update_customer(
+    customers.update_customer(
         ctx.conn, customer_id=customer_id, email=email, event_created=ctx.event.created, deleted=deleted
     )
     if deleted:
@@ -174,15 +183,8 @@ def notify(ctx: EventContext, template: str, data: dict[str, Any]) -> None:
 
 
 HANDLERS: dict[str, Callable[[EventContext], str]] = {
-    "checkout.session.completed": on_checkout_completed,
-    **{
-        f"customer.subscription.{kind}": on_subscription
-        for kind in ("created", "updated", "deleted", "trial_will_end", "paused", "resumed")
-    },
-    **{
-        f"invoice.{kind}": on_invoice
-        for kind in ("paid", "payment_succeeded", "payment_failed", "payment_action_required")
-    },
-    "customer.updated": on_customer,
-    "customer.deleted": on_customer,
+    **dict.fromkeys(CHECKOUT_EVENTS, on_checkout_completed),
+    **dict.fromkeys(SUBSCRIPTION_EVENTS, on_subscription),
+    **dict.fromkeys(INVOICE_EVENTS, on_invoice),
+    **dict.fromkeys(CUSTOMER_EVENTS, on_customer),
 }

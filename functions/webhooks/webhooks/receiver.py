@@ -1,9 +1,11 @@
 """`POST /webhooks/stripe` (its own Function URL): verify the Stripe signature, enqueue, answer fast.
 
 Nothing is written before the signature checks out: a bad or missing ``Stripe-Signature``, a timestamp
-outside the tolerance (past or future) or an oversized body is a 4xx problem and enqueues nothing. A
-verified event goes to the FIFO queue (group = Stripe customer, dedup = event id) and the answer is 200;
-if SQS refuses, the answer is 503 so Stripe retries later and nothing is lost.
+outside the tolerance (past or future) or an oversized body is a 4xx problem and enqueues nothing. So is a
+validly signed body that is not a Stripe event (``[1,2,3]``, ``null``, ``{}``, an event without
+``api_version``): it can never succeed, whoever retries it. A verified event goes to the FIFO queue
+(group = Stripe customer, dedup = event id) and the answer is 200; if SQS refuses, or the secret is not
+configured, the answer is a 5xx so Stripe retries later and nothing is lost.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent,
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from saascore.billing.events import customer_of
+from saascore.billing.events import StripeEvent
+from saascore.billing.exceptions import MalformedEventError
 from saascore.billing.stripe_api import STRIPE_API_VERSION
 from saascore.observability import get_logger, get_metrics, get_tracer
 from saascore.problems import PROBLEM_CONTENT_TYPE, Problem
 from saascore.secrets import resolve_secret
+from webhooks.exceptions import RejectedError
 from webhooks.settings import WebhooksSettings, get_settings
 
 if TYPE_CHECKING:
@@ -38,12 +42,6 @@ tracer = get_tracer(SERVICE)
 metrics = get_metrics(SERVICE)
 
 Response = dict[str, Any]
-
-
-class RejectedError(Exception):
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.title)
-        self.problem = problem
 
 
 @lru_cache(maxsize=1)
@@ -59,24 +57,22 @@ def webhook_secrets(settings: WebhooksSettings) -> list[str]:
     return [secret.strip() for secret in value.split(",") if secret.strip()]
 
 
-def verify(payload: str, header: str | None, secrets: Sequence[str], *, tolerance: int) -> stripe.Event:
+def verify(payload: str, header: str | None, secrets: Sequence[str], *, tolerance: int) -> StripeEvent:
     """The verified event, or `RejectedError`: any configured secret may match (secret rotation)."""
     if not secrets:
         raise RejectedError(Problem(500, "Webhook secret not configured", "webhook-misconfigured"))
     error: stripe.SignatureVerificationError | None = None
     for secret in secrets:
         try:
-            event: stripe.Event = stripe.Webhook.construct_event(payload, header, secret, tolerance=tolerance)
+            stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=tolerance)
             break
         except stripe.SignatureVerificationError as exc:
             error = exc
-        except ValueError as exc:
-            raise RejectedError(Problem(400, "Body is not JSON", "webhook-bad-body")) from exc
     else:
         raise RejectedError(
             Problem(400, "Invalid Stripe signature", "webhook-bad-signature", detail=str(error))
         )
-    # construct_event refuses old timestamps only; a timestamp from the future is as suspicious.
+    # verify_header refuses old timestamps only; a timestamp from the future is as suspicious.
     signed_at = int(dict(part.split("=", 1) for part in str(header).split(",") if "=" in part).get("t", "0"))
     if signed_at > time.time() + tolerance:
         raise RejectedError(
@@ -84,16 +80,29 @@ def verify(payload: str, header: str | None, secrets: Sequence[str], *, toleranc
                 400, "Invalid Stripe signature", "webhook-bad-signature", detail="timestamp in the future"
             )
         )
-    return event
+    return parse_event(payload)
 
 
-def enqueue(payload: str, event: stripe.Event, *, queue_url: str) -> None:
-    document: Mapping[str, Any] = json.loads(payload)
+def parse_event(payload: str) -> StripeEvent:
+    """The signed body as a Stripe event, or a 400: signed JSON that is not an event never becomes one."""
+    try:
+        document = json.loads(payload)
+    except ValueError as exc:
+        raise RejectedError(Problem(400, "Body is not JSON", "webhook-bad-body")) from exc
+    try:
+        return StripeEvent.parse(document)
+    except MalformedEventError as exc:
+        raise RejectedError(
+            Problem(400, "Body is not a Stripe event", "webhook-not-an-event", detail=str(exc))
+        ) from exc
+
+
+def enqueue(payload: str, event: StripeEvent, *, queue_url: str) -> None:
     try:
         sqs_client().send_message(
             QueueUrl=queue_url,
             MessageBody=payload,
-            MessageGroupId=customer_of(document) or event.id,
+            MessageGroupId=event.customer_id or event.id,
             MessageDeduplicationId=event.id,
         )
     except (BotoCoreError, ClientError) as exc:
@@ -103,17 +112,17 @@ def enqueue(payload: str, event: stripe.Event, *, queue_url: str) -> None:
         ) from exc
 
 
-def receive(body: str, headers: Mapping[str, str], settings: WebhooksSettings) -> stripe.Event:
+def receive(body: str, headers: Mapping[str, str], settings: WebhooksSettings) -> StripeEvent:
     if len(body.encode()) > settings.max_body_bytes:
         raise RejectedError(Problem(413, "Body too large", "webhook-body-too-large"))
     event = verify(
         body, headers.get("stripe-signature"), webhook_secrets(settings), tolerance=settings.tolerance_seconds
     )
-    if bool(event.livemode) != settings.livemode:
+    if event.livemode != settings.livemode:
         raise RejectedError(
             Problem(400, "Event mode does not match this endpoint", "webhook-livemode-mismatch")
         )
-    if event.api_version not in (None, STRIPE_API_VERSION):
+    if event.api_version != STRIPE_API_VERSION:
         logger.warning(
             "event API version differs from the pinned one", extra={"api_version": event.api_version}
         )

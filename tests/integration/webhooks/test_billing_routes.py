@@ -8,10 +8,10 @@ from typing import Any, get_args
 
 from api.main import app
 from api.routes import billing as billing_routes
+from saas_cli import stripe_samples as samples
 from saascore.billing.plans import PLANS
 from tests.integration.api.harness import ApiHarness, Session
 from tests.support.stripe_stub import StripeStub
-from webhooks import samples
 from webhooks.dispatch import process_event
 
 

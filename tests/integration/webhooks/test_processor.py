@@ -1,392 +1,174 @@
-"""The processor on real PostgreSQL: exactly-once effects, ordering, dunning, audit, replay."""
+"""The processor Lambda behind a moto SQS FIFO queue with a DLQ (maxReceiveCount 5).
+
+The loop below plays the Lambda event source mapping: receive up to 10, invoke, delete what succeeded,
+make the reported failures visible again.
+"""
 
 from __future__ import annotations
 
-import random
-import threading
+import json
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from moto import mock_aws
 
-from saascore.db.connection import Database
-from saascore.db.tenancy import tenant_transaction
-from saascore.settings import DatabaseSettings
-from tests.integration.webhooks.conftest import BillingTenant, fetch_all
-from tests.support.stripe_stub import StripeStub
-from webhooks import samples
-from webhooks.dispatch import process_event, replay_event
+from saas_cli import stripe_samples as samples
+from tests.integration.webhooks.conftest import fetch_all
+from webhooks import processor
 
-T0 = int(time.time()) - 3600
+MAX_RECEIVES = 5
 
 
-def sub_event(
-    tenant: BillingTenant,
-    event_type: str = "customer.subscription.updated",
-    *,
-    sub_id: str = "sub_main",
-    status: str = "active",
-    lookup_key: str = "starter_monthly",
-    created: int = T0,
-    **kwargs,
-):
-    obj = samples.subscription(
-        customer=tenant.customer,
-        tenant_id=str(tenant.id),
-        subscription_id=sub_id,
-        status=status,
-        lookup_key=lookup_key,
-        created=T0,
-        **kwargs,
-    )
-    return samples.event(event_type, obj, created=created)
+@pytest.fixture
+def queues(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        sqs = boto3.client("sqs")
+        dlq_url = sqs.create_queue(QueueName="stripe-events-dlq.fifo", Attributes={"FifoQueue": "true"})[
+            "QueueUrl"
+        ]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        queue_url = sqs.create_queue(
+            QueueName="stripe-events.fifo",
+            Attributes={
+                "FifoQueue": "true",
+                "VisibilityTimeout": "30",
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}
+                ),
+            },
+        )["QueueUrl"]
+        yield sqs, queue_url, dlq_url
 
 
-def tenant_row(db: Database, tenant: BillingTenant) -> dict[str, Any]:
-    [row] = fetch_all(
-        db,
-        tenant.id,
-        "SELECT plan, billing_status, access_level, trial_ends_at,"
-        " billing_grace_ends_at FROM tenants WHERE id = %s",
-        tenant.id,
-    )
-    return row
+def lambda_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m["Attributes"],
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:stripe-events.fifo",
+                "awsRegion": "eu-west-1",
+            }
+            for m in messages
+        ]
+    }
 
 
-def count(db: Database, tenant: BillingTenant, table: str, where: str = "true") -> int:
-    return int(fetch_all(db, tenant.id, f"SELECT count(*) AS n FROM {table} WHERE {where}")[0]["n"])
+def drain(sqs, queue_url: str, lambda_context) -> list[list[str]]:
+    """Run the event source mapping until the queue is empty; returns each invocation's failed ids."""
+    failures_per_call: list[list[str]] = []
+    for _ in range(20):
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            break
+        try:
+            response = processor.handler(lambda_event(messages), lambda_context)
+            failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        except BatchProcessingError:
+            # Every record failed: Powertools raises and the event source mapping returns them all.
+            failed = {m["MessageId"] for m in messages}
+        failures_per_call.append(sorted(failed))
+        for message in messages:
+            if message["MessageId"] in failed:
+                sqs.change_message_visibility(
+                    QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+            else:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return failures_per_call
 
 
-def test_subscription_created_sets_plan_access_and_audits(app_database, tenant) -> None:
-    result = process_event(sub_event(tenant, "customer.subscription.created", lookup_key="pro_monthly"))
-    assert (result.outcome, result.tenant_id) == ("applied", tenant.id)
-    row = tenant_row(app_database, tenant)
-    assert (row["plan"], row["billing_status"], row["access_level"]) == ("pro", "active", "full")
-    [audit] = fetch_all(
-        app_database, tenant.id, "SELECT actor_type, action, before, after, request_id FROM audit_logs"
-    )
-    assert (audit["actor_type"], audit["action"], audit["request_id"]) == (
-        "stripe",
-        "billing.updated",
-        result.event_id,
-    )
-    assert audit["before"]["plan"] == "free"
-    assert audit["after"]["plan"] == "pro"
-    [sub] = fetch_all(
-        app_database,
-        tenant.id,
-        "SELECT stripe_subscription_id, status, plan, current_period_end FROM subscriptions",
-    )
-    assert (sub["stripe_subscription_id"], sub["status"], sub["plan"]) == ("sub_main", "active", "pro")
-    assert sub["current_period_end"] == datetime.fromtimestamp(T0 + samples.MONTH, tz=UTC)
-
-
-def test_same_event_three_times_has_one_effect(app_database, tenant) -> None:
-    event = sub_event(tenant)
-    outcomes = [process_event(event).outcome for _ in range(3)]
-    assert outcomes == ["applied", "duplicate", "duplicate"]
-    assert count(app_database, tenant, "stripe_events") == 1
-    assert count(app_database, tenant, "audit_logs") == 1
-    assert count(app_database, tenant, "subscriptions") == 1
-
-
-def test_two_concurrent_workers_apply_an_event_once(app_database, pg, tenant) -> None:
-    event = samples.event(
-        "invoice.payment_failed",
-        samples.invoice(customer=tenant.customer, subscription_id=None, status="open"),
-    )
-    workers = [Database(DatabaseSettings.model_validate({"DATABASE_URL": pg.app_url})) for _ in range(2)]
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
-
-    def work(db: Database) -> None:
-        barrier.wait()
-        outcomes.append(process_event(event, database=db).outcome)
-
-    threads = [threading.Thread(target=work, args=(db,)) for db in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    for db in workers:
-        db.discard()
-    assert sorted(outcomes) == ["applied", "duplicate"]
-    assert count(app_database, tenant, "jobs") == 1
-    assert count(app_database, tenant, "audit_logs") == 1
-
-
-@pytest.mark.parametrize("seed", range(4))
-def test_shuffled_updates_end_in_the_newest_state(app_database, make_tenant, seed) -> None:
-    tenant = make_tenant()
-    rng = random.Random(seed)
-    statuses = ["trialing", "active", "past_due", "active", "unpaid", "active", "past_due", "active"]
-    keys = ["starter_monthly", "pro_monthly"]
-    events = [
-        sub_event(tenant, status=s, lookup_key=rng.choice(keys), created=T0 + i * 10)
-        for i, s in enumerate(statuses)
-    ]
-    newest = events[-1]
-    rng.shuffle(events)
-    for event in events:
-        process_event(event)
-    [sub] = fetch_all(
-        app_database, tenant.id, "SELECT status, price_lookup_key, last_event_id FROM subscriptions"
-    )
-    expected_key = newest["data"]["object"]["items"]["data"][0]["price"]["lookup_key"]
-    assert (sub["status"], sub["price_lookup_key"], sub["last_event_id"]) == (
-        "active",
-        expected_key,
-        newest["id"],
-    )
-    row = tenant_row(app_database, tenant)
-    assert (row["billing_status"], row["access_level"], row["plan"]) == (
-        "active",
-        "full",
-        expected_key.split("_")[0],
-    )
-    outcomes = fetch_all(app_database, tenant.id, "SELECT outcome FROM stripe_events")
-    assert {o["outcome"] for o in outcomes} <= {"applied", "stale"}
-
-
-def test_deleted_then_late_updated_stays_canceled(app_database, tenant) -> None:
-    process_event(sub_event(tenant, "customer.subscription.created", created=T0))
-    process_event(sub_event(tenant, "customer.subscription.deleted", status="canceled", created=T0 + 20))
-    late = process_event(sub_event(tenant, status="active", created=T0 + 10))
-    # Even an "active" stamped after the deletion cannot revive it: Stripe never reactivates.
-    impossible = process_event(sub_event(tenant, status="active", created=T0 + 30))
-    assert (late.outcome, impossible.outcome) == ("stale", "stale")
-    [sub] = fetch_all(app_database, tenant.id, "SELECT status FROM subscriptions")
-    assert sub["status"] == "canceled"
-    row = tenant_row(app_database, tenant)
-    assert (row["plan"], row["billing_status"], row["access_level"]) == ("free", "canceled", "full")
-
-
-def test_canceled_for_non_payment_suspends(app_database, tenant) -> None:
-    process_event(sub_event(tenant, status="past_due", created=T0))
-    process_event(
-        sub_event(
-            tenant,
-            "customer.subscription.deleted",
-            status="canceled",
-            created=T0 + 5,
-            cancellation_reason="payment_failed",
+def test_one_poison_message_in_ten(queues, make_tenant, app_database, lambda_context) -> None:
+    sqs, queue_url, dlq_url = queues
+    tenants = [make_tenant() for _ in range(10)]
+    created = int(time.time()) - 60
+    bodies = []
+    for index, tenant in enumerate(tenants):
+        obj = samples.subscription(
+            customer=tenant.customer, tenant_id=str(tenant.id), lookup_key="pro_monthly"
         )
-    )
-    assert tenant_row(app_database, tenant)["access_level"] == "suspended"
-
-
-def test_past_due_starts_the_configured_grace_period(app_database, tenant, monkeypatch) -> None:
-    monkeypatch.setenv("BILLING_GRACE_PERIOD_DAYS", "3")
-    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-    process_event(sub_event(tenant, status="past_due"), now=now)
-    row = tenant_row(app_database, tenant)
-    assert (row["access_level"], row["billing_grace_ends_at"]) == ("grace", now + timedelta(days=3))
-    later = process_event(sub_event(tenant, status="past_due", created=T0 + 1), now=now + timedelta(days=4))
-    assert later.outcome == "applied"
-    assert tenant_row(app_database, tenant)["access_level"] == "read_only"
-
-
-def test_payment_failed_queues_one_dunning_email(app_database, tenant) -> None:
-    process_event(sub_event(tenant, status="past_due"))
-    invoice = samples.invoice(
-        customer=tenant.customer, subscription_id="sub_main", status="open", amount_due=2000
-    )
-    event = samples.event("invoice.payment_failed", invoice)
-    process_event(event)
-    process_event(event)
-    [job] = fetch_all(app_database, tenant.id, "SELECT type, payload, dedup_key FROM jobs")
-    assert (job["type"], job["dedup_key"]) == ("send_email", f"stripe:{event['id']}")
-    assert job["payload"]["template"] == "billing_payment_failed"
-    assert job["payload"]["data"]["hosted_invoice_url"] == invoice["hosted_invoice_url"]
-    [sub] = fetch_all(app_database, tenant.id, "SELECT latest_invoice_status FROM subscriptions")
-    assert sub["latest_invoice_status"] == "payment_failed"
-
-
-@pytest.mark.parametrize(
-    "event_type", ["invoice.paid", "invoice.payment_succeeded", "invoice.payment_action_required"]
-)
-def test_invoice_events_are_recorded_and_audited(app_database, tenant, event_type) -> None:
-    event = samples.build_event(event_type, customer=tenant.customer, tenant_id=str(tenant.id))
-    assert process_event(event).outcome == "applied"
-    [audit] = fetch_all(app_database, tenant.id, "SELECT action FROM audit_logs")
-    assert audit["action"] == f"billing.{event_type}"
-    jobs = count(app_database, tenant, "jobs")
-    assert jobs == (1 if event_type.endswith("action_required") else 0)
-
-
-def test_trial_will_end_queues_a_reminder_and_keeps_trial_dates(app_database, tenant) -> None:
-    event = samples.build_event(
-        "customer.subscription.trial_will_end", customer=tenant.customer, tenant_id=str(tenant.id)
-    )
-    process_event(event)
-    row = tenant_row(app_database, tenant)
-    assert row["billing_status"] == "trialing"
-    assert row["trial_ends_at"] == datetime.fromtimestamp(event["data"]["object"]["trial_end"], tz=UTC)
-    [job] = fetch_all(app_database, tenant.id, "SELECT payload FROM jobs")
-    assert job["payload"]["template"] == "billing_trial_will_end"
-
-
-@pytest.mark.parametrize(
-    ("event_type", "status"),
-    [("customer.subscription.paused", "paused"), ("customer.subscription.resumed", "active")],
-)
-def test_paused_and_resumed(app_database, tenant, event_type, status) -> None:
-    process_event(samples.build_event(event_type, customer=tenant.customer, tenant_id=str(tenant.id)))
-    expected = "read_only" if status == "paused" else "full"
-    assert tenant_row(app_database, tenant)["access_level"] == expected
-
-
-def test_customer_updated_and_deleted(app_database, tenant) -> None:
-    process_event(sub_event(tenant))
-    updated = samples.event(
-        "customer.updated",
-        samples.customer_object(customer=tenant.customer, tenant_id=str(tenant.id), email="new@example.com"),
-        created=T0 + 10,
-    )
-    stale = samples.event(
-        "customer.updated",
-        samples.customer_object(customer=tenant.customer, tenant_id=str(tenant.id), email="old@example.com"),
-        created=T0 + 5,
-    )
-    assert [process_event(e).outcome for e in (updated, stale)] == ["applied", "stale"]
-    [customer] = fetch_all(app_database, tenant.id, "SELECT email, deleted_at FROM billing_customers")
-    assert (customer["email"], customer["deleted_at"]) == ("new@example.com", None)
-    deleted = samples.event(
-        "customer.deleted",
-        samples.customer_object(customer=tenant.customer, tenant_id=str(tenant.id)),
-        created=T0 + 20,
-    )
-    process_event(deleted)
-    row = tenant_row(app_database, tenant)
-    assert (row["plan"], row["access_level"]) == ("free", "suspended")
-
-
-def test_second_live_subscription_is_refused_not_billed_twice(app_database, tenant) -> None:
-    process_event(sub_event(tenant, sub_id="sub_first", lookup_key="starter_monthly"))
-    second = process_event(
-        sub_event(tenant, "customer.subscription.created", sub_id="sub_second", lookup_key="pro_monthly")
-    )
-    assert second.outcome == "conflict"
-    assert [
-        r["stripe_subscription_id"]
-        for r in fetch_all(app_database, tenant.id, "SELECT stripe_subscription_id FROM subscriptions")
-    ] == ["sub_first"]
-    assert tenant_row(app_database, tenant)["plan"] == "starter"
-    [recorded] = fetch_all(
-        app_database, tenant.id, "SELECT outcome FROM stripe_events WHERE id = %s", second.event_id
-    )
-    assert recorded["outcome"] == "conflict"
-
-
-def test_database_refuses_two_live_subscriptions_for_a_tenant(app_database, tenant) -> None:
-    import psycopg
-
-    process_event(sub_event(tenant, sub_id="sub_first"))
-    with (
-        pytest.raises(psycopg.errors.UniqueViolation, match="subscriptions_one_live_per_tenant"),
-        tenant_transaction(tenant.id, database=app_database) as conn,
-    ):
-        conn.execute(
-            "INSERT INTO subscriptions (tenant_id, stripe_subscription_id, stripe_customer_id, status, plan,"
-            " stripe_created, last_event_created, last_event_id) VALUES (%s, 'sub_x', %s, 'active', 'pro', now(), now(), 'evt_x')",
-            (tenant.id, tenant.customer),
+        if index == 3:
+            obj["status"] = "not-a-status"  # poison: can never be applied
+        event = samples.event("customer.subscription.created", obj, created=created)
+        bodies.append(event)
+        sqs.send_message(
+            QueueUrl=queue_url,
+            MessageBody=json.dumps(event),
+            MessageGroupId=tenant.customer,
+            MessageDeduplicationId=event["id"],
         )
 
+    failures = drain(sqs, queue_url, lambda_context)
 
-def test_unknown_types_are_recorded_and_acknowledged(app_database, tenant) -> None:
-    event = samples.event(
-        "customer.tax_id.created", {"id": "txi_1", "object": "tax_id", "customer": tenant.customer}
-    )
-    assert process_event(event).outcome == "ignored"
-    [row] = fetch_all(app_database, tenant.id, "SELECT type, outcome FROM stripe_events")
-    assert (row["type"], row["outcome"]) == ("customer.tax_id.created", "ignored")
-
-
-def test_event_for_no_known_tenant_is_acknowledged(app_database, tenant) -> None:
-    event = samples.event("invoice.paid", samples.invoice(customer="cus_nobody", subscription_id=None))
-    assert process_event(event).outcome == "unroutable"
-    assert count(app_database, tenant, "stripe_events") == 0
-
-
-def test_checkout_completed_links_the_customer_by_tenant_metadata(app_database, make_tenant) -> None:
-    tenant = make_tenant(with_customer=False)
-    event = samples.build_event(
-        "checkout.session.completed",
-        customer=tenant.customer,
-        tenant_id=str(tenant.id),
-        subscription_id="sub_new",
-    )
-    assert process_event(event).outcome == "applied"
-    [customer] = fetch_all(app_database, tenant.id, "SELECT stripe_customer_id FROM billing_customers")
-    assert customer["stripe_customer_id"] == tenant.customer
-    # Later events find the tenant through the customer alone.
-    later = samples.event(
-        "invoice.paid", samples.invoice(customer=tenant.customer, subscription_id="sub_new")
-    )
-    assert process_event(later).tenant_id == tenant.id
+    # First invocation: 10 records, 9 processed, only the poison returned.
+    assert len(failures[0]) == 1
+    assert all(len(f) == 1 for f in failures)
+    assert len(failures) == MAX_RECEIVES
+    for index, tenant in enumerate(tenants):
+        plans = fetch_all(app_database, tenant.id, "SELECT plan FROM tenants")
+        assert plans == [{"plan": "free" if index == 3 else "pro"}]
+    dead = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10).get("Messages", [])
+    assert [json.loads(m["Body"])["id"] for m in dead] == [bodies[3]["id"]]
+    [recorded] = fetch_all(app_database, tenants[3].id, "SELECT outcome, attempts, detail FROM stripe_events")
+    assert (recorded["outcome"], recorded["attempts"]) == ("failed", MAX_RECEIVES)
+    assert "not-a-status" in recorded["detail"]
 
 
-def test_refetch_applies_stripes_current_subscription(
-    app_database, tenant, stripe_stub: StripeStub, monkeypatch
+def test_failure_holds_back_the_rest_of_its_customer_group_only(
+    queues, make_tenant, app_database, lambda_context
 ) -> None:
-    from saascore.billing.stripe_api import get_stripe_client
-
-    monkeypatch.setenv("STRIPE_REFETCH_OBJECTS", "true")
-    get_stripe_client.cache_clear()
-    current = stripe_stub.add_subscription(
-        customer=tenant.customer, lookup_key="pro_monthly", status="past_due"
-    )
-    # The event's own (older) snapshot says active/starter; Stripe now says past_due/pro.
-    event = sub_event(tenant, sub_id=current["id"], status="active", lookup_key="starter_monthly")
-    try:
-        assert process_event(event).outcome == "applied"
-    finally:
-        get_stripe_client.cache_clear()
-    row = tenant_row(app_database, tenant)
-    assert (row["plan"], row["billing_status"]) == ("pro", "past_due")
-    assert [r.path for r in stripe_stub.requests] == [f"/v1/subscriptions/{current['id']}"]
-
-
-def test_failed_event_keeps_its_error_and_is_claimed_again(app_database, tenant) -> None:
-    poison = sub_event(tenant)
-    poison["data"]["object"]["status"] = "bogus"
-    with pytest.raises(Exception, match="subscription without a valid"):
-        process_event(poison)
-    with pytest.raises(Exception, match="subscription without a valid"):
-        process_event(poison)
-    [row] = fetch_all(app_database, tenant.id, "SELECT outcome, attempts, detail FROM stripe_events")
-    assert (row["outcome"], row["attempts"]) == ("failed", 2)
-    assert "MalformedEventError" in row["detail"]
-    assert count(app_database, tenant, "subscriptions") == 0
-
-
-def test_replay_reapplies_a_stored_event_idempotently(app_database, tenant) -> None:
-    event = sub_event(tenant, lookup_key="pro_monthly")
-    process_event(event)
-    replayed = replay_event(event["id"])
-    assert replayed is not None
-    assert replayed.outcome == "applied"
-    assert replay_event(event["id"]).outcome == "applied"  # type: ignore[union-attr]
-    assert count(app_database, tenant, "audit_logs") == 1
-    [row] = fetch_all(app_database, tenant.id, "SELECT attempts FROM stripe_events")
-    assert row["attempts"] == 3
-    assert replay_event("evt_unknown") is None
-
-
-def test_job_delivery_failure_after_commit_does_not_fail_the_event(app_database, tenant, monkeypatch) -> None:
-    import psycopg
-
-    from webhooks import dispatch
-
-    def broken(**kwargs: object) -> int:
-        raise psycopg.OperationalError("connection lost after commit")
-
-    monkeypatch.setattr(dispatch, "deliver_pending", broken)
-    event = samples.event(
-        "invoice.payment_failed", samples.invoice(customer=tenant.customer, subscription_id=None)
-    )
-    assert process_event(event).outcome == "applied"
-    # The job row is committed with the event: the outbox sweeper delivers it later.
-    assert count(app_database, tenant, "jobs") == 1
-    assert count(app_database, tenant, "job_outbox") == 1
+    sqs, queue_url, _ = queues
+    blocked, other = make_tenant(), make_tenant()
+    created = int(time.time()) - 60
+    poison = samples.subscription(customer=blocked.customer, tenant_id=str(blocked.id))
+    poison["status"] = "not-a-status"
+    events = [
+        (blocked, samples.event("customer.subscription.created", poison, created=created)),
+        (
+            blocked,
+            samples.event(
+                "invoice.paid",
+                samples.invoice(customer=blocked.customer, subscription_id=None),
+                created=created + 1,
+            ),
+        ),
+        (
+            other,
+            samples.event(
+                "invoice.paid",
+                samples.invoice(customer=other.customer, subscription_id=None),
+                created=created,
+            ),
+        ),
+    ]
+    for tenant, event in events:
+        sqs.send_message(
+            QueueUrl=queue_url,
+            MessageBody=json.dumps(event),
+            MessageGroupId=tenant.customer,
+            MessageDeduplicationId=event["id"],
+        )
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])[
+        "Messages"
+    ]
+    response = processor.handler(lambda_event(messages), lambda_context)
+    by_id = {m["MessageId"]: json.loads(m["Body"])["id"] for m in messages}
+    returned = {by_id[f["itemIdentifier"]] for f in response["batchItemFailures"]}
+    # The poison and the later event of the same customer come back; the other customer goes ahead.
+    assert returned == {events[0][1]["id"], events[1][1]["id"]}
+    assert fetch_all(app_database, other.id, "SELECT outcome FROM stripe_events") == [{"outcome": "applied"}]

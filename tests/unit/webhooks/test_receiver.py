@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from webhooks import receiver, samples
+from saas_cli import stripe_samples as samples
+from webhooks import receiver
 from webhooks.settings import get_settings
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -243,3 +244,43 @@ def test_base64_body_that_is_not_utf8_is_a_400(aws, lambda_context) -> None:
     event["body"] = base64.b64encode(b"\xff\xfe").decode()
     status, problem = call(event, lambda_context)
     assert (status, problem["type"].rsplit("/", 1)[1]) == (400, "webhook-bad-body")
+
+
+def _without_api_version() -> str:
+    event = json.loads(stripe_payload())
+    del event["api_version"]
+    return json.dumps(event)
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[1,2,3]", "null", '"evt"', "{}", "7", _without_api_version(), '{"id": "evt_1", "data": []}'],
+    ids=["list", "null", "string", "empty-object", "number", "no-api-version", "data-not-an-object"],
+)
+def test_signed_json_that_is_not_an_event_is_a_400_problem(aws, lambda_context, body) -> None:
+    sqs, queue_url = aws
+    response = receiver.handler(
+        url_event(body, {"stripe-signature": samples.signature_header(body, [NEW_SECRET])}), lambda_context
+    )
+    assert response["statusCode"] == 400
+    assert response["headers"]["content-type"] == "application/problem+json"
+    problem = json.loads(response["body"])
+    assert (problem["status"], problem["type"].rsplit("/", 1)[1]) == (400, "webhook-not-an-event")
+    assert messages(sqs, queue_url) == []
+
+
+def test_an_unsigned_non_event_is_refused_for_its_signature_first(aws, lambda_context) -> None:
+    status, problem = call(url_event("[1,2,3]", {"stripe-signature": "t=1,v1=00"}), lambda_context)
+    assert (status, problem["type"].rsplit("/", 1)[1]) == (400, "webhook-bad-signature")
+
+
+def test_a_missing_secret_is_a_5xx_so_stripe_retries_once_it_is_fixed(
+    aws, lambda_context, monkeypatch
+) -> None:
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "")
+    get_settings.cache_clear()
+    body = stripe_payload()
+    status, problem = call(
+        url_event(body, {"stripe-signature": samples.signature_header(body, [NEW_SECRET])}), lambda_context
+    )
+    assert (status, problem["type"].rsplit("/", 1)[1]) == (500, "webhook-misconfigured")

@@ -18,11 +18,13 @@ from psycopg.types.json import Jsonb
 
 from jobs.context import JobContext
 from saascore.billing.events import SubscriptionSnapshot
+from saascore.billing.repositories.customers import tenant_by_customer
+from saascore.billing.repositories.subscriptions import upsert_subscription
 from saascore.billing.settings import get_billing_settings
-from saascore.billing.state import AccessLevel, TenantBilling, plan_key_for, tenant_billing_for
+from saascore.billing.state import AccessLevel, TenantBilling, tenant_billing_for
 from saascore.billing.stripe_api import get_stripe_client
 from saascore.db.connection import Connection
-from saascore.db.tenancy import tenant_transaction, tenantless_transaction
+from saascore.db.tenancy import tenant_transaction
 
 COMPARED = ("status", "price_lookup_key", "cancel_at_period_end", "current_period_end")
 LIVE_EXCLUDED = ("canceled", "incomplete_expired")
@@ -36,7 +38,7 @@ def reconcile_subscriptions(ctx: JobContext) -> dict[str, Any]:
     ).auto_paging_iter():
         snapshot = SubscriptionSnapshot.parse(subscription.to_dict())
         checked += 1
-        tenant_id = _tenant_for(ctx, snapshot.customer_id)
+        tenant_id = tenant_by_customer(snapshot.customer_id, database=ctx.database)
         if tenant_id is None:
             unknown += 1
             continue
@@ -44,12 +46,6 @@ def reconcile_subscriptions(ctx: JobContext) -> dict[str, Any]:
             if _reconcile_one(conn, ctx, tenant_id, snapshot):
                 fixed.append(snapshot.id)
     return {"checked": checked, "fixed": fixed, "unknown_customers": unknown}
-
-
-def _tenant_for(ctx: JobContext, customer_id: str) -> UUID | None:
-    with tenantless_transaction(database=ctx.database) as conn:
-        row = conn.execute("SELECT app.tenant_id_by_stripe_customer(%s) AS id", (customer_id,)).fetchone()
-    return None if row is None else row["id"]
 
 
 def _reconcile_one(
@@ -75,7 +71,13 @@ def _reconcile_one(
     ).fetchone()
     if other_live is not None and snapshot.status.value not in LIVE_EXCLUDED:
         return False  # two live subscriptions: an operator's call, as in the webhook processor
-    _write_subscription(conn, tenant_id, snapshot, job_marker=f"reconcile:{ctx.job_id}")
+    upsert_subscription(
+        conn,
+        tenant_id=tenant_id,
+        snapshot=snapshot,
+        applied_at=datetime.now(UTC),
+        applied_by=f"reconcile:{ctx.job_id}",
+    )
     _audit(
         conn,
         tenant_id,
@@ -88,40 +90,6 @@ def _reconcile_one(
     if other_live is None:
         _apply_tenant_billing(conn, ctx, tenant_id, snapshot)
     return True
-
-
-def _write_subscription(
-    conn: Connection, tenant_id: UUID, s: SubscriptionSnapshot, *, job_marker: str
-) -> None:
-    conn.execute(
-        "INSERT INTO subscriptions (tenant_id, stripe_subscription_id, stripe_customer_id, status, plan,"
-        " price_lookup_key, stripe_price_id, stripe_item_id, current_period_end, trial_end, cancel_at_period_end,"
-        " canceled_at, cancellation_reason, stripe_created, last_event_created, last_event_id) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now(), %s) "
-        "ON CONFLICT (stripe_subscription_id) DO UPDATE SET status = EXCLUDED.status, plan = EXCLUDED.plan,"
-        " price_lookup_key = EXCLUDED.price_lookup_key, stripe_price_id = EXCLUDED.stripe_price_id,"
-        " stripe_item_id = EXCLUDED.stripe_item_id, current_period_end = EXCLUDED.current_period_end,"
-        " trial_end = EXCLUDED.trial_end, cancel_at_period_end = EXCLUDED.cancel_at_period_end,"
-        " canceled_at = EXCLUDED.canceled_at, cancellation_reason = EXCLUDED.cancellation_reason,"
-        " last_event_created = EXCLUDED.last_event_created, last_event_id = EXCLUDED.last_event_id",
-        (
-            tenant_id,
-            s.id,
-            s.customer_id,
-            s.status.value,
-            plan_key_for(s.price_lookup_key),
-            s.price_lookup_key,
-            s.price_id,
-            s.item_id,
-            s.current_period_end,
-            s.trial_end,
-            s.cancel_at_period_end,
-            s.canceled_at,
-            s.cancellation_reason,
-            s.created,
-            job_marker,
-        ),
-    )
 
 
 def _apply_tenant_billing(

@@ -1,12 +1,20 @@
-"""Billing errors; the API route maps each to one problem+json."""
+"""The billing API's refusals; the API route maps each to one problem+json (API-only: they move to the API
+with ``saascore.billing.service``)."""
 
 from __future__ import annotations
 
-from saascore.exceptions import SaasError
+from saascore.billing.exceptions import BillingError
 
-
-class BillingError(SaasError):
-    """Base of the billing domain's refusals."""
+# The routes catch the base class as ``errors.BillingError``.
+__all__ = [
+    "AlreadySubscribedError",
+    "BillingError",
+    "NoCustomerError",
+    "NoSubscriptionError",
+    "PaymentProviderError",
+    "PriceNotFoundError",
+    "SamePlanError",
+]
 
 
 class AlreadySubscribedError(BillingError):

@@ -3,33 +3,46 @@
 Shapes follow the pinned API version (basil and later, see ``saascore.billing.stripe_api``): the
 subscription's period end is on its items, an invoice's subscription is at
 ``invoice.parent.subscription_details.subscription``. No Stripe library import: events arrive as JSON.
+
+The event types the platform acts on are listed here once (``HANDLED_EVENTS``): the processor's handler
+table, the CLI's sample builder and the documentation all read these tuples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
+from saascore.billing.exceptions import MalformedEventError
 from saascore.billing.state import SubscriptionState, SubscriptionStatus
-from saascore.exceptions import SaasError
 
 Json = Mapping[str, Any]
-TENANT_METADATA_KEY = "tenant_id"
+TENANT_METADATA_KEY: Final = "tenant_id"
 
-
-class MalformedEventError(SaasError):
-    """The event JSON lacks a field every Stripe event of its type has; retrying cannot help."""
+CHECKOUT_EVENTS: Final = ("checkout.session.completed",)
+SUBSCRIPTION_EVENTS: Final = tuple(
+    f"customer.subscription.{kind}"
+    for kind in ("created", "updated", "deleted", "trial_will_end", "paused", "resumed")
+)
+INVOICE_EVENTS: Final = tuple(
+    f"invoice.{kind}" for kind in ("paid", "payment_succeeded", "payment_failed", "payment_action_required")
+)
+CUSTOMER_EVENTS: Final = ("customer.updated", "customer.deleted")
+HANDLED_EVENTS: Final = (*CHECKOUT_EVENTS, *SUBSCRIPTION_EVENTS, *INVOICE_EVENTS, *CUSTOMER_EVENTS)
 
 
 def timestamp(value: object) -> datetime | None:
     if value is None:
         return None
-    if not isinstance(value, int | float):
+    if not isinstance(value, int | float) or isinstance(value, bool):
         raise MalformedEventError(f"expected a Unix timestamp, got {type(value).__name__}")
-    return datetime.fromtimestamp(value, tz=UTC)
+    try:
+        return datetime.fromtimestamp(value, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:  # beyond year 9999, or not finite
+        raise MalformedEventError(f"timestamp out of range: {value!r}") from exc
 
 
 def _id_of(value: object) -> str | None:
@@ -47,17 +60,21 @@ class StripeEvent:
     type: str
     created: datetime
     livemode: bool
-    api_version: str | None
+    api_version: str
     object: Json
 
     @classmethod
-    def parse(cls, payload: Json) -> StripeEvent:
+    def parse(cls, payload: Any) -> StripeEvent:
+        """The event, or `MalformedEventError` for any JSON that is not a Stripe event of a pinned version."""
+        if not isinstance(payload, Mapping):
+            raise MalformedEventError(f"not a Stripe event: a JSON {type(payload).__name__}")
         try:
             event_id, event_type = payload["id"], payload["type"]
             data_object = payload["data"]["object"]
             created = timestamp(payload["created"])
         except (KeyError, TypeError) as exc:
             raise MalformedEventError(f"not a Stripe event: missing {exc}") from exc
+        api_version, livemode = payload.get("api_version"), payload.get("livemode", False)
         if (
             not isinstance(event_id, str)
             or not event_id.startswith("evt_")
@@ -66,12 +83,18 @@ class StripeEvent:
             raise MalformedEventError("not a Stripe event: bad id or type")
         if not isinstance(data_object, Mapping) or created is None:
             raise MalformedEventError("not a Stripe event: bad data.object or created")
+        # Every event sent to a webhook endpoint carries the endpoint's API version (only the API's
+        # own listing of account-level events shows null): without it the payload's shape is unknown.
+        if not isinstance(api_version, str) or not api_version:
+            raise MalformedEventError("not a Stripe event: no api_version")
+        if not isinstance(livemode, bool):
+            raise MalformedEventError("not a Stripe event: livemode is not a boolean")
         return cls(
             id=event_id,
             type=event_type,
             created=created,
-            livemode=bool(payload.get("livemode", False)),
-            api_version=payload.get("api_version"),
+            livemode=livemode,
+            api_version=api_version,
             object=data_object,
         )
 
@@ -88,30 +111,48 @@ class StripeEvent:
 
     @property
     def tenant_hint(self) -> UUID | None:
-        """The tenant id our API put on the object (metadata or checkout's client_reference_id), if any."""
-        metadata = self.object.get("metadata")
-        candidates = [
-            metadata.get(TENANT_METADATA_KEY) if isinstance(metadata, Mapping) else None,
-            self.object.get("client_reference_id"),
-        ]
-        for candidate in candidates:
+        """The tenant id our API put on the object or on its parents, if they all name the same one.
+
+        Two different tenant ids make the hint void: the event then waits for its customer's link.
+        """
+        named: set[UUID] = set()
+        for candidate in tenant_candidates(self.object):
             if isinstance(candidate, str):
                 try:
-                    return UUID(candidate)
+                    named.add(UUID(candidate))
                 except ValueError:
                     continue
-        return None
+        return named.pop() if len(named) == 1 else None
 
 
-def customer_of(payload: Json) -> str | None:
-    """The customer id of a raw event payload, without validating the rest (the receiver's FIFO group)."""
-    data = payload.get("data")
-    data_object = data.get("object") if isinstance(data, Mapping) else None
-    if not isinstance(data_object, Mapping):
-        return None
-    if data_object.get("object") == "customer":
-        return _id_of(data_object)
-    return _id_of(data_object.get("customer"))
+def _metadata_value(holder: object) -> object:
+    metadata = holder.get("metadata") if isinstance(holder, Mapping) else None
+    return metadata.get(TENANT_METADATA_KEY) if isinstance(metadata, Mapping) else None
+
+
+def _list_data(holder: object) -> list[object]:
+    data = holder.get("data") if isinstance(holder, Mapping) else None
+    return list(data) if isinstance(data, list) else []
+
+
+def tenant_candidates(obj: Json) -> Iterator[object]:
+    """Every place Stripe carries the metadata (or reference) our API set, for the object types we handle.
+
+    The object's own metadata and a checkout session's ``client_reference_id``; an invoice's
+    ``parent.subscription_details.metadata`` (the subscription's metadata, frozen when the invoice was
+    finalized) and its lines' metadata; a subscription's items; a checkout session's invoice data.
+    """
+    yield _metadata_value(obj)
+    yield obj.get("client_reference_id")
+    parent = obj.get("parent")
+    if isinstance(parent, Mapping):
+        yield _metadata_value(parent.get("subscription_details"))
+    invoice_creation = obj.get("invoice_creation")
+    if isinstance(invoice_creation, Mapping):
+        yield _metadata_value(invoice_creation.get("invoice_data"))
+    for key in ("lines", "items"):
+        for entry in _list_data(obj.get(key)):
+            yield _metadata_value(entry)
 
 
 @dataclass(frozen=True, slots=True)

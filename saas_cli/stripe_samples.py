@@ -1,4 +1,6 @@
-"""Realistic Stripe events (pinned API version shapes) for `saas webhooks send` and the tests.
+"""Realistic Stripe events (pinned API version shapes) for `saas webhooks send`, the tests and benchmarks.
+
+Not part of any Lambda asset: the functions only read events, these build and sign them.
 
 The objects carry the fields Stripe sends and this code reads, laid out as in Stripe's own fixtures
 (stripe/openapi ``fixtures3.json``): the subscription's period on its item, the invoice's subscription
@@ -11,27 +13,13 @@ import secrets
 import time
 from typing import Any, Final
 
+from saascore.billing.events import CHECKOUT_EVENTS, CUSTOMER_EVENTS, INVOICE_EVENTS, SUBSCRIPTION_EVENTS
 from saascore.billing.plans import PLANS
 from saascore.billing.stripe_api import STRIPE_API_VERSION
 
 Json = dict[str, Any]
 MONTH: Final = 30 * 24 * 3600
 PRICE_AMOUNTS: Final = {"starter_monthly": 2_000, "pro_monthly": 9_900}
-
-SUBSCRIPTION_EVENTS: Final = tuple(
-    f"customer.subscription.{kind}"
-    for kind in ("created", "updated", "deleted", "trial_will_end", "paused", "resumed")
-)
-INVOICE_EVENTS: Final = tuple(
-    f"invoice.{kind}" for kind in ("paid", "payment_succeeded", "payment_failed", "payment_action_required")
-)
-SUPPORTED_EVENTS: Final = (
-    "checkout.session.completed",
-    *SUBSCRIPTION_EVENTS,
-    *INVOICE_EVENTS,
-    "customer.updated",
-    "customer.deleted",
-)
 STATUS_FOR_EVENT: Final = {
     "customer.subscription.deleted": "canceled",
     "customer.subscription.paused": "paused",
@@ -122,7 +110,12 @@ def subscription(
 
 
 def invoice(
-    *, customer: str, subscription_id: str | None, status: str = "paid", amount_due: int = 2_000
+    *,
+    customer: str,
+    subscription_id: str | None,
+    status: str = "paid",
+    amount_due: int = 2_000,
+    subscription_metadata: Json | None = None,
 ) -> Json:
     invoice_id = new_id("in")
     now = int(time.time())
@@ -141,11 +134,15 @@ def invoice(
         "customer": customer,
         "hosted_invoice_url": f"https://invoice.stripe.com/i/{invoice_id}",
         "livemode": False,
+        "metadata": {},
         "next_payment_attempt": None if status == "paid" else now + 3 * 24 * 3600,
         "parent": {
             "type": "subscription_details",
             "quote_details": None,
-            "subscription_details": {"metadata": {}, "subscription": subscription_id},
+            "subscription_details": {
+                "metadata": dict(subscription_metadata or {}),
+                "subscription": subscription_id,
+            },
         },
         "period_end": now,
         "period_start": now - MONTH,
@@ -221,10 +218,16 @@ def build_event(
         )
     elif event_type in INVOICE_EVENTS:
         failed = event_type in ("invoice.payment_failed", "invoice.payment_action_required")
-        obj = invoice(customer=customer, subscription_id=subscription_id, status="open" if failed else "paid")
-    elif event_type == "checkout.session.completed":
+        # Stripe copies the subscription's metadata (our tenant id) onto the invoices it generates.
+        obj = invoice(
+            customer=customer,
+            subscription_id=subscription_id,
+            status="open" if failed else "paid",
+            subscription_metadata=None if subscription_id is None else {"tenant_id": tenant_id},
+        )
+    elif event_type in CHECKOUT_EVENTS:
         obj = checkout_session(customer=customer, tenant_id=tenant_id, subscription_id=subscription_id)
-    elif event_type in ("customer.updated", "customer.deleted"):
+    elif event_type in CUSTOMER_EVENTS:
         obj = customer_object(customer=customer, tenant_id=tenant_id)
     else:
         obj = {"id": new_id("obj"), "object": event_type.partition(".")[0], "customer": customer}

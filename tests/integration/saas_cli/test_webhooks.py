@@ -1,4 +1,4 @@
-"""`saas webhooks replay|redrive|send` end to end (real PostgreSQL, moto SQS, a local HTTP receiver)."""
+"""`saas webhooks parked|replay|redrive|send` end to end (real PostgreSQL, moto SQS, a local HTTP receiver)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 import stripe
 from moto import mock_aws
 
+from saas_cli import stripe_samples as samples
 from saas_cli.main import main
 from tests.integration.webhooks.conftest import BillingTenant, fetch_all
-from webhooks import samples
 from webhooks.dispatch import process_event
 
 SECRET = "whsec_cli_test_secret"
@@ -35,6 +35,26 @@ def test_replay_reapplies_and_reports_unknown_ids(app_database, tenant: BillingT
     assert f"{event['id']}: applied" in capsys.readouterr().out
     assert fetch_all(app_database, tenant.id, "SELECT attempts FROM stripe_events") == [{"attempts": 2}]
     assert main(["webhooks", "replay", "evt_missing"]) == 1
+
+
+def test_parked_lists_and_replay_with_tenant_routes_and_links(app_database, make_tenant, capsys) -> None:
+    tenant = make_tenant(with_customer=False)
+    paid = samples.event("invoice.paid", samples.invoice(customer=tenant.customer, subscription_id=None))
+    assert process_event(paid).outcome == "parked"
+    assert main(["webhooks", "parked"]) == 0
+    listing = capsys.readouterr().out
+    assert f"{paid['id']}  invoice.paid  customer {tenant.customer}" in listing
+    assert "1 parked event(s)" in listing
+    assert main(["webhooks", "replay", paid["id"]]) == 0  # still unknown customer: stays parked
+    assert f"{paid['id']}: parked" in capsys.readouterr().out
+    assert main(["webhooks", "replay", paid["id"], "--tenant", "no-such-tenant"]) == 1
+    assert main(["webhooks", "replay", paid["id"], "--tenant", tenant.slug]) == 0
+    assert f"{paid['id']}: applied (tenant {tenant.id})" in capsys.readouterr().out
+    assert fetch_all(app_database, tenant.id, "SELECT stripe_customer_id FROM billing_customers") == [
+        {"stripe_customer_id": tenant.customer}
+    ]
+    assert main(["webhooks", "parked"]) == 0
+    assert "0 parked event(s)" in capsys.readouterr().out
 
 
 @pytest.fixture
