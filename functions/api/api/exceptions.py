@@ -73,6 +73,32 @@ class RateLimitedError(ApiError):
     status, slug, title = 429, "rate-limited", "Too many requests"
 
 
+class AlreadySubscribedError(ConflictError):
+    slug, title = "billing-already-subscribed", "The tenant already has a subscription"
+
+
+class NoSubscriptionError(ConflictError):
+    slug, title = "billing-no-subscription", "The tenant has no subscription"
+
+
+class SamePlanError(ConflictError):
+    slug, title = "billing-same-plan", "The subscription is already on this plan"
+
+
+class NoCustomerError(NotFoundError):
+    slug, title = "billing-no-customer", "The tenant has no billing account yet"
+
+
+class PaymentProviderError(ApiError):
+    """Stripe refused or could not be reached; nothing was changed on our side."""
+
+    status, slug, title = 502, "billing-provider-error", "The payment provider could not complete the request"
+
+
+class PriceNotFoundError(PaymentProviderError):
+    """Stripe has no active price with the plan's lookup key (configuration drift)."""
+
+
 class IdempotentReplay(SaasError):
     """Raised by the idempotency dependency: answer with a stored response instead of running the route."""
 
