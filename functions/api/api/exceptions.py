@@ -41,12 +41,28 @@ class PlanLimitError(ApiError):
     status, slug, title = 402, "plan-limit-reached", "Plan limit reached"
 
 
+class UsageLimitExceededError(PlanLimitError):
+    """Recording this usage would pass the plan's hard limit; nothing was recorded."""
+
+    def __init__(self, *, used: int, hard_limit: int) -> None:
+        super().__init__(
+            f"the plan allows {hard_limit} units a month; {used} are used",
+            limit="usage",
+            used=used,
+            hard_limit=hard_limit,
+        )
+
+
 class NotFoundError(ApiError):
     status, slug, title = 404, "not-found", "Not found"
 
 
 class ConflictError(ApiError):
     status, slug, title = 409, "conflict", "Conflict"
+
+
+class UsageKeyConflictError(ConflictError):
+    """The usage idempotency key was used before for a different meter or quantity."""
 
 
 class IdempotencyInProgressError(ApiError):

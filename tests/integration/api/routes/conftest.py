@@ -1,4 +1,4 @@
-"""The API with Stripe played by the stub, and fresh billing and processor caches."""
+"""The API with Stripe played by the stub, the jobs queue in moto, and fresh billing and processor caches."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from api.routes import billing as billing_routes
 from api.services import billing
 from saascore.billing.settings import get_billing_settings
 from saascore.billing.stripe_api import STRIPE_API_VERSION
-from tests.integration.api.harness import ApiHarness
+from tests.integration.api.harness import ApiHarness, Session
+from tests.support.queues import Queues, aws, queues
 from tests.support.stripe_stub import TEST_API_KEY, StripeStub, stripe_stub
 from webhooks import dispatch
 from webhooks.settings import get_settings
 
-__all__ = ["stripe_stub"]
+__all__ = ["aws", "queues", "stripe_stub"]
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +48,11 @@ def billing_api(api: ApiHarness, stripe_stub: StripeStub) -> Iterator[ApiHarness
     finally:
         app.dependency_overrides.pop(billing_routes.stripe_client, None)
         billing._price_cache.clear()
+
+
+@pytest.fixture
+def owner(api: ApiHarness, queues: Queues) -> Session:
+    """The owner of a tenant on the Starter plan (reports included, usage limits set)."""
+    session = api.sign_up()
+    api.set_plan(session.tenant_id, "starter")
+    return session
