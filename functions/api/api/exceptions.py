@@ -41,12 +41,28 @@ class PlanLimitError(ApiError):
     status, slug, title = 402, "plan-limit-reached", "Plan limit reached"
 
 
+class UsageLimitExceededError(PlanLimitError):
+    """Recording this usage would pass the plan's hard limit; nothing was recorded."""
+
+    def __init__(self, *, used: int, hard_limit: int) -> None:
+        super().__init__(
+            f"the plan allows {hard_limit} units a month; {used} are used",
+            limit="usage",
+            used=used,
+            hard_limit=hard_limit,
+        )
+
+
 class NotFoundError(ApiError):
     status, slug, title = 404, "not-found", "Not found"
 
 
 class ConflictError(ApiError):
     status, slug, title = 409, "conflict", "Conflict"
+
+
+class UsageKeyConflictError(ConflictError):
+    """The usage idempotency key was used before for a different meter or quantity."""
 
 
 class IdempotencyInProgressError(ApiError):
@@ -71,6 +87,32 @@ class PreconditionRequiredError(ApiError):
 
 class RateLimitedError(ApiError):
     status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+class AlreadySubscribedError(ConflictError):
+    slug, title = "billing-already-subscribed", "The tenant already has a subscription"
+
+
+class NoSubscriptionError(ConflictError):
+    slug, title = "billing-no-subscription", "The tenant has no subscription"
+
+
+class SamePlanError(ConflictError):
+    slug, title = "billing-same-plan", "The subscription is already on this plan"
+
+
+class NoCustomerError(NotFoundError):
+    slug, title = "billing-no-customer", "The tenant has no billing account yet"
+
+
+class PaymentProviderError(ApiError):
+    """Stripe refused or could not be reached; nothing was changed on our side."""
+
+    status, slug, title = 502, "billing-provider-error", "The payment provider could not complete the request"
+
+
+class PriceNotFoundError(PaymentProviderError):
+    """Stripe has no active price with the plan's lookup key (configuration drift)."""
 
 
 class IdempotentReplay(SaasError):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from jobs.errors import PermanentJobError
+from jobs.exceptions import PermanentJobError
 from jobs.settings import JobsSettings
 from saascore.db.connection import Database
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobs import email_store
+from jobs.repositories import email as repo
 from jobs.ses_notifications import Decision
 from saascore.db.connection import Database
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
@@ -14,11 +14,11 @@ def apply_decision(decision: Decision, *, database: Database) -> int:
         # The suppression function is a definer function: it needs no tenant, and no tenant row is touched.
         with tenantless_transaction(database=database) as conn:
             for suppression in decision.suppressions:
-                email_store.suppress(conn, suppression=suppression)
+                repo.suppress(conn, suppression=suppression)
         return 0
     with tenant_transaction(decision.tenant_id, database=database) as conn:
         for suppression in decision.suppressions:
-            email_store.suppress(conn, suppression=suppression)
-        return email_store.record_feedback(
+            repo.suppress(conn, suppression=suppression)
+        return repo.record_feedback(
             conn, ses_message_id=decision.message_id, feedback=decision.feedback, at=decision.occurred_at
         )

@@ -17,13 +17,13 @@ from pydantic import ValidationError
 
 from jobs.backoff import backoff_seconds
 from jobs.context import JobContext
-from jobs.errors import JobDead, PermanentJobError, RetryLater
+from jobs.exceptions import JobDead, PermanentJobError, RetryLater
 from jobs.registry import Handler, spec_for
 from jobs.settings import JobsSettings
 from saascore.db.connection import Database
 from saascore.db.tenancy import tenant_transaction
-from saascore.jobs import store
 from saascore.jobs.model import FINISHED_STATUSES, JobMessage
+from saascore.jobs.repositories import jobs as repo
 from saascore.observability import get_logger
 
 Outcome = Literal["succeeded", "failed", "skipped"]
@@ -53,8 +53,8 @@ def run_message(
             message, receive_count=receive_count, settings=settings, database=database, resolve=resolve
         )
     with tenant_transaction(message.tenant_id, database=database) as conn:
-        job = store.claim_job(conn, job_id=message.job_id, lock_seconds=settings.job_lock_seconds)
-        current = store.get_job(conn, job_id=message.job_id) if job is None else job
+        job = repo.claim_job(conn, job_id=message.job_id, lock_seconds=settings.job_lock_seconds)
+        current = repo.get_job(conn, job_id=message.job_id) if job is None else job
     if job is None:
         if current is None or current.status in FINISHED_STATUSES:
             logger.info("job already finished or gone; message dropped", extra=log)
@@ -89,7 +89,7 @@ def run_message(
         )
         logger.warning("job failed; retrying", extra={**log, "error": error, "retry_in_seconds": delay})
         with tenant_transaction(job.tenant_id, database=database) as conn:
-            store.requeue_job(conn, job_id=message.job_id, error=error, delay_seconds=delay)
+            repo.requeue_job(conn, job_id=message.job_id, error=error, delay_seconds=delay)
         raise RetryLater(error, delay_seconds=delay) from exc
     _finish(database, message, tenant_id=job.tenant_id, status="succeeded", result=result)
     return "succeeded"
@@ -115,7 +115,7 @@ def _finish(
     error: str | None = None,
 ) -> None:
     with tenant_transaction(tenant_id, database=database) as conn:
-        store.finish_job(conn, job_id=message.job_id, status=status, result=result, error=error)
+        repo.finish_job(conn, job_id=message.job_id, status=status, result=result, error=error)
 
 
 def _run_system(

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobs.registry import SWEEP_OUTBOX, spec_for
+from jobs.repositories import tenants as repo
 from saascore.db.connection import Database, get_database
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
 from saascore.jobs import deliver_pending, enqueue_job, send_system_job, sweep_outbox
@@ -45,9 +45,7 @@ def schedule(event: ScheduledEvent, *, database: Database | None = None) -> dict
     tick = (event.scheduled_time or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
     dedup_key = f"schedule:{tick.isoformat()}"
     with tenantless_transaction(database=database) as conn:
-        tenants: list[UUID] = [
-            row["id"] for row in conn.execute("SELECT id FROM app.active_tenant_ids() AS id")
-        ]
+        tenants = repo.active_tenant_ids(conn)
     for tenant_id in tenants:
         with tenant_transaction(tenant_id, database=database) as conn:
             enqueue_job(

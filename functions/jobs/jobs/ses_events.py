@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobs.email_feedback import apply_decision
-from jobs.errors import MalformedSesNotification
+from jobs.exceptions import MalformedSesNotification
 from jobs.ses_notifications import decide, parse_message
 from saascore.db.connection import get_database
 from saascore.observability import get_logger, get_metrics, get_tracer

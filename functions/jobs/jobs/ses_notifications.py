@@ -20,7 +20,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from jobs.errors import MalformedSesNotification
+from jobs.exceptions import MalformedSesNotification
 
 Kind = Literal["bounce", "complaint", "delivery"]
 Feedback = Literal["delivered", "soft_bounce", "bounce", "complaint"]

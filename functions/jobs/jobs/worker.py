@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from jobs.errors import JobDead, PermanentJobError, RetryLater
+from jobs.exceptions import JobDead, PermanentJobError, RetryLater
 from jobs.runner import run_message
 from jobs.settings import get_settings
 from saascore.db.connection import get_database

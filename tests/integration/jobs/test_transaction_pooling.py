@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from api.services.usage import record_usage
 from jobs.context import JobContext
 from jobs.scheduler import handler as scheduler
 from jobs.ses_events import handler as ses_events
@@ -17,7 +18,6 @@ from jobs.worker import handler as worker
 from saascore.billing.plans import PLANS
 from saascore.db.connection import get_database
 from saascore.db.tenancy import tenant_transaction
-from saascore.jobs.usage import record_usage
 from saascore.settings import get_database_settings
 from tests.integration.jobs.conftest import LambdaPoller
 
@@ -103,8 +103,8 @@ def test_concurrent_usage_cannot_overshoot_the_hard_limit(app_database, pg, make
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier
 
+    from api.exceptions import UsageLimitExceededError
     from saascore.db.connection import Database
-    from saascore.jobs.usage import UsageLimitExceededError
     from tests.conftest import database_settings_for
 
     tenant = make_tenant()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import jobs.runner
-from jobs.errors import PermanentJobError
+from jobs.exceptions import PermanentJobError
 from saascore.db.tenancy import tenant_transaction
 from saascore.jobs import deliver_pending, enqueue_job
 from tests.integration.jobs.conftest import MAX_RECEIVES

@@ -13,7 +13,7 @@ import stripe
 
 from api.main import app
 from api.routes import billing as billing_routes
-from saascore.billing import service
+from api.services import billing as service
 from saascore.billing.settings import get_billing_settings
 from saascore.billing.stripe_api import STRIPE_API_VERSION
 from saascore.db.connection import Database

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -9,9 +8,7 @@ from pydantic import ValidationError
 from jobs.registry import JOB_TYPES, SCHEDULES
 from jobs.tasks.email import EmailRequest
 from jobs.tasks.reports import safe_cell
-from saascore.billing.plans import PLANS
 from saascore.jobs.model import MAX_PAYLOAD_BYTES, JobMessage, encode_payload
-from saascore.jobs.usage import decide, month_start
 
 
 def test_every_registered_job_type_resolves_to_a_callable_handler():
@@ -33,21 +30,6 @@ def test_payload_limit_is_exact():
     assert len(encode_payload(fits)) == MAX_PAYLOAD_BYTES
     with pytest.raises(ValueError, match="larger than"):
         encode_payload({"k": fits["k"] + "x"})
-
-
-@pytest.mark.parametrize(
-    ("used", "quantity", "allowed"), [(0, 1000, True), (999, 1, True), (1000, 1, False), (0, 1001, False)]
-)
-def test_hard_limit_decision_on_the_free_plan(used, quantity, allowed):
-    assert decide(used=used, quantity=quantity, entitlements=PLANS["free"].entitlements) is allowed
-
-
-def test_unlimited_plans_never_refuse():
-    assert decide(used=10**12, quantity=10**6, entitlements=PLANS["pro"].entitlements)
-
-
-def test_usage_months_start_at_utc_midnight_on_the_first():
-    assert month_start(datetime(2026, 11, 30, 23, 59, tzinfo=UTC)) == datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jobs.errors import MalformedSesNotification
+from jobs.exceptions import MalformedSesNotification
 from jobs.ses_notifications import Suppression, decide, parse_message
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "ses"

@@ -18,9 +18,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from jobs import email_store
 from jobs.clients import get_ses_client
 from jobs.context import JobContext
+from jobs.repositories import email as repo
 from jobs.ses_notifications import JOB_TAG, TENANT_TAG
 from jobs.tasks.email_templates import ALIASES, TEMPLATES, ses_template_name
 from saascore.db.connection import Connection
@@ -66,13 +66,13 @@ def send_email(ctx: JobContext) -> dict[str, Any]:
     tenant_id, job_id = ctx.tenant, ctx.job_id
     with tenant_transaction(tenant_id, database=ctx.database) as conn:
         recipients = _recipients(conn, request.to)
-        suppressed = email_store.suppressed_addresses(conn, addresses=recipients)
-        email_store.mark_suppressed(
+        suppressed = repo.suppressed_addresses(conn, addresses=recipients)
+        repo.mark_suppressed(
             conn, tenant_id=tenant_id, job_id=job_id, recipients=[a for a in recipients if a in suppressed]
         )
         to_send = [address for address in recipients if address not in suppressed]
-        tenant = conn.execute("SELECT name FROM tenants").fetchone()
-    data = json.dumps({**request.data, "tenant_name": tenant["name"] if tenant else ""})
+        tenant_name = repo.tenant_name(conn)
+    data = json.dumps({**request.data, "tenant_name": tenant_name})
     client = get_ses_client()
     options: dict[str, Any] = {
         # SES copies message tags into configuration set events: the feedback consumer finds the
@@ -85,7 +85,7 @@ def send_email(ctx: JobContext) -> dict[str, Any]:
         # Committed before the call, and refused for a recipient an earlier attempt finished: a crash
         # after SES accepted leaves this one `sending`, so a retry re-sends it and nobody already `sent`.
         with tenant_transaction(tenant_id, database=ctx.database) as conn:
-            if not email_store.mark_sending(conn, tenant_id=tenant_id, job_id=job_id, recipient=address):
+            if not repo.mark_sending(conn, tenant_id=tenant_id, job_id=job_id, recipient=address):
                 continue
         try:
             response = client.send_templated_email(
@@ -97,14 +97,12 @@ def send_email(ctx: JobContext) -> dict[str, Any]:
             )
         except client.exceptions.MessageRejected as exc:
             with tenant_transaction(tenant_id, database=ctx.database) as conn:
-                email_store.mark_rejected(conn, job_id=job_id, recipient=address, error=str(exc))
+                repo.mark_rejected(conn, job_id=job_id, recipient=address, error=str(exc))
             continue
         with tenant_transaction(tenant_id, database=ctx.database) as conn:
-            email_store.mark_sent(
-                conn, job_id=job_id, recipient=address, ses_message_id=str(response["MessageId"])
-            )
+            repo.mark_sent(conn, job_id=job_id, recipient=address, ses_message_id=str(response["MessageId"]))
     with tenant_transaction(tenant_id, database=ctx.database) as conn:
-        totals = email_store.delivery_totals(conn, job_id=job_id)
+        totals = repo.delivery_totals(conn, job_id=job_id)
     return {
         "template": request.template,
         "sent": totals.sent,
@@ -117,13 +115,7 @@ def _recipients(conn: Connection, to: str | list[str]) -> list[str]:
     if isinstance(to, list):
         return list(dict.fromkeys(to))
     if to == "billing_contacts":
-        row = conn.execute(
-            "SELECT email FROM billing_customers WHERE deleted_at IS NULL AND email IS NOT NULL"
-        ).fetchone()
-        if row is not None:
-            return [str(row["email"]).lower()]
-    rows = conn.execute(
-        "SELECT DISTINCT lower(u.email) AS email FROM memberships m JOIN roles r ON r.id = m.role_id "
-        "JOIN users u ON u.id = m.user_id WHERE r.key = 'owner' AND m.status = 'active' ORDER BY 1"
-    ).fetchall()
-    return [str(row["email"]) for row in rows]
+        contact = repo.billing_contact(conn)
+        if contact is not None:
+            return [contact]
+    return repo.owner_addresses(conn)

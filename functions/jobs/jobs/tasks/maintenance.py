@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
 from jobs.context import JobContext
+from jobs.repositories import maintenance as repo
 from jobs.settings import PURGEABLE_TABLES
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
 
@@ -23,11 +22,15 @@ def _delete_in_chunks(ctx: JobContext, *, table: str, condition: str, params: tu
     total = 0
     while True:
         with tenant_transaction(ctx.tenant, database=ctx.database) as conn:
-            deleted = conn.execute(
-                f"DELETE FROM {table} WHERE {key} IN "
-                f"(SELECT {key} FROM {table} WHERE tenant_id = %s AND {condition} LIMIT %s)",
-                (ctx.tenant, *params, ctx.settings.delete_chunk_rows),
-            ).rowcount
+            deleted = repo.delete_chunk(
+                conn,
+                table=table,
+                key=key,
+                tenant_id=ctx.tenant,
+                condition=condition,
+                params=params,
+                limit=ctx.settings.delete_chunk_rows,
+            )
         total += deleted
         if deleted < ctx.settings.delete_chunk_rows:
             return total
@@ -41,14 +44,11 @@ def purge_soft_deleted(ctx: JobContext) -> dict[str, Any]:
         )
     if any(purged.values()):
         with tenant_transaction(ctx.tenant, database=ctx.database) as conn:
-            conn.execute(
-                "INSERT INTO audit_logs (tenant_id, actor_type, action, resource_type, after, request_id) "
-                "VALUES (%s, 'system', 'purge.soft_deleted', 'tenant', %s, %s)",
-                (
-                    ctx.tenant,
-                    Jsonb({"purged": purged, "retention_days": ctx.settings.purge_retention_days}),
-                    f"job:{ctx.job_id}",
-                ),
+            repo.record_purge(
+                conn,
+                tenant_id=ctx.tenant,
+                details={"purged": purged, "retention_days": ctx.settings.purge_retention_days},
+                request_id=f"job:{ctx.job_id}",
             )
     return {"purged": purged}
 
@@ -73,7 +73,6 @@ def expire_sessions(ctx: JobContext) -> dict[str, Any]:
 
 
 def refresh_reporting_views(ctx: JobContext) -> dict[str, Any]:
-    # REFRESH needs the view's owner: app.refresh_usage_views() is SECURITY DEFINER (migration 0301).
     with tenantless_transaction(database=ctx.database) as conn:
-        conn.execute("SELECT app.refresh_usage_views()")
+        repo.refresh_usage_views(conn)
     return {"refreshed": ["app.usage_monthly"]}

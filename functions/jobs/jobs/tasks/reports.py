@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from jobs.clients import get_s3_client
 from jobs.context import JobContext
+from jobs.repositories import reports as repo
 from jobs.tasks.s3_stream import S3StreamWriter
 from saascore.db.tenancy import tenant_transaction
 from saascore.exceptions import ConfigurationError
@@ -80,18 +81,7 @@ def _pages(ctx: JobContext, *, status: str | None) -> Iterator[list[DictRow]]:
     after: tuple[datetime, Any] | None = None
     while True:
         with tenant_transaction(ctx.tenant, database=ctx.database) as conn:
-            page = conn.execute(
-                "SELECT id, name, description, status, created_at, updated_at FROM projects "
-                "WHERE deleted_at IS NULL AND (%(status)s::text IS NULL OR status = %(status)s) "
-                "AND (%(after_at)s::timestamptz IS NULL OR (created_at, id) > (%(after_at)s, %(after_id)s::uuid)) "
-                "ORDER BY created_at, id LIMIT %(limit)s",
-                {
-                    "status": status,
-                    "after_at": None if after is None else after[0],
-                    "after_id": None if after is None else after[1],
-                    "limit": ctx.settings.report_page_rows,
-                },
-            ).fetchall()
+            page = repo.projects_page(conn, status=status, after=after, limit=ctx.settings.report_page_rows)
         if not page:
             return
         yield page

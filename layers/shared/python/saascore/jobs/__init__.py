@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from saascore.jobs.errors import InvalidJobError, JobError, OutboxError, QueueSendError
+from saascore.jobs.exceptions import InvalidJobError, JobError, OutboxError, QueueSendError
 from saascore.jobs.model import FINISHED_STATUSES, JobMessage, JobStatus
 from saascore.jobs.outbox import deliver_pending, enqueue_job, send_system_job, sweep_outbox
 

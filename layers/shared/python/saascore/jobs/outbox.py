@@ -24,9 +24,9 @@ from psycopg.pq import TransactionStatus
 
 from saascore.db.connection import Connection, Database, get_database
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
-from saascore.jobs import store
-from saascore.jobs.errors import InvalidJobError, OutboxError, QueueSendError
+from saascore.jobs.exceptions import InvalidJobError, OutboxError, QueueSendError
 from saascore.jobs.model import JOB_TYPE_PATTERN, JobMessage, encode_payload
+from saascore.jobs.repositories import jobs as repo
 from saascore.jobs.settings import get_jobs_queue_settings
 from saascore.observability import get_logger
 
@@ -60,14 +60,14 @@ def enqueue_job(
         payload_json = encode_payload(dict(payload))
     except (TypeError, ValueError) as exc:
         raise InvalidJobError(str(exc)) from exc
-    job_id, created = store.insert_job(
+    job_id, created = repo.insert_job(
         conn, tenant_id=tenant_id, job_type=job_type, payload_json=payload_json, dedup_key=dedup_key
     )
     if created:
         message = JobMessage(
             job_id=job_id, type=job_type, tenant_id=tenant_id, payload=json.loads(payload_json), attempt=1
         )
-        store.insert_outbox(conn, job_id=job_id, tenant_id=tenant_id, body_json=message.body())
+        repo.insert_outbox(conn, job_id=job_id, tenant_id=tenant_id, body_json=message.body())
         _pending.set((*_pending.get(), (tenant_id, job_id)))
     return job_id
 
@@ -117,7 +117,7 @@ def deliver(*, tenant_id: UUID, job_ids: Sequence[UUID], database: Database | No
     db = database or get_database()
     _require_idle(db)
     with tenant_transaction(tenant_id, database=db) as conn:
-        bodies = store.take_outbox(conn, job_ids=list(job_ids))
+        bodies = repo.take_outbox(conn, job_ids=list(job_ids))
         send_messages(json.dumps(body, separators=(",", ":")) for body in bodies)
     return len(bodies)
 

@@ -7,7 +7,7 @@ import time
 from typing import Any, get_args
 
 from api.main import app
-from api.routes import billing as billing_routes
+from api.schemas.billing import PaidPlan
 from saas_cli import stripe_samples as samples
 from saascore.billing.plans import PLANS
 from tests.integration.api.harness import ApiHarness, Session
@@ -33,7 +33,7 @@ def subscribe(
 
 def test_paid_plans_literal_matches_the_plans_table() -> None:
     sold = {key for key, plan in PLANS.items() if plan.price_lookup_key is not None}
-    assert set(get_args(billing_routes.PaidPlan)) == sold
+    assert set(get_args(PaidPlan)) == sold
 
 
 def test_checkout_creates_one_customer_with_tenant_metadata(

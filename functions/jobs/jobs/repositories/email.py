@@ -98,3 +98,25 @@ def record_feedback(conn: Connection, *, ses_message_id: str, feedback: Feedback
         "WHERE ses_message_id = %s AND app.email_feedback_rank(feedback) <= app.email_feedback_rank(%s)",
         (feedback, at, ses_message_id, feedback),
     ).rowcount
+
+
+def tenant_name(conn: Connection) -> str:
+    row = conn.execute("SELECT name FROM tenants").fetchone()
+    return "" if row is None else str(row["name"])
+
+
+def billing_contact(conn: Connection) -> str | None:
+    """The address Stripe bills, lowercased, when the tenant's customer has one."""
+    row = conn.execute(
+        "SELECT email FROM billing_customers WHERE deleted_at IS NULL AND email IS NOT NULL"
+    ).fetchone()
+    return None if row is None else str(row["email"]).lower()
+
+
+def owner_addresses(conn: Connection) -> list[str]:
+    """The active owners' addresses, lowercased, de-duplicated, in order."""
+    rows = conn.execute(
+        "SELECT DISTINCT lower(u.email) AS email FROM memberships m JOIN roles r ON r.id = m.role_id "
+        "JOIN users u ON u.id = m.user_id WHERE r.key = 'owner' AND m.status = 'active' ORDER BY 1"
+    ).fetchall()
+    return [str(row["email"]) for row in rows]

@@ -10,29 +10,37 @@ tenant's plan itself changes only when the resulting webhook arrives (Stripe is 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
-from uuid import UUID
 
-from saascore.billing.errors import (
+from api.exceptions import (
     AlreadySubscribedError,
     NoCustomerError,
     NoSubscriptionError,
+    NotFoundError,
     PaymentProviderError,
     PriceNotFoundError,
     SamePlanError,
 )
+from api.repositories import billing as repo
+from api.schemas.billing import BillingOverview, PlanChangePreview, ProrationLine, SubscriptionInfo
 from saascore.billing.events import TENANT_METADATA_KEY
-from saascore.billing.plans import Plan
+from saascore.billing.plans import Plan, plan_for
 from saascore.billing.settings import BillingSettings
+from saascore.billing.state import effective_access_level
+from saascore.billing.stripe_api import get_stripe_client
 from saascore.db.connection import Connection
 
 if TYPE_CHECKING:
     import stripe
+    from stripe import StripeClient as StripeClient  # noqa: PLC0414 (re-exported for the routes)
     from stripe.params import InvoiceCreatePreviewParams, SubscriptionUpdateParams
+else:
+    # FastAPI resolves the routes' annotations at startup; importing stripe (≈2 s) waits for the first call.
+    StripeClient = object
 
-LIVE_FILTER: Final = "status NOT IN ('canceled', 'incomplete_expired')"
 PRICE_CACHE_SECONDS: Final = 300
 _price_cache: dict[str, tuple[float, str]] = {}
 _clock = time.monotonic  # tests substitute their own clock
@@ -46,12 +54,8 @@ class LiveSubscription:
     status: str
 
 
-@dataclass(frozen=True, slots=True)
-class ProrationPreview:
-    amount_due: int
-    currency: str
-    proration_date: int
-    lines: list[dict[str, Any]]
+def stripe_client() -> StripeClient:
+    return get_stripe_client()
 
 
 def _provider_error(exc: Exception) -> PaymentProviderError:
@@ -78,40 +82,51 @@ def price_id_for(client: stripe.StripeClient, plan: Plan) -> str:
     return prices.data[0].id
 
 
-def lock_tenant(conn: Connection, tenant_id: UUID) -> dict[str, Any]:
-    row = conn.execute(
-        "SELECT id, name, slug, plan, billing_status, access_level, trial_ends_at, billing_grace_ends_at"
-        " FROM tenants WHERE id = %s FOR UPDATE",
-        (tenant_id,),
-    ).fetchone()
-    if row is None:
+def overview(conn: Connection, *, tenant_id: uuid.UUID, plan: str) -> BillingOverview:
+    """The cached billing state, as the last webhook left it."""
+    tenant = repo.billing_state(conn, tenant_id=tenant_id)
+    if tenant is None:
+        raise NotFoundError("tenant not found")
+    subscription = repo.latest_subscription(conn, tenant_id=tenant_id)
+    entitlements = plan_for(plan).entitlements
+    return BillingOverview(
+        plan=plan,
+        billing_status=tenant["billing_status"],
+        access_level=effective_access_level(
+            tenant["access_level"], tenant["billing_grace_ends_at"], datetime.now(UTC)
+        ).value,
+        trial_ends_at=tenant["trial_ends_at"],
+        grace_ends_at=tenant["billing_grace_ends_at"],
+        entitlements={
+            "max_projects": entitlements.max_projects,
+            "max_members": entitlements.max_members,
+            "requests_per_minute": entitlements.requests_per_minute,
+            "usage_soft_limit": entitlements.usage_soft_limit,
+            "usage_hard_limit": entitlements.usage_hard_limit,
+            "features": sorted(entitlements.features),
+        },
+        subscription=None if subscription is None else SubscriptionInfo(**subscription),
+    )
+
+
+def _lock_tenant(conn: Connection, tenant_id: uuid.UUID) -> dict[str, Any]:
+    tenant = repo.lock_tenant(conn, tenant_id=tenant_id)
+    if tenant is None:
         raise NoCustomerError("tenant not found")
-    return dict(row)
+    return tenant
 
 
-def customer_id(conn: Connection, tenant_id: UUID) -> str | None:
-    row = conn.execute(
-        "SELECT stripe_customer_id FROM billing_customers WHERE tenant_id = %s AND deleted_at IS NULL",
-        (tenant_id,),
-    ).fetchone()
-    return None if row is None else str(row["stripe_customer_id"])
-
-
-def live_subscription(conn: Connection, tenant_id: UUID) -> LiveSubscription | None:
-    row = conn.execute(
-        "SELECT stripe_subscription_id, stripe_item_id, plan, status FROM subscriptions"
-        f" WHERE tenant_id = %s AND {LIVE_FILTER}",
-        (tenant_id,),
-    ).fetchone()
+def _live_subscription(conn: Connection, tenant_id: uuid.UUID) -> LiveSubscription | None:
+    row = repo.live_subscription(conn, tenant_id=tenant_id)
     return None if row is None else LiveSubscription(**row)
 
 
-def ensure_customer(conn: Connection, client: stripe.StripeClient, tenant: dict[str, Any]) -> str:
+def _ensure_customer(conn: Connection, client: stripe.StripeClient, tenant: dict[str, Any]) -> str:
     """The tenant's Stripe customer, created exactly once (call with the tenant row locked)."""
     import stripe
 
-    tenant_id: UUID = tenant["id"]
-    existing = customer_id(conn, tenant_id)
+    tenant_id: uuid.UUID = tenant["id"]
+    existing = repo.customer_id(conn, tenant_id=tenant_id)
     if existing is not None:
         return existing
     try:
@@ -124,23 +139,27 @@ def ensure_customer(conn: Connection, client: stripe.StripeClient, tenant: dict[
         )
     except stripe.StripeError as exc:
         raise _provider_error(exc) from exc
-    conn.execute(
-        "INSERT INTO billing_customers (tenant_id, stripe_customer_id, livemode) VALUES (%s, %s, %s)",
-        (tenant_id, customer.id, bool(customer.livemode)),
+    repo.insert_customer(
+        conn, tenant_id=tenant_id, stripe_customer_id=customer.id, livemode=bool(customer.livemode)
     )
     return customer.id
 
 
 def start_checkout(
-    conn: Connection, client: stripe.StripeClient, settings: BillingSettings, *, tenant_id: UUID, plan: Plan
+    conn: Connection,
+    client: stripe.StripeClient,
+    settings: BillingSettings,
+    *,
+    tenant_id: uuid.UUID,
+    plan: Plan,
 ) -> tuple[str, str]:
     """A Stripe Checkout session for ``plan``: (session id, url). Refused when already subscribed."""
     import stripe
 
-    tenant = lock_tenant(conn, tenant_id)
-    if live_subscription(conn, tenant_id) is not None:
+    tenant = _lock_tenant(conn, tenant_id)
+    if _live_subscription(conn, tenant_id) is not None:
         raise AlreadySubscribedError("the tenant already has a subscription; change its plan instead")
-    customer = ensure_customer(conn, client, tenant)
+    customer = _ensure_customer(conn, client, tenant)
     price = price_id_for(client, plan)
     metadata = {TENANT_METADATA_KEY: str(tenant_id)}
     try:
@@ -162,11 +181,11 @@ def start_checkout(
 
 
 def open_portal(
-    conn: Connection, client: stripe.StripeClient, settings: BillingSettings, *, tenant_id: UUID
+    conn: Connection, client: stripe.StripeClient, settings: BillingSettings, *, tenant_id: uuid.UUID
 ) -> str:
     import stripe
 
-    customer = customer_id(conn, tenant_id)
+    customer = repo.customer_id(conn, tenant_id=tenant_id)
     if customer is None:
         raise NoCustomerError("the tenant has no billing account yet; start a checkout first")
     try:
@@ -178,9 +197,9 @@ def open_portal(
     return str(session.url)
 
 
-def _changeable(conn: Connection, tenant_id: UUID, plan: Plan) -> tuple[LiveSubscription, str]:
+def _changeable(conn: Connection, tenant_id: uuid.UUID, plan: Plan) -> tuple[LiveSubscription, str]:
     """The live subscription and its plan item, or why the plan cannot change."""
-    subscription = live_subscription(conn, tenant_id)
+    subscription = _live_subscription(conn, tenant_id)
     if subscription is None or subscription.stripe_item_id is None:
         raise NoSubscriptionError("the tenant has no subscription to change; start a checkout")
     if subscription.plan == plan.key:
@@ -189,8 +208,13 @@ def _changeable(conn: Connection, tenant_id: UUID, plan: Plan) -> tuple[LiveSubs
 
 
 def preview_plan_change(
-    conn: Connection, client: stripe.StripeClient, *, tenant_id: UUID, plan: Plan, now: datetime | None = None
-) -> ProrationPreview:
+    conn: Connection,
+    client: stripe.StripeClient,
+    *,
+    tenant_id: uuid.UUID,
+    plan: Plan,
+    now: datetime | None = None,
+) -> PlanChangePreview:
     """What the change would cost now (Stripe's upcoming-invoice preview with proration)."""
     import stripe
 
@@ -209,12 +233,15 @@ def preview_plan_change(
         invoice = client.v1.invoices.create_preview(params=params)
     except stripe.StripeError as exc:
         raise _provider_error(exc) from exc
-    lines = [
-        {"description": line.description, "amount": line.amount, "currency": line.currency}
-        for line in invoice.lines.data
-    ]
-    return ProrationPreview(
-        amount_due=invoice.amount_due, currency=invoice.currency, proration_date=proration_date, lines=lines
+    return PlanChangePreview(
+        plan=plan.key,
+        amount_due=invoice.amount_due,
+        currency=invoice.currency,
+        proration_date=proration_date,
+        lines=[
+            ProrationLine(description=line.description, amount=line.amount, currency=line.currency)
+            for line in invoice.lines.data
+        ],
     )
 
 
@@ -222,14 +249,14 @@ def change_plan(
     conn: Connection,
     client: stripe.StripeClient,
     *,
-    tenant_id: UUID,
+    tenant_id: uuid.UUID,
     plan: Plan,
     proration_date: int | None = None,
 ) -> LiveSubscription:
     """Move the live subscription's item to ``plan``'s price, prorated (same subscription, same customer)."""
     import stripe
 
-    lock_tenant(conn, tenant_id)
+    _lock_tenant(conn, tenant_id)
     subscription, item_id = _changeable(conn, tenant_id, plan)
     price = price_id_for(client, plan)
     params: SubscriptionUpdateParams = {
