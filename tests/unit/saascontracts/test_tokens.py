@@ -9,10 +9,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from edge.b64 import b64url_decode, b64url_encode
-from edge.keys import RsaPublicKey
-from edge.tokens import IssuerConfig, TokenError, TokenVerifier
-from tests.unit.edge.conftest import (
+from saascontracts.b64 import b64url_decode, b64url_encode
+from saascontracts.keys import RsaPublicKey
+from saascontracts.tokens import IssuerConfig, TokenError, TokenVerifier
+from tests.support.tokens import (
     AUDIENCE,
     ISSUER,
     NOW,
@@ -82,7 +82,7 @@ def test_hs256_secret_must_be_long_and_algorithm_listed() -> None:
     with pytest.raises(ValueError, match="HS256"):
         IssuerConfig(issuer="x", audiences=("a",), algorithms=("HS256",), hs256_secret=b"short")
     with pytest.raises(ValueError, match="algorithms"):
-        IssuerConfig(issuer="x", audiences=("a",), algorithms=("ES256",), jwks_url="https://x/jwks")
+        IssuerConfig(issuer="x", audiences=("a",), algorithms=("PS256",), jwks_url="https://x/jwks")
     with pytest.raises(ValueError, match="audiences"):
         IssuerConfig(issuer="x", jwks_url="https://x/jwks")
 
