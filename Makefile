@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed-stamp
-TYPED_PATHS := $(wildcard layers/shared/python/saascore functions/edge/edge functions/api/api \
+TYPED_PATHS := $(wildcard layers/shared/python/saascore contracts/saascontracts functions/edge/edge functions/api/api \
 	functions/webhooks/webhooks functions/jobs/jobs local saas_cli infra tests bench)
 
 .PHONY: install dev test lint typecheck pytest bench synth migrate clean

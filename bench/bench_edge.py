@@ -25,7 +25,7 @@ from growthbook import GrowthBook
 from bench.timing import fmt_us
 from edge import handler
 from edge.flags import FlagEngine
-from edge.tokens import IssuerConfig, TokenVerifier
+from saascontracts.tokens import IssuerConfig, TokenVerifier
 
 ISSUER = "https://api.bench.example"
 AUDIENCE = "saas-api"

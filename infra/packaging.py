@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The stdlib-only edge↔origin contracts, staged into both the edge asset and the shared layer.
+CONTRACTS_PACKAGE = REPO_ROOT / "contracts" / "saascontracts"
 STAGING_ROOT = REPO_ROOT / "build" / "cdk"
 IGNORED_PARTS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache"})
 IGNORED_SUFFIXES = frozenset({".pyc", ".pyo"})

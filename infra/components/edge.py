@@ -1,5 +1,6 @@
 """The three Lambda@Edge handlers (us-east-1, x86_64, no environment variables): one asset holding the
-stdlib-only `edge` package plus a `config.json` generated here from the environment's configuration."""
+stdlib-only `edge` and `saascontracts` packages plus a `config.json` generated here from the
+environment's configuration."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import ConfigError, EnvironmentConfig
-from infra.packaging import REPO_ROOT, stage_tree
+from infra.packaging import CONTRACTS_PACKAGE, REPO_ROOT, stage_tree
 
 EDGE_PACKAGE = REPO_ROOT / "functions" / "edge" / "edge"
 EDGE_RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -69,7 +70,11 @@ def edge_asset_dir(config: EnvironmentConfig) -> Path:
     except EdgeConfigError as exc:
         raise ConfigError(f"environment {config.name!r}: invalid edge config: {exc}") from exc
     payload = json.dumps(document, indent=2, sort_keys=True).encode()
-    return stage_tree(f"edge-{config.name}", sources={"edge": EDGE_PACKAGE}, files={CONFIG_FILE: payload})
+    return stage_tree(
+        f"edge-{config.name}",
+        sources={"edge": EDGE_PACKAGE, "saascontracts": CONTRACTS_PACKAGE},
+        files={CONFIG_FILE: payload},
+    )
 
 
 class EdgeFunctions(Construct):

@@ -1,5 +1,5 @@
-"""The two origin layers: `shared` (saascore + the stdlib `edge` package the API re-verifies tokens
-with) and `deps` (the pinned runtime wheels for arm64/Python 3.12, Powertools included)."""
+"""The two origin layers: `shared` (saascore + `saascontracts`, the stdlib token verifier and edge↔origin
+contracts) and `deps` (the pinned runtime wheels for arm64/Python 3.12, Powertools included)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.packaging import LAMBDA_ARM64, REPO_ROOT, deps_layer, stage_tree
+from infra.packaging import CONTRACTS_PACKAGE, LAMBDA_ARM64, REPO_ROOT, deps_layer, stage_tree
 
 SHARED_SOURCES = {
     "python/saascore": REPO_ROOT / "layers" / "shared" / "python" / "saascore",
-    "python/edge": REPO_ROOT / "functions" / "edge" / "edge",
+    "python/saascontracts": CONTRACTS_PACKAGE,
 }
 REQUIREMENTS = REPO_ROOT / "layers" / "deps" / "requirements.txt"
 
@@ -41,7 +41,7 @@ class Layers(Construct):
             code=lambda_.Code.from_asset(str(shared_layer_dir())),
             compatible_runtimes=runtimes,
             compatible_architectures=architectures,
-            description="saascore shared domain code and the edge token verifier",
+            description="saascore shared domain code and the saascontracts token verifier",
             removal_policy=removal,
         )
         deps_dir = deps_layer(REQUIREMENTS, platform=LAMBDA_ARM64) if bundle else unbundled_deps_dir()

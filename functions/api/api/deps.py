@@ -31,24 +31,30 @@ from api.services.audit import AuditActor
 from api.services.identity import Principal, principal_from_token
 from api.services.ratelimit import get_rate_limiter
 from api.settings import ApiSettings, get_settings
+from saascontracts import identity as edge_contract
 from saascore.db.connection import Connection, Database, get_database
 from saascore.db.tenancy import tenant_transaction
 from saascore.observability import get_logger
 
-SESSION_COOKIE = "__Host-session"
-REFRESH_COOKIE = "__Host-refresh"
 MAX_USER_AGENT_CHARS = 512
+
+# The cookie names the edge reads too (the routes set them from here).
+SESSION_COOKIE = edge_contract.SESSION_COOKIE
+REFRESH_COOKIE = edge_contract.REFRESH_COOKIE
 
 logger = get_logger("api")
 bearer_scheme = HTTPBearer(auto_error=False, description="Session token (or the __Host-session cookie)")
 
-# Edge header → claim it must equal (the edge forwards both; the origin re-verifies the token).
+# Edge header → Principal attribute it must equal (the edge forwards both; the origin re-verifies the token).
+_PRINCIPAL_ATTRIBUTE = {
+    "sub": "user_id",
+    "tid": "tenant_id",
+    "role": "role",
+    "plan": "plan",
+    "sid": "session_id",
+}
 EDGE_CLAIM_HEADERS = {
-    "x-auth-user": "user_id",
-    "x-auth-tenant": "tenant_id",
-    "x-auth-role": "role",
-    "x-auth-plan": "plan",
-    "x-auth-session": "session_id",
+    header: _PRINCIPAL_ATTRIBUTE[claim] for claim, header, _ in edge_contract.IDENTITY_CLAIMS
 }
 
 
@@ -83,7 +89,7 @@ async def get_request_info(request: Request) -> RequestInfo:
 
 
 def _presented_token(request: Request, bearer: HTTPAuthorizationCredentials | None) -> str | None:
-    forwarded = request.headers.get("x-auth-token")
+    forwarded = request.headers.get(edge_contract.AUTH_TOKEN_HEADER)
     if forwarded:
         return forwarded
     if bearer is not None:

@@ -3,7 +3,7 @@
 Lambda@Edge has no environment variables, so `get_config()` reads `config.json` beside this package the
 first time it is needed. Tests and the local stack call `use_config(...)` with a mapping or an
 `EdgeConfig` instead (`EDGE_CONFIG_PATH`, when set, names a file to read first: local stack only;
-Lambda@Edge never has it). The schema is documented in README (## Edge); unknown keys are errors so a
+Lambda@Edge never has it). The schema is documented in docs/edge.md; unknown keys are errors so a
 typo cannot silently switch a check off.
 """
 
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 
-from edge.b64 import Base64Error, b64url_decode
-from edge.keys import JwkError
-from edge.records import factory, record, record_fields
-from edge.tokens import IssuerConfig
+from saascontracts.b64 import Base64Error, b64url_decode
+from saascontracts.identity import SESSION_COOKIE
+from saascontracts.keys import JwkError
+from saascontracts.records import factory, record, record_fields
+from saascontracts.tokens import MAX_LIFETIME_SECONDS, AudienceRule, IssuerConfig
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,10 +46,22 @@ DEFAULT_SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
 }
 METHODS = frozenset({"*", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# The only spelling a public path is recognised in: lower case, no percent-escapes, no empty, `.` or `..`
+# segment, no trailing slash. Any other spelling is protected, whatever it would normalise to.
+_CANONICAL_PATH = re.compile(r"/|(?:/(?!\.\.?(?:/|$))[a-z0-9._~-]+)+")
 
 
 class ConfigError(ValueError):
     """The edge configuration is invalid; the message names the offending key."""
+
+
+def is_canonical_path(uri: str) -> bool:
+    """True when `uri` is already in the one form the public list is compared in (see _CANONICAL_PATH).
+
+    The origin percent-decodes the path and routes it case-sensitively; a proxy or framework in between
+    may also merge slashes or resolve dot segments. A public spelling therefore has to be one that every
+    such normalisation leaves unchanged; everything else needs a credential (deny by default)."""
+    return _CANONICAL_PATH.fullmatch(uri) is not None
 
 
 @record
@@ -100,7 +114,7 @@ class JwksSettings:
 
 @record
 class CookieSettings:
-    session: str = "__Host-session"
+    session: str = SESSION_COOKIE
     anonymous: str = "aid"
     anonymous_max_age_seconds: int = 365 * 24 * 3600
 
@@ -131,7 +145,6 @@ class EdgeConfig:
     environment: str = "unknown"
     jwks: JwksSettings = JwksSettings()
     public_paths: tuple[PathRule, ...] = ()
-    protected_paths: tuple[PathRule, ...] = ()
     cookies: CookieSettings = CookieSettings()
     limits: Limits = Limits()
     flags: FlagSettings = FlagSettings()
@@ -141,15 +154,11 @@ class EdgeConfig:
     def __post_init__(self) -> None:
         # Path look-ups run on every request: index them once (the record is frozen, hence object.__setattr__).
         object.__setattr__(self, "_public", PathIndex(self.public_paths))
-        object.__setattr__(self, "_protected", PathIndex(self.protected_paths))
 
     def is_public(self, method: str, uri: str) -> bool:
+        """Deny by default: only a canonical spelling of a listed path is public."""
         index: PathIndex = self._public  # type: ignore[attr-defined]
-        return index.matches(method, uri)
-
-    def is_protected(self, method: str, uri: str) -> bool:
-        index: PathIndex = self._protected  # type: ignore[attr-defined]
-        return index.matches(method, uri)
+        return is_canonical_path(uri) and index.matches(method, uri)
 
 
 class _Section:
@@ -207,9 +216,30 @@ _ISSUER_KEYS = frozenset(
         "hs256_secret",
         "token_use",
         "client_ids",
+        "token_uses",
         "leeway_seconds",
+        "max_lifetime_seconds",
     }
 )
+_RULE_KEYS = frozenset({"audiences", "client_ids"})
+
+
+def _token_uses(data: Any, path: str) -> tuple[AudienceRule, ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, Mapping) or not data:
+        raise ConfigError(f"{path} must map token_use values to {{audiences, client_ids}}")
+    rules = []
+    for token_use, rule_data in data.items():
+        rule = _Section(rule_data, f"{path}.{token_use}", _RULE_KEYS)
+        rules.append(
+            AudienceRule(
+                token_use=token_use,
+                audiences=rule.strings("audiences") or (),
+                client_ids=rule.strings("client_ids") or (),
+            )
+        )
+    return tuple(rules)
 
 
 def _issuer(data: Any, path: str) -> IssuerConfig:
@@ -229,7 +259,13 @@ def _issuer(data: Any, path: str) -> IssuerConfig:
             hs256_secret=secret,
             token_use=section.text("token_use"),
             client_ids=section.strings("client_ids") or (),
+            token_uses=_token_uses(data.get("token_uses"), f"{path}.token_uses"),
             leeway_seconds=section.integer("leeway_seconds", 30, low=0, high=300),
+            max_lifetime_seconds=(
+                section.integer("max_lifetime_seconds", 0, low=60, high=MAX_LIFETIME_SECONDS)
+                if "max_lifetime_seconds" in data
+                else None
+            ),
         )
     except (Base64Error, JwkError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
@@ -245,6 +281,8 @@ def _path_rules(values: tuple[str, ...], path: str) -> tuple[PathRule, ...]:
         method, _, uri = value.partition(" ")
         if method not in METHODS or not uri.startswith("/") or "*" in uri.removesuffix("/*"):
             raise ConfigError(f"{path}: {value!r} is not 'METHOD /path' or 'METHOD /prefix/*'")
+        if not is_canonical_path(uri.removesuffix("/*")):
+            raise ConfigError(f"{path}: {value!r} is not canonical (lower case, no %, //, . or .. segments)")
         rules.append(PathRule(method, uri))
     return tuple(rules)
 
@@ -271,7 +309,6 @@ _TOP_KEYS = frozenset(
         "issuers",
         "jwks",
         "public_paths",
-        "protected_paths",
         "cookies",
         "limits",
         "flags",
@@ -315,9 +352,8 @@ def load_config(data: Mapping[str, Any]) -> EdgeConfig:
             timeout_seconds=jwks.number("timeout_seconds", 2, low=0.1, high=4),
         ),
         public_paths=_path_rules(top.strings("public_paths", DEFAULT_PUBLIC_PATHS) or (), "public_paths"),
-        protected_paths=_path_rules(top.strings("protected_paths", ("* /api/*",)) or (), "protected_paths"),
         cookies=CookieSettings(
-            session=cookies.text("session", "__Host-session") or "",
+            session=cookies.text("session", SESSION_COOKIE) or "",
             anonymous=cookies.text("anonymous", "aid") or "",
             anonymous_max_age_seconds=cookies.integer(
                 "anonymous_max_age_seconds", 365 * 24 * 3600, low=60, high=400 * 24 * 3600

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from edge.conditions import compile_condition, js_string, js_truthy
 from edge.gbmath import get_bucket_ranges
-from edge.records import factory, record
+from saascontracts.records import factory, record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable, Mapping
 
 from edge.config import FlagSettings
-from edge.fetch import http_get
 from edge.flags import FlagEngine
 from edge.log import log
+from saascontracts.fetch import http_get
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -5,21 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
+from saascontracts.problems import PROBLEM_CONTENT_TYPE, problem_document
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://errors.saas.example/"
 # CloudFront refuses a generated viewer-request response body over 40 KB.
 MAX_GENERATED_BODY_BYTES = 40 * 1024
-STATUS_TEXT = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    413: "Content Too Large",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-}
 
 CfHeaders = dict[str, list[dict[str, str]]]
 
@@ -54,17 +47,9 @@ def problem(
     security_headers: Iterable[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """A complete CloudFront generated response; never cached, always within CloudFront's size limit."""
-    title = STATUS_TEXT.get(status, "Error")
-    body = json.dumps(
-        {
-            "type": PROBLEM_TYPE_BASE + slug,
-            "title": title,
-            "status": status,
-            "detail": detail[:512],
-            "request_id": request_id,
-        },
-        separators=(",", ":"),
-    )
+    document = problem_document(status, slug, detail, request_id=request_id)
+    title = document["title"]
+    body = json.dumps(document, separators=(",", ":"))
     out: CfHeaders = {
         "content-type": header_entry("Content-Type", PROBLEM_CONTENT_TYPE),
         "cache-control": header_entry("Cache-Control", "no-store"),

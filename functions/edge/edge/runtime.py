@@ -10,11 +10,11 @@ import time
 from collections.abc import Callable, Mapping
 
 from edge.config import EdgeConfig, get_config, use_config
-from edge.fetch import http_get
 from edge.flagstore import FlagStore, PayloadFetcher
-from edge.keys import Fetcher, fetch_url
-from edge.records import record
-from edge.tokens import TokenVerifier
+from saascontracts.fetch import http_get
+from saascontracts.keys import Fetcher, fetch_url
+from saascontracts.records import record
+from saascontracts.tokens import TokenVerifier
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -6,19 +6,12 @@ import re
 from collections.abc import Iterable, Mapping
 
 from edge.responses import all_values
+from saascontracts.identity import IDENTITY_CLAIMS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# Claim → trusted header the origin receives (DESIGN.md §3).
-IDENTITY_CLAIMS = (
-    ("sub", "x-auth-user", "X-Auth-User"),
-    ("tid", "x-auth-tenant", "X-Auth-Tenant"),
-    ("role", "x-auth-role", "X-Auth-Role"),
-    ("plan", "x-auth-plan", "X-Auth-Plan"),
-    ("sid", "x-auth-session", "X-Auth-Session"),
-)
 # Printable ASCII without separators that could split or fold a header; verified claims still pass it.
 _SAFE_VALUE = re.compile(r"[\x21-\x7e]{1,256}")
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9_\-.=]+) *")
@@ -61,6 +54,39 @@ def parse_cookies(header_values: Iterable[str]) -> dict[str, str]:
             if sep and name and name not in cookies:
                 cookies[name] = value.strip().strip('"')
     return cookies
+
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+_ORIGIN = re.compile(r"(https?)://([^/?#@\s]+)")
+
+
+def _host_without_port(host: str) -> str:
+    return host if host.startswith("[") and host.endswith("]") else host.rsplit(":", 1)[0]
+
+
+def cross_site_reason(headers: Mapping[str, Any]) -> str | None:
+    """None when the request is same-site by `Sec-Fetch-Site`, else by `Origin` against `Host`; otherwise
+    why it is refused. Browsers send at least one of the two on every unsafe request (Fetch standard), so
+    a cookie-authenticated write without either is not from our pages either."""
+    fetch_site = all_values(headers, "sec-fetch-site")
+    if fetch_site:
+        if len(fetch_site) == 1 and fetch_site[0].strip().lower() in ("same-origin", "same-site"):
+            return None
+        return "Sec-Fetch-Site is not same-site: use a bearer token for cross-site requests"
+    origins = all_values(headers, "origin")
+    hosts = all_values(headers, "host")
+    if not origins:
+        return "a cookie-authenticated write needs an Origin or Sec-Fetch-Site header"
+    match = _ORIGIN.fullmatch(origins[0].strip()) if len(origins) == 1 else None
+    if match is None or len(hosts) != 1:
+        return "Origin is not same-site: use a bearer token for cross-site requests"
+    scheme, origin_host = match.group(1), match.group(2).lower()
+    host = hosts[0].strip().lower()
+    # Plain http only for the local stack on loopback; everywhere else the page must be https.
+    secure = scheme == "https" or _host_without_port(origin_host) in _LOOPBACK_HOSTS
+    if origin_host != host or not secure:
+        return "Origin is not same-site: use a bearer token for cross-site requests"
+    return None
 
 
 def presented_token(

@@ -1,7 +1,8 @@
 """The three CloudFront triggers as plain functions of (runtime, `Records[0].cf`) — no Lambda plumbing.
 
-viewer-request: strip client-sent trusted headers, verify the credential, set identity headers, 401 on
-protected paths. origin-request: flags/experiments from identity + country + device, body hash for
+viewer-request: strip client-sent trusted headers; every path off the public list needs a verified
+credential (401 otherwise), and a cookie-borne one on an unsafe method a same-site request (403
+otherwise); set identity headers. origin-request: flags/experiments from identity + country + device, body hash for
 OAC, optional regional origin. viewer-response: security headers, anonymous-visitor cookie.
 """
 
@@ -15,8 +16,9 @@ from collections.abc import Mapping, MutableMapping
 
 from edge.responses import CfHeaders, all_values, first_value, header_entry, problem
 from edge.runtime import Runtime
-from edge.session import CredentialError, Identity, parse_cookies, presented_token
-from edge.tokens import TokenError
+from edge.session import CredentialError, Identity, cross_site_reason, parse_cookies, presented_token
+from saascontracts.identity import AUTH_TOKEN_HEADER, TRUSTED_HEADER_PREFIX
+from saascontracts.tokens import TokenError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,8 +26,10 @@ if TYPE_CHECKING:
 
 # Only the edge may set these; any client-sent copy is dropped, whatever its casing or count.
 UNTRUSTED_EXACT = frozenset({"x-flags", "x-experiments", "x-request-id", "x-viewer-country"})
-UNTRUSTED_PREFIX = "x-auth-"
+UNTRUSTED_PREFIX = TRUSTED_HEADER_PREFIX
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# RFC 9110 §9.2.1: every other method may change state, so a cookie alone must not authorise it cross-site.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _ANONYMOUS_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
@@ -113,32 +117,40 @@ def viewer_request(runtime: Runtime, cf: MutableMapping[str, Any]) -> dict[str, 
     uri = str(request.get("uri") or "/")
     if config.is_public(method, uri):
         return request
-    identity = _identify(runtime, headers, required=config.is_protected(method, uri), request_id=request_id)
+    identity = _identify(runtime, headers, method=method, request_id=request_id)
     if isinstance(identity, dict):
         return identity
-    if identity is not None:
-        headers["x-auth-token"] = header_entry("X-Auth-Token", identity.token)
-        for name, key, value in identity.headers:
-            headers[name] = header_entry(key, value)
+    headers[AUTH_TOKEN_HEADER] = header_entry("X-Auth-Token", identity.token)
+    for name, key, value in identity.headers:
+        headers[name] = header_entry(key, value)
     return request
 
 
 def _identify(
-    runtime: Runtime, headers: CfHeaders, *, required: bool, request_id: str
-) -> Identity | dict[str, Any] | None:
-    """The verified identity; None when absent or invalid on an optional path; a 401/400 response when required."""
+    runtime: Runtime, headers: CfHeaders, *, method: str, request_id: str
+) -> Identity | dict[str, Any]:
+    """The verified identity, else the 400/401/403 response that refuses the request."""
     try:
         cookies = parse_cookies(all_values(headers, "cookie"))
         token = presented_token(headers, cookies=cookies, cookie_name=runtime.config.cookies.session)
         if token is None:
-            if required:
-                return _unauthorized(runtime, 401, "credentials required", request_id)
-            return None
+            return _unauthorized(runtime, 401, "credentials required", request_id)
+        if method not in SAFE_METHODS and not all_values(headers, "authorization"):
+            # The credential came from the cookie, which the browser attaches to cross-site requests too.
+            reason = cross_site_reason(headers)
+            if reason is not None:
+                return problem(
+                    403,
+                    "cross-site-request",
+                    reason,
+                    request_id=request_id,
+                    security_headers=runtime.config.security_headers,
+                )
         return Identity.from_claims(token, runtime.verifier.verify(token))
     except CredentialError as exc:
-        return _unauthorized(runtime, exc.status, exc.reason, request_id) if required else None
+        return _unauthorized(runtime, exc.status, exc.reason, request_id)
     except TokenError as exc:
-        return _unauthorized(runtime, 401, exc.reason, request_id) if required else None
+        return _unauthorized(runtime, 401, exc.reason, request_id)
 
 
 def _device(headers: CfHeaders) -> str | None:

@@ -76,7 +76,7 @@ def test_sign_up_refuses_untrusted_identity_tokens(api):
 
 
 def test_jwks_verifies_issued_tokens(api):
-    from edge.tokens import IssuerConfig, TokenVerifier
+    from saascontracts.tokens import IssuerConfig, TokenVerifier
 
     owner = api.sign_up()
     jwks = api.client.get("/.well-known/jwks.json")

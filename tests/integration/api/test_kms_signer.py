@@ -4,7 +4,7 @@ import boto3
 from moto import mock_aws
 
 from api.services.signing import KmsSigner, sign_jws
-from edge.tokens import IssuerConfig, TokenVerifier
+from saascontracts.tokens import IssuerConfig, TokenVerifier
 
 
 def test_kms_signed_session_tokens_verify_with_the_published_jwk(monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.edge.conftest import SigningKey, make_key
+from tests.support.tokens import SigningKey, make_key
 
 
 @pytest.fixture(scope="session")

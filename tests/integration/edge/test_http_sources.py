@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from edge import handler
-from edge.tokens import IssuerConfig, TokenError, TokenVerifier
-from tests.unit.edge.conftest import AUDIENCE, ISSUER, NOW, FrozenClock, SigningKey, standard_claims
+from saascontracts.tokens import IssuerConfig, TokenError, TokenVerifier
+from tests.support.tokens import AUDIENCE, ISSUER, NOW, FrozenClock, SigningKey, standard_claims
 
 
 class Documents:

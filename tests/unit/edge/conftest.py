@@ -1,39 +1,14 @@
-"""Keys and token minting for the edge tests: PyJWT + cryptography are the independent implementation."""
+"""Fixtures for the edge tests; the key and token helpers live in tests/support/tokens.py."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.support.tokens import FrozenClock, SigningKey, make_key
 
 CONFORMANCE = Path(__file__).parent / "conformance"
-NOW = 1_800_000_000
-ISSUER = "https://issuer.test"
-AUDIENCE = "saas-api"
-
-
-@dataclass(frozen=True)
-class SigningKey:
-    private: rsa.RSAPrivateKey
-    kid: str
-
-    @property
-    def public_jwk(self) -> dict[str, Any]:
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private.public_key()))
-        return {**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}
-
-    def mint(self, claims: dict[str, Any], **headers: Any) -> str:
-        return jwt.encode(claims, self.private, algorithm="RS256", headers={"kid": self.kid, **headers})
-
-
-def make_key(kid: str, bits: int = 2048) -> SigningKey:
-    return SigningKey(rsa.generate_private_key(public_exponent=65537, key_size=bits), kid)
 
 
 @pytest.fixture(scope="session")
@@ -46,38 +21,6 @@ def other_key() -> SigningKey:
     return make_key("key-2")
 
 
-def standard_claims(**overrides: Any) -> dict[str, Any]:
-    claims: dict[str, Any] = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "user-1",
-        "tid": "tenant-1",
-        "role": "owner",
-        "plan": "pro",
-        "sid": "session-1",
-        "iat": NOW - 10,
-        "exp": NOW + 300,
-    }
-    claims.update(overrides)
-    return {key: value for key, value in claims.items() if value is not None}
-
-
-def load_vector(name: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads((CONFORMANCE / "jwt-rfc7515" / name).read_text())
-    return result
-
-
-class FrozenClock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock()
-
-
-Minter = Callable[..., str]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from saas_cli.main import main
-from tests.unit.edge.conftest import AUDIENCE, ISSUER, SigningKey
+from tests.support.tokens import AUDIENCE, ISSUER, SigningKey
 
 PAYLOAD = {
     "features": {

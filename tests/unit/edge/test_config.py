@@ -8,7 +8,7 @@ import pytest
 
 from edge import config as edge_config
 from edge.config import DEFAULT_PUBLIC_PATHS, ConfigError, PathRule, get_config, load_config, use_config
-from tests.unit.edge.conftest import AUDIENCE, ISSUER, SigningKey
+from tests.support.tokens import AUDIENCE, ISSUER, SigningKey
 
 
 def minimal(key: SigningKey, **extra: Any) -> dict[str, Any]:
@@ -25,8 +25,8 @@ def test_minimal_config_gets_documented_defaults(signing_key: SigningKey) -> Non
     assert not config.is_public("DELETE", "/api/v1/health")
     assert config.is_public("POST", "/webhooks/stripe")
     assert not config.is_public("GET", "/_local/token")
-    assert config.is_protected("GET", "/api/v1/projects")
-    assert not config.is_protected("GET", "/index.html")
+    assert not config.is_public("GET", "/api/v1/projects")
+    assert not config.is_public("GET", "/index.html")
     assert len(config.public_paths) == len(DEFAULT_PUBLIC_PATHS)
 
 
@@ -35,7 +35,6 @@ def test_full_config_round_trip(signing_key: SigningKey) -> None:
         minimal(
             signing_key,
             public_paths=[*DEFAULT_PUBLIC_PATHS, "* /_local/*"],
-            protected_paths=["* /api/*", "POST /webhooks/*"],
             jwks={"ttl_seconds": 300, "min_refresh_seconds": 10, "timeout_seconds": 1},
             cookies={"anonymous": "visitor", "anonymous_max_age_seconds": 3600},
             limits={"max_body_bytes": 1000, "token_cache_size": 10},
@@ -85,7 +84,7 @@ def test_invalid_config_names_the_key(signing_key: SigningKey, change: dict[str,
     [
         ({"issuer": ISSUER, "audiences": [AUDIENCE]}, "pinned keys or a jwks_url"),
         (
-            {"issuer": ISSUER, "audiences": [AUDIENCE], "jwks_url": "https://x", "algorithms": ["ES256"]},
+            {"issuer": ISSUER, "audiences": [AUDIENCE], "jwks_url": "https://x", "algorithms": ["ES384"]},
             "algorithms",
         ),
         ({"issuer": ISSUER, "jwks_url": "https://x"}, "audiences or client_ids"),

@@ -5,7 +5,7 @@ from typing import Any
 
 from edge.config import FlagSettings
 from edge.flagstore import FlagStore, encode_experiments, encode_flags
-from tests.unit.edge.conftest import FrozenClock
+from tests.support.tokens import FrozenClock
 
 BUNDLED = {"features": {"banner": {"defaultValue": "bundled"}}}
 FRESH = {"features": {"banner": {"defaultValue": "fresh"}}}

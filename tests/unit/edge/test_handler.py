@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge import handler
-from edge.responses import MAX_GENERATED_BODY_BYTES, PROBLEM_CONTENT_TYPE
-from tests.unit.edge.conftest import AUDIENCE, ISSUER, NOW, FrozenClock, SigningKey, standard_claims
+from edge.responses import MAX_GENERATED_BODY_BYTES
+from saascontracts.problems import PROBLEM_CONTENT_TYPE
+from tests.support.tokens import AUDIENCE, ISSUER, NOW, FrozenClock, SigningKey, standard_claims
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "cloudfront"
 FLAGS_PAYLOAD = {
@@ -222,13 +223,14 @@ def test_malformed_event_gets_500_logged_once(event: Any, capsys: pytest.Capture
     ],
 )
 def test_minimal_sample_events_are_tolerated(name: str) -> None:
-    protected = load_event(name)
-    protected["Records"][0]["cf"]["request"]["uri"] = "/api/v1/projects"
-    assert_problem(handler.viewer_request(protected), 401)
+    for uri in ("/api/v1/projects", "/index.html"):
+        protected = load_event(name)
+        protected["Records"][0]["cf"]["request"]["uri"] = uri
+        assert_problem(handler.viewer_request(protected), 401)
     anonymous = load_event(name)
-    anonymous["Records"][0]["cf"]["request"]["uri"] = "/index.html"
+    anonymous["Records"][0]["cf"]["request"]["uri"] = "/api/v1/health"
     request = handler.viewer_request(anonymous)
-    assert request["uri"] == "/index.html"
+    assert request["uri"] == "/api/v1/health"
     assert header(request, "x-request-id")
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.tokens import IssuerConfig, TokenError, TokenVerifier
 from local.idp import DevIdp
 from local.keys import load_or_create_key, public_jwk
+from saascontracts.tokens import IssuerConfig, TokenError, TokenVerifier
 
 
 def test_dev_idp_token_verifies_with_its_pinned_jwk(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Who is calling: session tokens (ours) and IdP ID tokens (sign-up, sign-in), both through ``edge.tokens``.
+"""Who is calling: session tokens (ours) and IdP ID tokens (sign-up, sign-in), both through
+``saascontracts.tokens`` (the verifier the edge runs too).
 
 The session issuer's key is pinned from the signer itself, so verifying our own tokens never fetches a
 JWKS. IdP tokens are verified against the configured issuer (Cognito or any OIDC issuer, JWKS by URL or
@@ -16,7 +17,7 @@ from typing import Any
 from api.exceptions import UnauthenticatedError
 from api.services.signing import Signer, get_signer, sign_jws
 from api.settings import ApiSettings, get_settings
-from edge.tokens import IssuerConfig, TokenError, TokenVerifier
+from saascontracts.tokens import IssuerConfig, TokenError, TokenVerifier
 from saascore.exceptions import ConfigurationError
 
 

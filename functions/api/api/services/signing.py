@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from api.settings import ApiSettings, get_settings
-from edge.b64 import b64url_encode
+from saascontracts.b64 import b64url_encode
 from saascore.exceptions import ConfigurationError
 from saascore.secrets import resolve_secret
 

@@ -7,18 +7,23 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from edge.b64 import b64url_decode, b64url_encode
-from edge.keys import RsaPublicKey
-from edge.tokens import IssuerConfig, TokenError, TokenVerifier
-from tests.unit.edge.conftest import (
+from saascontracts import p256
+from saascontracts.b64 import b64url_decode, b64url_encode
+from saascontracts.keys import RsaPublicKey
+from saascontracts.tokens import AudienceRule, IssuerConfig, TokenError, TokenVerifier
+from tests.support.tokens import (
     AUDIENCE,
     ISSUER,
     NOW,
+    EcSigningKey,
     FrozenClock,
     SigningKey,
     load_vector,
+    make_ec_key,
     make_key,
     standard_claims,
 )
@@ -70,7 +75,33 @@ def test_rfc7515_a1_hs256_only_when_enabled() -> None:
     assert refused(rs_only, vector["token"]) == "algorithm not accepted"
 
 
-@pytest.mark.parametrize("name", ["A3-ES256.json", "A4-ES512.json", "A5-none.json"])
+def test_rfc7515_a3_es256_verifies_with_frozen_clock() -> None:
+    vector = load_vector("A3-ES256.json")
+    exp = vector["expected_payload"]["exp"]
+    pinned = {"keys": (vector["jwk_public"],), "algorithms": ("ES256",)}
+    assert vector_verifier(vector, exp - 1, **pinned).verify(vector["token"]) == vector["expected_payload"]
+    assert refused(vector_verifier(vector, exp, **pinned), vector["token"]) == "token expired"
+    # The same token where only RS256 is allowed, or under a key of the other type.
+    rs_key = load_vector("A2-RS256.json")["jwk_public"]
+    assert (
+        refused(vector_verifier(vector, exp - 1, keys=(rs_key,)), vector["token"]) == "algorithm not accepted"
+    )
+    both = vector_verifier(vector, exp - 1, keys=(rs_key,), algorithms=("RS256", "ES256"))
+    assert refused(both, vector["token"]) == "token has no key id"
+
+
+def test_rfc7515_a3_with_a_der_signature_is_refused() -> None:
+    vector = load_vector("A3-ES256.json")
+    header, payload, signature = vector["token"].split(".")
+    raw = b64url_decode(signature)
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    verifier = vector_verifier(
+        vector, vector["expected_payload"]["exp"] - 1, keys=(vector["jwk_public"],), algorithms=("ES256",)
+    )
+    assert refused(verifier, f"{header}.{payload}.{b64url_encode(der)}") == "invalid signature"
+
+
+@pytest.mark.parametrize("name", ["A4-ES512.json", "A5-none.json"])
 def test_rfc7515_other_algorithms_refused(name: str) -> None:
     vector = load_vector(name)
     rs_key = load_vector("A2-RS256.json")["jwk_public"]
@@ -82,9 +113,208 @@ def test_hs256_secret_must_be_long_and_algorithm_listed() -> None:
     with pytest.raises(ValueError, match="HS256"):
         IssuerConfig(issuer="x", audiences=("a",), algorithms=("HS256",), hs256_secret=b"short")
     with pytest.raises(ValueError, match="algorithms"):
-        IssuerConfig(issuer="x", audiences=("a",), algorithms=("ES256",), jwks_url="https://x/jwks")
+        IssuerConfig(issuer="x", audiences=("a",), algorithms=("PS256",), jwks_url="https://x/jwks")
     with pytest.raises(ValueError, match="audiences"):
         IssuerConfig(issuer="x", jwks_url="https://x/jwks")
+
+
+# --- ES256 ---------------------------------------------------------------------------------------------
+
+
+def es_verifier(key: EcSigningKey, clock: FrozenClock, *extra_keys: dict[str, Any]) -> TokenVerifier:
+    config = IssuerConfig(
+        issuer=ISSUER,
+        audiences=(AUDIENCE,),
+        algorithms=("RS256", "ES256"),
+        keys=(key.public_jwk, *extra_keys),
+    )
+    return TokenVerifier([config], clock=clock)
+
+
+@pytest.mark.parametrize(
+    "claims", [standard_claims(), standard_claims(aud=["x", AUDIENCE], extra={"n": [1, "é"]})]
+)
+def test_es256_tokens_minted_by_pyjwt_verify_identically(
+    ec_key: EcSigningKey, clock: FrozenClock, claims: dict[str, Any]
+) -> None:
+    token = ec_key.mint(claims)
+    theirs = jwt.decode(
+        token,
+        ec_key.private.public_key(),
+        algorithms=["ES256"],
+        audience=AUDIENCE,
+        options={"verify_exp": False, "verify_iat": False},
+    )
+    assert es_verifier(ec_key, clock).verify(token) == theirs == claims
+
+
+def test_es256_tampering_and_foreign_keys_refused(ec_key: EcSigningKey, clock: FrozenClock) -> None:
+    verifier = es_verifier(ec_key, clock)
+    header, payload, signature = ec_key.mint(standard_claims()).split(".")
+    evil = b64url_encode(json.dumps(standard_claims(role="admin")).encode())
+    assert refused(verifier, f"{header}.{evil}.{signature}") == "invalid signature"
+    stranger = make_ec_key(ec_key.kid).mint(standard_claims())
+    assert refused(verifier, stranger) == "invalid signature"
+    raw = b64url_decode(signature)
+    zero_r = b"\x00" * 32 + raw[32:]
+    assert refused(verifier, f"{header}.{payload}.{b64url_encode(zero_r)}") == "invalid signature"
+    n_as_s = raw[:32] + p256.N.to_bytes(32, "big")
+    assert refused(verifier, f"{header}.{payload}.{b64url_encode(n_as_s)}") == "invalid signature"
+
+
+def test_kid_naming_a_key_of_another_type_is_refused(
+    ec_key: EcSigningKey, signing_key: SigningKey, clock: FrozenClock
+) -> None:
+    verifier = es_verifier(ec_key, clock, signing_key.public_jwk)
+    # An ES256 header naming the RSA key, and an RS256 header naming the EC key.
+    assert refused(verifier, ec_key.mint(standard_claims(), kid=signing_key.kid)) == (
+        "key does not match the algorithm"
+    )
+    assert refused(verifier, signing_key.mint(standard_claims(), kid=ec_key.kid)) == (
+        "key does not match the algorithm"
+    )
+    assert verifier.verify(signing_key.mint(standard_claims()))["sub"] == "user-1"
+
+
+def test_ec_jwks_are_validated(ec_key: EcSigningKey) -> None:
+    jwk = ec_key.public_jwk
+    off_curve_y = (int.from_bytes(b64url_decode(jwk["y"]), "big") + 1) % p256.P
+    short_x = b64url_encode(b64url_decode(jwk["x"]).lstrip(b"\x00")[1:])
+    p384 = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP384R1()).public_key()))
+    for bad, message in [
+        ({**jwk, "y": b64url_encode(off_curve_y.to_bytes(32, "big"))}, "not on P-256"),
+        ({**jwk, "x": short_x}, "32 bytes"),
+        ({**jwk, "crv": "P-384"}, "P-256"),
+        (p384, "P-256"),
+        ({**jwk, "alg": "RS256"}, "ES256"),
+        ({**jwk, "d": jwk["x"]}, "private"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            IssuerConfig(issuer=ISSUER, audiences=(AUDIENCE,), algorithms=("ES256",), keys=(bad,))
+    with pytest.raises(ValueError, match="ES256 in algorithms"):
+        IssuerConfig(issuer=ISSUER, audiences=(AUDIENCE,), keys=(jwk,))
+
+
+def test_es256_verified_tokens_are_cached(
+    ec_key: EcSigningKey, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = es_verifier(ec_key, clock)
+    token = ec_key.mint(standard_claims(exp=NOW + 60))
+    calls: list[bytes] = []
+    original = p256.verify_digest
+
+    def counting(digest: bytes, signature: bytes, table: tuple[p256.Affine, ...]) -> bool:
+        calls.append(digest)
+        return original(digest, signature, table)
+
+    monkeypatch.setattr(p256, "verify_digest", counting)
+    assert verifier.verify(token)["sub"] == verifier.verify(token)["sub"] == "user-1"
+    assert len(calls) == 1
+    clock.now = NOW + 91
+    assert refused(verifier, token) == "token expired"
+
+
+# --- one issuer, several token uses (Cognito access + ID tokens) -------------------------------------------
+
+
+def cognito_verifier(key: SigningKey, clock: FrozenClock) -> TokenVerifier:
+    config = IssuerConfig(
+        issuer=ISSUER,
+        keys=(key.public_jwk,),
+        token_uses=(
+            AudienceRule(token_use="access", client_ids=("client-a",)),
+            AudienceRule(token_use="id", audiences=("client-a",)),
+        ),
+    )
+    return TokenVerifier([config], clock=clock)
+
+
+def test_one_issuer_accepts_access_and_id_tokens_each_by_its_own_rule(
+    signing_key: SigningKey, clock: FrozenClock
+) -> None:
+    verifier = cognito_verifier(signing_key, clock)
+    access = signing_key.mint(standard_claims(aud=None, client_id="client-a", token_use="access"))
+    id_token = signing_key.mint(standard_claims(aud="client-a", token_use="id"))
+    assert verifier.verify(access)["token_use"] == "access"
+    assert verifier.verify(id_token)["token_use"] == "id"
+    for claims, reason in [
+        # An access token is checked by client_id only, an ID token by aud only.
+        (standard_claims(aud="client-a", token_use="access"), "client not accepted"),
+        (standard_claims(aud=None, client_id="client-a", token_use="id"), "audience not accepted"),
+        (standard_claims(aud="client-b", token_use="id"), "audience not accepted"),
+        (standard_claims(aud="client-a", token_use="refresh"), "token_use not accepted"),
+        (standard_claims(aud="client-a"), "token_use not accepted"),
+        (standard_claims(aud="client-a", token_use=["id"]), "token_use not accepted"),
+    ]:
+        assert refused(verifier, signing_key.mint(claims)) == reason
+
+
+def test_token_uses_must_be_distinct_bound_and_not_mixed_with_the_shorthand(signing_key: SigningKey) -> None:
+    keys = (signing_key.public_jwk,)
+    for kwargs, message in [
+        ({"token_uses": (AudienceRule("id", ("a",)), AudienceRule("id", ("b",)))}, "distinct"),
+        ({"token_uses": (AudienceRule(None, ("a",)), AudienceRule("id", ("b",)))}, "distinct"),
+        ({"token_uses": (AudienceRule("access"),)}, "audiences or client_ids"),
+        ({"token_uses": (AudienceRule("id", ("a",)),), "audiences": ("a",)}, "not both"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            IssuerConfig(issuer=ISSUER, keys=keys, **kwargs)
+
+
+# --- numeric claims ------------------------------------------------------------------------------------
+
+
+def signed_raw_payload(key: SigningKey, payload_json: bytes) -> str:
+    """A validly signed token whose payload is exactly `payload_json` (numbers JSON allows but Python would
+    not serialise this way, e.g. 1e400)."""
+    header = b64url_encode(json.dumps({"alg": "RS256", "kid": key.kid}).encode())
+    payload = b64url_encode(payload_json)
+    signature = key.private.sign(f"{header}.{payload}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{header}.{payload}.{b64url_encode(signature)}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("exp", "1" + "0" * 400),
+        ("exp", "1e400"),
+        ("exp", "-1e400"),
+        ("exp", "-5"),
+        ("exp", "253402300800"),
+        ("nbf", "1" + "0" * 400),
+        ("nbf", "-1e400"),
+        ("iat", "1e400"),
+        ("iat", "-1"),
+    ],
+)
+def test_numeric_dates_out_of_range_are_refused_not_crashing(
+    signing_key: SigningKey, clock: FrozenClock, name: str, value: str
+) -> None:
+    claims = {key: claim for key, claim in standard_claims().items() if key != name}
+    text = json.dumps(claims)[:-1] + f', "{name}": {value}}}'
+    token = signed_raw_payload(signing_key, text.encode())
+    assert refused(verifier_for(signing_key, clock), token) == f"claim {name} is out of range"
+
+
+def test_numeric_dates_at_the_bounds_are_accepted(signing_key: SigningKey, clock: FrozenClock) -> None:
+    token = signing_key.mint(standard_claims(exp=253_402_300_799, nbf=0, iat=0.5))
+    assert verifier_for(signing_key, clock).verify(token)["exp"] == 253_402_300_799
+
+
+def test_max_lifetime_bounds_exp_from_iat_and_from_now(signing_key: SigningKey, clock: FrozenClock) -> None:
+    verifier = verifier_for(signing_key, clock, max_lifetime_seconds=900)
+    assert verifier.verify(signing_key.mint(standard_claims(iat=NOW - 10, exp=NOW + 890)))["sub"]
+    long_lived = signing_key.mint(standard_claims(iat=NOW - 10, exp=NOW + 891))
+    assert refused(verifier, long_lived) == "token lifetime too long"
+    # Without iat the bound still holds, from now (plus leeway).
+    assert verifier.verify(signing_key.mint(standard_claims(iat=None, exp=NOW + 930)))["sub"]
+    assert refused(verifier, signing_key.mint(standard_claims(iat=None, exp=NOW + 931))) == (
+        "token lifetime too long"
+    )
+    with pytest.raises(ValueError, match="max_lifetime_seconds"):
+        IssuerConfig(
+            issuer=ISSUER, audiences=(AUDIENCE,), keys=(signing_key.public_jwk,), max_lifetime_seconds=10
+        )
 
 
 # --- PyJWT as the independent implementation -----------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edge.b64 import Base64Error, b64url_decode, b64url_encode
+from saascontracts.b64 import Base64Error, b64url_decode, b64url_encode
 
 
 @given(st.binary(max_size=300))

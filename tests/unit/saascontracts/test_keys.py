@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from edge.fetch import FetchError
-from edge.keys import MAX_JWKS_BYTES, JwkError, JwksCache, fetch_url, parse_jwks
-from edge.tokens import IssuerConfig, TokenError, TokenVerifier
-from tests.unit.edge.conftest import AUDIENCE, ISSUER, FrozenClock, SigningKey, make_key, standard_claims
+from saascontracts.fetch import FetchError
+from saascontracts.keys import MAX_JWKS_BYTES, JwkError, JwksCache, fetch_url, parse_jwks
+from saascontracts.tokens import IssuerConfig, TokenError, TokenVerifier
+from tests.support.tokens import AUDIENCE, ISSUER, FrozenClock, SigningKey, make_key, standard_claims
 
 URL = "https://issuer.test/.well-known/jwks.json"
 

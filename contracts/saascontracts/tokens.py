@@ -1,23 +1,26 @@
-"""JWT (JWS compact) verification in pure standard library — the one implementation edge and API share.
-
-Shape (a contract with the API, which imports it as ``from edge.tokens import ...``):
+"""JWT (JWS compact) verification in pure standard library: the one implementation edge and origin share.
 
 - ``TokenError(Exception)``: any refusal; ``.reason`` is short and safe to show a client.
-- ``IssuerConfig``: frozen; one trusted issuer: ``issuer``, ``audiences``, ``algorithms`` (default
-  ``("RS256",)``; only ``RS256`` and ``HS256`` exist here), ``jwks_url``, ``keys`` (pinned public JWKs),
-  ``hs256_secret`` (HS256 only when also listed in ``algorithms``), ``token_use`` and ``client_ids``
-  (Cognito), ``leeway_seconds``, ``require_exp``, ``require_audience``.
+- ``AudienceRule``: what binds one kind of token to us: its ``token_use`` (None: the claim is not looked
+  at), ``audiences`` (checked against ``aud``) and/or ``client_ids`` (checked against ``client_id``).
+- ``IssuerConfig``: frozen; one trusted issuer: ``issuer``, ``algorithms`` (default ``("RS256",)``; of
+  ``RS256``, ``ES256``, ``HS256``), ``jwks_url``, ``keys`` (pinned public JWKs), ``hs256_secret`` (HS256
+  only when also listed in ``algorithms``), its audience rules (``token_uses``, or the one-rule shorthand
+  ``audiences``/``client_ids``/``token_use``), ``leeway_seconds``, ``max_lifetime_seconds``,
+  ``require_exp``, ``require_audience``.
 - ``TokenVerifier(issuers, *, clock=time.time, fetch=..., ...)``; ``.verify(token) -> dict`` of claims.
 
 Rules: compact serialization only (≤ ``max_token_bytes``, exactly three segments, strict unpadded
 base64url, header and payload JSON objects without duplicate names); ``alg`` must be in the issuer's
-allow-list (the token never chooses the key type: HS256 uses only the configured secret, RS256 only RSA
-JWKs) and ``none`` is always refused; any ``crit`` is refused (no extensions are understood); ``jku``,
-``x5u``, ``x5c`` and an embedded ``jwk`` are ignored; the issuer is picked by the exact ``iss`` claim and
-only its keys are tried; ``exp`` (required by default), ``nbf`` and ``iat`` are checked with the issuer's
-leeway; ``aud`` (string or list) must meet ``audiences``; ``client_id`` must be in ``client_ids`` and
-``token_use`` must equal the configured one when those are set. Verified tokens are cached in memory
-(keyed by SHA-256 of the token, bounded, never served at or after ``exp``).
+allow-list and the key must be of that algorithm's type (the token never chooses the key type: HS256
+uses only the configured secret, RS256 only RSA JWKs, ES256 only P-256 JWKs; a ``kid`` naming a key of
+another type is refused) and ``none`` is always refused; any ``crit`` is refused (no extensions are
+understood); ``jku``, ``x5u``, ``x5c`` and an embedded ``jwk`` are ignored; the issuer is picked by the
+exact ``iss`` claim and only its keys are tried; ``exp`` (required by default), ``nbf`` and ``iat`` must
+be finite numbers within 0..``MAX_NUMERIC_DATE`` and are checked with the issuer's leeway; with
+``max_lifetime_seconds`` a token may not outlive that many seconds from ``iat`` (nor from now); the
+audience rule is chosen by the ``token_use`` claim when the issuer names token uses. Verified tokens are
+cached in memory (keyed by SHA-256 of the token, bounded, never served at or after ``exp``).
 """
 
 from __future__ import annotations
@@ -29,15 +32,19 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 
-from edge.b64 import Base64Error, b64url_decode
-from edge.keys import MAX_KID_CHARS, Fetcher, JwkError, JwksCache, RsaPublicKey, fetch_url, parse_rsa_jwk
-from edge.records import record
+from saascontracts.b64 import Base64Error, b64url_decode
+from saascontracts.keys import MAX_KID_CHARS, Fetcher, JwkError, JwksCache, PublicKey, fetch_url, parse_jwk
+from saascontracts.records import record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-SUPPORTED_ALGORITHMS = frozenset({"RS256", "HS256"})
+SUPPORTED_ALGORITHMS = frozenset({"RS256", "ES256", "HS256"})
+ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "ES256"})
+# 9999-12-31T23:59:59Z: any NumericDate beyond it is an error, not a token that never expires.
+MAX_NUMERIC_DATE = 253_402_300_799
+MAX_LIFETIME_SECONDS = 366 * 24 * 3600
 MIN_HS256_SECRET_BYTES = 32
 DEFAULT_MAX_TOKEN_BYTES = 8 * 1024
 DEFAULT_CACHE_SIZE = 2048
@@ -49,6 +56,18 @@ class TokenError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@record
+class AudienceRule:
+    """One kind of token an issuer mints and the claims that bind it to us (all that are set must hold)."""
+
+    token_use: str | None = None
+    audiences: tuple[str, ...] = ()
+    client_ids: tuple[str, ...] = ()
+
+    def binds(self) -> bool:
+        return bool(self.audiences or self.client_ids)
 
 
 @record
@@ -65,6 +84,9 @@ class IssuerConfig:
     require_exp: bool = True
     # Only for vectors with no audience (RFC 7515 Appendix A); the edge config loader never sets it.
     require_audience: bool = True
+    # Several token kinds from one issuer (Cognito access + ID tokens); excludes the one-rule shorthand.
+    token_uses: tuple[AudienceRule, ...] = ()
+    max_lifetime_seconds: int | None = None
 
     def __post_init__(self) -> None:
         if not self.issuer:
@@ -76,44 +98,75 @@ class IssuerConfig:
             self.hs256_secret is None or len(self.hs256_secret) < MIN_HS256_SECRET_BYTES
         ):
             raise ValueError(f"HS256 needs hs256_secret of at least {MIN_HS256_SECRET_BYTES} bytes")
-        if "RS256" in self.algorithms and not (self.keys or self.jwks_url):
-            raise ValueError("RS256 needs pinned keys or a jwks_url")
-        if self.require_audience and not (self.audiences or self.client_ids):
+        if ASYMMETRIC_ALGORITHMS & set(self.algorithms) and not (self.keys or self.jwks_url):
+            raise ValueError("RS256 and ES256 need pinned keys or a jwks_url")
+        if self.token_uses and (self.audiences or self.client_ids or self.token_use is not None):
+            raise ValueError("give token_uses or audiences/client_ids/token_use, not both")
+        rules = self.rules
+        uses = [rule.token_use for rule in rules]
+        if len(rules) > 1 and (None in uses or len(set(uses)) != len(uses)):
+            raise ValueError("each of several token_uses needs its own distinct token_use name")
+        if self.require_audience and not all(rule.binds() for rule in rules):
             raise ValueError("an issuer needs audiences or client_ids: a token must be bound to us")
         if not 0 <= self.leeway_seconds <= 300:
             raise ValueError("leeway_seconds must be within 0..300")
+        if (
+            self.max_lifetime_seconds is not None
+            and not 60 <= self.max_lifetime_seconds <= MAX_LIFETIME_SECONDS
+        ):
+            raise ValueError(f"max_lifetime_seconds must be within 60..{MAX_LIFETIME_SECONDS}")
         for jwk in self.keys:
-            parse_rsa_jwk(jwk)
+            key = parse_jwk(jwk)
+            if key.algorithm not in self.algorithms:
+                raise ValueError(f"a pinned {key.algorithm} key needs {key.algorithm} in algorithms")
+
+    @property
+    def rules(self) -> tuple[AudienceRule, ...]:
+        if self.token_uses:
+            return self.token_uses
+        return (AudienceRule(self.token_use, self.audiences, self.client_ids),)
 
 
 class _Issuer:
     """Runtime state for one IssuerConfig: its pinned keys and JWKS cache."""
 
-    __slots__ = ("config", "jwks", "pinned")
+    __slots__ = ("config", "jwks", "pinned", "rules_by_use")
 
     def __init__(self, config: IssuerConfig, jwks: JwksCache | None) -> None:
         self.config = config
-        self.pinned: dict[str | None, RsaPublicKey] = {}
+        self.pinned: dict[str | None, PublicKey] = {}
         for jwk in config.keys:
-            key = parse_rsa_jwk(jwk)
+            key = parse_jwk(jwk)
             self.pinned[key.kid] = key
         self.jwks = jwks
+        self.rules_by_use = {rule.token_use: rule for rule in config.rules}
 
-    def rsa_key(self, kid: str | None) -> RsaPublicKey:
+    def key(self, kid: str | None, algorithm: str) -> PublicKey:
         if kid is not None:
             key = self.pinned.get(kid)
             if key is None and self.jwks is not None:
                 key = self.jwks.keys(want_kid=kid).get(kid)
             if key is None:
                 raise TokenError("unknown signing key")
+            if key.algorithm != algorithm:
+                raise TokenError("key does not match the algorithm")
             return key
-        # No kid: acceptable only when exactly one key could have signed (e.g. the RFC 7515 vectors).
-        candidates = list(self.pinned.values())
+        # No kid: acceptable only when exactly one key of the algorithm could have signed (RFC 7515 vectors).
+        candidates = [key for key in self.pinned.values() if key.algorithm == algorithm]
         if self.jwks is not None:
-            candidates.extend(self.jwks.keys().values())
+            candidates.extend(key for key in self.jwks.keys().values() if key.algorithm == algorithm)
         if len(candidates) != 1:
             raise TokenError("token has no key id")
         return candidates[0]
+
+    def rule_for(self, claims: Mapping[str, Any]) -> AudienceRule:
+        if None in self.rules_by_use:
+            return self.rules_by_use[None]
+        token_use = claims.get("token_use")
+        rule = self.rules_by_use.get(token_use) if isinstance(token_use, str) else None
+        if rule is None:
+            raise TokenError("token_use not accepted")
+        return rule
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -146,6 +199,9 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TokenError(f"claim {name} is not a number")
+    # Compared before float(): 10**400 would overflow; NaN and ±inf fail the comparison.
+    if not 0 <= value <= MAX_NUMERIC_DATE:
+        raise TokenError(f"claim {name} is out of range")
     return float(value)
 
 
@@ -176,7 +232,7 @@ class TokenVerifier:
             if config.issuer in self._issuers:
                 raise ValueError(f"issuer {config.issuer!r} configured twice")
             jwks = None
-            if config.jwks_url and "RS256" in config.algorithms:
+            if config.jwks_url and ASYMMETRIC_ALGORITHMS & set(config.algorithms):
                 jwks = jwks_by_url.get(config.jwks_url)
                 if jwks is None:
                     jwks = JwksCache(
@@ -258,12 +314,12 @@ class TokenVerifier:
             digest = hmac.new(secret, signing_input, hashlib.sha256).digest()
             valid = hmac.compare_digest(digest, signature)
         else:
-            valid = issuer.rsa_key(kid).verify_sha256(signing_input, signature)
+            valid = issuer.key(kid, alg).verify_sha256(signing_input, signature)
         if not valid:
             raise TokenError("invalid signature")
 
         expires_at = self._check_times(claims, config, now)
-        self._check_audience(claims, config)
+        self._check_audience(claims, issuer.rule_for(claims))
         return claims, expires_at
 
     @staticmethod
@@ -280,21 +336,29 @@ class TokenVerifier:
             raise TokenError("token not yet valid")
         if iat is not None and now < iat - leeway:
             raise TokenError("token issued in the future")
+        lifetime = config.max_lifetime_seconds
+        # From iat when present; never beyond now + lifetime, so omitting iat does not lift the bound.
+        if (
+            lifetime is not None
+            and exp is not None
+            and ((iat is not None and exp - iat > lifetime) or exp > now + lifetime + leeway)
+        ):
+            raise TokenError("token lifetime too long")
         return exp
 
     @staticmethod
-    def _check_audience(claims: Mapping[str, Any], config: IssuerConfig) -> None:
-        if config.token_use is not None and claims.get("token_use") != config.token_use:
+    def _check_audience(claims: Mapping[str, Any], rule: AudienceRule) -> None:
+        if rule.token_use is not None and claims.get("token_use") != rule.token_use:
             raise TokenError("token_use not accepted")
-        if config.audiences:
+        if rule.audiences:
             aud = claims.get("aud")
             values = [aud] if isinstance(aud, str) else aud
             if not isinstance(values, list) or not any(
-                isinstance(value, str) and value in config.audiences for value in values
+                isinstance(value, str) and value in rule.audiences for value in values
             ):
                 raise TokenError("audience not accepted")
-        if config.client_ids and claims.get("client_id") not in config.client_ids:
+        if rule.client_ids and claims.get("client_id") not in rule.client_ids:
             raise TokenError("client not accepted")
 
 
-__all__ = ["IssuerConfig", "JwkError", "TokenError", "TokenVerifier"]
+__all__ = ["AudienceRule", "IssuerConfig", "JwkError", "TokenError", "TokenVerifier"]
