@@ -48,6 +48,9 @@ class Run:
     figures: list[str]
     seconds: float
     exit_code: int
+    started_at: str  # UTC
+    revision: str  # the commit the module ran from
+    load: str  # load averages when it finished: the figures' context on a shared machine
 
 
 def discover() -> list[str]:
@@ -73,10 +76,11 @@ def summary_of(name: str) -> str:
     """The first paragraph of the module's docstring, read without importing it (imports are what it times)."""
     source = (Path(bench.__path__[0]) / f"{name}.py").read_text()
     match = re.match(r'\s*(?:"""|\'\'\')(?P<doc>.*?)(?:\n\s*\n|"""|\'\'\')', source, re.S)
-    return " ".join(match["doc"].split()) if match else ""
+    return " ".join(match["doc"].split()).rstrip(":") if match else ""
 
 
 def run_module(name: str) -> Run:
+    started_at, revision = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit()
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-c", f"import bench.{name} as b; b.main()"],
@@ -91,7 +95,9 @@ def run_module(name: str) -> Run:
         if is_figure(line):
             figures.append(line.rstrip())
     exit_code = process.wait()
-    return Run(name, summary_of(name), figures, time.perf_counter() - started, exit_code)
+    seconds = time.perf_counter() - started
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return Run(name, summary_of(name), figures, seconds, exit_code, started_at, revision, load)
 
 
 def cpu_model() -> str:
@@ -123,21 +129,20 @@ def commit() -> str:
 
 
 def machine() -> str:
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return (
         f"{cpu_model()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
-        f"{platform.system()} {platform.machine()} · load {load}"
+        f"{platform.system()} {platform.machine()}"
     )
 
 
-def render_section(run: Run, *, when: str, where: str, revision: str) -> str:
+def render_section(run: Run, *, where: str) -> str:
     outcome = "" if run.exit_code == 0 else f" · **exited with {run.exit_code}: figures incomplete**"
     lines = [
         f"<!-- bench:{run.name} -->",
         f"## {run.name}",
         "",
         *([run.summary, ""] if run.summary else []),
-        f"{when} · {where} · commit `{revision}` · {run.seconds:.0f} s{outcome}",
+        f"{run.started_at} · {where} · load {run.load} · commit `{run.revision}` · {run.seconds:.0f} s{outcome}",
         "",
         "```text",
         *(run.figures or ["(no figures printed)"]),
@@ -170,9 +175,8 @@ def main(argv: list[str]) -> int:
         runs.append(run)
     if args.output != "-":
         output = Path(args.output)
-        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        where, revision = machine(), commit()
-        sections = {run.name: render_section(run, when=when, where=where, revision=revision) for run in runs}
+        where = machine()
+        sections = {run.name: render_section(run, where=where) for run in runs}
         existing = output.read_text() if output.exists() else ""
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(merge(existing, sections))

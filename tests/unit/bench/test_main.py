@@ -13,7 +13,9 @@ EMF = '{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]},"ColdStart":[1.0]}'
 
 def fake_run(figures: dict[str, list[str]]) -> object:
     def run_module(name: str) -> runner.Run:
-        return runner.Run(name, f"what {name} measures", figures[name], 1.5, 0)
+        return runner.Run(
+            name, f"what {name} measures", figures[name], 1.5, 0, "2026-12-02 08:00 UTC", "abc", "1.0"
+        )
 
     return run_module
 
@@ -28,12 +30,14 @@ def test_every_printed_line_is_a_figure_except_blank_lines_and_json_log_records(
 
 
 def test_a_section_is_stamped_with_date_machine_and_commit_and_marks_a_failed_run() -> None:
-    run = runner.Run("bench_x", "What x measures.", ["a: ratio 1.00x"], 12.3, 0)
-    text = runner.render_section(run, when="2026-12-02 08:00 UTC", where="CPU · 2 cores", revision="abc123")
+    run = runner.Run(
+        "bench_x", "What x measures.", ["a: ratio 1.00x"], 12.3, 0, "2026-12-02 08:00 UTC", "abc123", "2.5"
+    )
+    text = runner.render_section(run, where="CPU · 2 cores")
     assert text.startswith("<!-- bench:bench_x -->\n## bench_x\n")
-    assert "2026-12-02 08:00 UTC · CPU · 2 cores · commit `abc123` · 12 s\n" in text
+    assert "2026-12-02 08:00 UTC · CPU · 2 cores · load 2.5 · commit `abc123` · 12 s\n" in text
     assert "```text\na: ratio 1.00x\n```" in text
-    failed = runner.render_section(runner.Run("bench_x", "", [], 1.0, 3), when="w", where="m", revision="r")
+    failed = runner.render_section(runner.Run("bench_x", "", [], 1.0, 3, "w", "r", "1.0"), where="m")
     assert "exited with 3" in failed
     assert "(no figures printed)" in failed
 
@@ -64,7 +68,9 @@ def test_a_failing_module_fails_the_run_and_an_unknown_name_is_refused(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(runner, "discover", lambda: ["bench_alpha"])
-    monkeypatch.setattr(runner, "run_module", lambda name: runner.Run(name, "", ["x"], 1.0, 1))
+    monkeypatch.setattr(
+        runner, "run_module", lambda name: runner.Run(name, "", ["x"], 1.0, 1, "w", "r", "1.0")
+    )
     assert runner.main(["--output", "-"]) == 1
     with pytest.raises(SystemExit):
         runner.main(["nothing-matches", "--output", str(tmp_path / "out.md")])
