@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.encoders import jsonable_encoder
+from pydantic_core import to_jsonable_python
 
 from api.repositories import audit as repo
 from saascore.db.connection import Connection
@@ -17,8 +17,8 @@ def diff(
     before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Only what changed: for an update the changed keys on each side; creates/deletes keep the whole row."""
-    old = jsonable_encoder(dict(before)) if before is not None else None
-    new = jsonable_encoder(dict(after)) if after is not None else None
+    old = to_jsonable_python(dict(before)) if before is not None else None
+    new = to_jsonable_python(dict(after)) if after is not None else None
     if old is None or new is None:
         return old, new
     changed = sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
