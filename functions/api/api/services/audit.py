@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic_core import to_jsonable_python
 
 from api.repositories import audit as repo
+from api.schemas.audit import AuditEntry
+from api.schemas.common import Page
+from api.services.pagination import encode_cursor, keyset_after
 from saascore.db.connection import Connection
 
 
@@ -61,3 +65,44 @@ def record(
         ip=actor.ip,
         user_agent=actor.user_agent,
     )
+
+
+def list_audit(
+    conn: Connection,
+    *,
+    limit: int,
+    cursor: str | None,
+    action: str | None,
+    resource_type: str | None,
+    resource_id: str | None,
+    actor_user_id: uuid.UUID | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[AuditEntry]:
+    scope = {
+        "list": "audit",
+        "a": action,
+        "t": resource_type,
+        "r": resource_id,
+        "u": actor_user_id,
+        "since": since,
+        "until": until,
+    }
+    rows = repo.list_page(
+        conn,
+        limit=limit,
+        after=keyset_after(cursor, scope),
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        actor_user_id=actor_user_id,
+        since=since,
+        until=until,
+    )
+    items = [AuditEntry.model_validate(row) for row in rows[:limit]]
+    next_cursor = (
+        encode_cursor([items[-1].created_at.isoformat(), str(items[-1].id)], scope)
+        if len(rows) > limit
+        else None
+    )
+    return Page[AuditEntry](items=items, next_cursor=next_cursor)
