@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 TYPED_PATHS := $(wildcard layers/shared/python/saascore contracts/saascontracts functions/edge/edge functions/api/api \
 	functions/webhooks/webhooks functions/jobs/jobs local saas_cli infra tests bench)
 
-.PHONY: install dev test lint typecheck pytest bench synth migrate clean
+.PHONY: install dev test lint lint-imports typecheck pytest bench synth migrate clean
 
 $(STAMP): requirements-dev.lock layers/deps/requirements.txt pyproject.toml package.json package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,9 +24,13 @@ dev: install
 
 test: install lint typecheck pytest
 
-lint: install
+lint: install lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The layering contracts in .importlinter; a broken one prints the import chain and fails the build.
+lint-imports: install
+	$(BIN)/lint-imports --no-logo --no-cache
 
 typecheck: install
 	$(BIN)/mypy $(TYPED_PATHS)

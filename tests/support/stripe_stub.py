@@ -339,6 +339,14 @@ class StripeStub:
             raise StripeError(
                 400, "A canceled subscription can only update its cancellation_details and metadata."
             )
+        if "proration_date" in params:
+            period = subscription["items"]["data"][0]
+            if (
+                not period["current_period_start"]
+                <= int(params["proration_date"])
+                <= period["current_period_end"]
+            ):
+                raise StripeError(400, "Cannot specify proration date outside of current subscription period")
         for requested in params.get("items", []):
             item = next(i for i in subscription["items"]["data"] if i["id"] == requested["id"])
             if "price" in requested:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from api.exceptions import RateLimitedError, UnauthenticatedError
 from api.repositories.access import load_access
@@ -185,20 +186,39 @@ async def request_body(request: Request) -> bytes:
     return await request.body()
 
 
+@dataclass(frozen=True, slots=True)
+class IdempotentWrite:
+    """What a writing route calls: the idempotency service's answer as the HTTP response."""
+
+    idempotency: idempotency.Idempotency
+
+    def respond(
+        self,
+        produce: Callable[[], BaseModel | None],
+        *,
+        status_code: int = 200,
+        headers: Callable[[BaseModel | None], dict[str, str]] | None = None,
+    ) -> Response:
+        answer = self.idempotency.respond(produce, status_code=status_code, headers=headers)
+        return Response(content=answer.body, status_code=answer.status, headers=answer.headers)
+
+
 async def get_idempotency(
     request: Request, conn: TenantTx, access: AccessDep, body: Annotated[bytes, Depends(request_body)]
-) -> idempotency.Idempotency:
-    return idempotency.begin(
-        conn,
-        access,
-        key=request.headers.get("idempotency-key"),
-        method=request.method,
-        path=request.url.path,
-        body=body,
+) -> IdempotentWrite:
+    return IdempotentWrite(
+        idempotency.begin(
+            conn,
+            access,
+            key=request.headers.get("idempotency-key"),
+            method=request.method,
+            path=request.url.path,
+            body=body,
+        )
     )
 
 
-IdempotencyDep = Annotated[idempotency.Idempotency, Depends(get_idempotency)]
+IdempotencyDep = Annotated[IdempotentWrite, Depends(get_idempotency)]
 InfoDep = Annotated[RequestInfo, Depends(get_request_info)]
 
 

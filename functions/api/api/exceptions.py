@@ -81,6 +81,16 @@ class IdempotencyMismatchError(ApiError):
     status, slug, title = 422, "idempotency-key-reused", "Idempotency-Key reused with a different request"
 
 
+class FieldValidationError(ApiError):
+    """A body field that is well-formed but not acceptable now; the problem points at it like a 422 from
+    request validation does."""
+
+    status, slug, title = 422, "validation-failed", "Validation failed"
+
+    def __init__(self, detail: str, *, pointer: str) -> None:
+        super().__init__("the request is not valid", errors=[{"detail": detail, "pointer": pointer}])
+
+
 class PreconditionRequiredError(ApiError):
     status, slug, title = 428, "precondition-required", "If-Match header required"
 

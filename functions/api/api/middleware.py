@@ -1,10 +1,12 @@
 """One pure-ASGI middleware for what every response needs: body size limit, request id, rate-limit
-headers computed by the dependencies, and ``Cache-Control: no-store`` unless a route chose otherwise."""
+headers computed by the dependencies, ``Cache-Control: no-store`` unless a route chose otherwise, and
+``Location`` headers that never name the origin's own host."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,6 +33,7 @@ class ResponseEnvelopeMiddleware:
             return
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
         request_id = headers.get("x-request-id") or str(uuid.uuid4())
+        host = headers.get("host", "")
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         logger.append_keys(request_id=request_id)
@@ -59,7 +62,10 @@ class ResponseEnvelopeMiddleware:
 
         async def decorated_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                raw = list(message.get("headers", []))
+                raw = [
+                    (key, _relative_location(value, host) if key.lower() == b"location" else value)
+                    for key, value in message.get("headers", [])
+                ]
                 present = {key.lower() for key, _ in raw}
                 extra = {"x-request-id": request_id, **state.get("rate_limit_headers", {})}
                 raw.extend(
@@ -82,3 +88,15 @@ class ResponseEnvelopeMiddleware:
             f"the body exceeds {self.max_body_bytes} bytes",
             scope.get("path"),
         )
+
+
+def _relative_location(value: bytes, host: str) -> bytes:
+    """A redirect to the request's own host as a path (RFC 9110 §10.2.2 allows a relative reference).
+
+    Behind CloudFront the Host the app sees is the Function URL's, so an absolute ``Location`` built from it
+    (Starlette's trailing-slash redirect) would send clients around CloudFront, to an internal host.
+    """
+    location = urlsplit(value.decode("latin-1"))
+    if location.scheme not in ("http", "https") or location.netloc.lower() != host.lower():
+        return value
+    return urlunsplit(("", "", location.path or "/", location.query, location.fragment)).encode("latin-1")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -37,9 +36,8 @@ class ProblemDocument(BaseModel):
 
 
 def problem_response(problem: Problem, *, headers: dict[str, str] | None = None) -> Response:
-
     return Response(
-        content=json.dumps(problem.to_dict(), separators=(",", ":")),
+        content=problem.to_json(),
         status_code=problem.status,
         media_type=PROBLEM_CONTENT_TYPE,
         headers=headers,

@@ -64,3 +64,10 @@ def authorize(access: Access, permission: str, method: str) -> None:
         )
     if access.access_level == "read_only" and method not in READ_METHODS and not billing:
         raise TenantAccessError("the tenant is read-only until billing is settled", access_level="read_only")
+
+
+def check_grantable(access: Access, role: dict[str, Any]) -> None:
+    """Nobody grants what they do not hold: ``role``'s permissions must be a subset of the caller's."""
+    missing = sorted(set(role["permissions"]) - access.permissions)
+    if missing:
+        raise PermissionDeniedError("you cannot grant permissions you do not hold", missing=missing)

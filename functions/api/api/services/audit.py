@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from fastapi.encoders import jsonable_encoder
+from pydantic_core import to_jsonable_python
 
 from api.repositories import audit as repo
+from api.schemas.audit import AuditEntry
+from api.schemas.common import Page
+from api.services.pagination import encode_cursor, keyset_after
 from saascore.db.connection import Connection
 
 
@@ -17,8 +21,8 @@ def diff(
     before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """Only what changed: for an update the changed keys on each side; creates/deletes keep the whole row."""
-    old = jsonable_encoder(dict(before)) if before is not None else None
-    new = jsonable_encoder(dict(after)) if after is not None else None
+    old = to_jsonable_python(dict(before)) if before is not None else None
+    new = to_jsonable_python(dict(after)) if after is not None else None
     if old is None or new is None:
         return old, new
     changed = sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
@@ -61,3 +65,44 @@ def record(
         ip=actor.ip,
         user_agent=actor.user_agent,
     )
+
+
+def list_audit(
+    conn: Connection,
+    *,
+    limit: int,
+    cursor: str | None,
+    action: str | None,
+    resource_type: str | None,
+    resource_id: str | None,
+    actor_user_id: uuid.UUID | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[AuditEntry]:
+    scope = {
+        "list": "audit",
+        "a": action,
+        "t": resource_type,
+        "r": resource_id,
+        "u": actor_user_id,
+        "since": since,
+        "until": until,
+    }
+    rows = repo.list_page(
+        conn,
+        limit=limit,
+        after=keyset_after(cursor, scope),
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        actor_user_id=actor_user_id,
+        since=since,
+        until=until,
+    )
+    items = [AuditEntry.model_validate(row) for row in rows[:limit]]
+    next_cursor = (
+        encode_cursor([items[-1].created_at.isoformat(), str(items[-1].id)], scope)
+        if len(rows) > limit
+        else None
+    )
+    return Page[AuditEntry](items=items, next_cursor=next_cursor)

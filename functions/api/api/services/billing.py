@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from api.exceptions import (
     AlreadySubscribedError,
+    FieldValidationError,
     NoCustomerError,
     NoSubscriptionError,
     NotFoundError,
@@ -245,6 +246,28 @@ def preview_plan_change(
     )
 
 
+def _check_proration_date(
+    client: stripe.StripeClient, subscription_id: str, item_id: str, proration_date: int
+) -> None:
+    """Stripe refuses a proration date outside the item's current period: say so as a 422, not a 502."""
+    import stripe
+
+    try:
+        live = client.v1.subscriptions.retrieve(subscription_id)
+    except stripe.StripeError as exc:
+        raise _provider_error(exc) from exc
+    item = next((item for item in live["items"]["data"] if item["id"] == item_id), None)
+    if item is None:
+        raise NoSubscriptionError("the subscription's plan item changed; preview the change again")
+    start, end = int(item["current_period_start"]), int(item["current_period_end"])
+    if not start <= proration_date <= end:
+        raise FieldValidationError(
+            f"proration_date must lie in the subscription's current period, {start}..{end}"
+            " (use the preview's proration_date)",
+            pointer="#/proration_date",
+        )
+
+
 def change_plan(
     conn: Connection,
     client: stripe.StripeClient,
@@ -258,6 +281,8 @@ def change_plan(
 
     _lock_tenant(conn, tenant_id)
     subscription, item_id = _changeable(conn, tenant_id, plan)
+    if proration_date is not None:
+        _check_proration_date(client, subscription.stripe_subscription_id, item_id, proration_date)
     price = price_id_for(client, plan)
     params: SubscriptionUpdateParams = {
         "items": [{"id": item_id, "price": price}],

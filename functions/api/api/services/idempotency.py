@@ -10,11 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import Response
 from pydantic import BaseModel
 
 from api.exceptions import (
@@ -37,14 +35,22 @@ def request_fingerprint(method: str, path: str, body: bytes) -> bytes:
     return hashlib.sha256(b"\n".join((method.encode(), path.encode(), body))).digest()
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The response of a write, as sent and as replayed."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
 @dataclass
 class Idempotency:
-    """Per-request handle: ``respond`` runs the write once and returns (and stores) its response."""
+    """Per-request handle: ``respond`` runs the write once and returns (and stores) its answer."""
 
     conn: Connection
     access: Access
     key: str | None
-    extra_headers: dict[str, str] = field(default_factory=dict)
 
     def respond(
         self,
@@ -52,10 +58,12 @@ class Idempotency:
         *,
         status_code: int = 200,
         headers: Callable[[BaseModel | None], dict[str, str]] | None = None,
-    ) -> Response:
+    ) -> Answer:
         result = produce()
         content = (
-            b"" if result is None else json.dumps(jsonable_encoder(result), separators=(",", ":")).encode()
+            b""
+            if result is None
+            else json.dumps(result.model_dump(mode="json"), separators=(",", ":")).encode()
         )
         response_headers = dict(headers(result) if headers else {})
         if result is not None:
@@ -73,7 +81,7 @@ class Idempotency:
                 headers=stored,
                 body=content,
             )
-        return Response(content=content, status_code=status_code, headers=response_headers)
+        return Answer(status_code, response_headers, content)
 
 
 def begin(

@@ -6,6 +6,8 @@ import base64
 import binascii
 import hashlib
 import json
+import uuid
+from datetime import datetime
 from typing import Any
 
 from api.exceptions import MalformedRequestError
@@ -36,3 +38,14 @@ def decode_cursor(cursor: str, scope: dict[str, Any], *, size: int) -> list[Any]
             "the cursor is invalid for this query; start from the first page"
         ) from exc
     return values
+
+
+def keyset_after(cursor: str | None, scope: dict[str, Any]) -> tuple[datetime, uuid.UUID] | None:
+    """The (created_at, id) a ``created_at, id`` keyset page starts after; None for the first page."""
+    if cursor is None:
+        return None
+    values = decode_cursor(cursor, scope, size=2)
+    try:
+        return datetime.fromisoformat(str(values[0])), uuid.UUID(str(values[1]))
+    except ValueError as exc:
+        raise MalformedRequestError("the cursor is invalid for this query") from exc

@@ -1,7 +1,12 @@
-"""RFC 9457 problem details, shared by every HTTP-facing adapter of the origin."""
+"""RFC 9457 problem details: the one rendering of problem+json on the origin side.
+
+The API (FastAPI) and the webhook receiver (a Function URL handler) both answer with ``Problem.to_json``;
+a Function URL handler returns ``function_url_response``.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,3 +35,15 @@ class Problem:
             body["instance"] = self.instance
         body.update(self.extensions)
         return body
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+
+def function_url_response(problem: Problem, *, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A Lambda Function URL (payload 2.0) response carrying ``problem``."""
+    return {
+        "statusCode": problem.status,
+        "headers": {**(headers or {}), "content-type": PROBLEM_CONTENT_TYPE},
+        "body": problem.to_json(),
+    }

@@ -230,3 +230,28 @@ def test_stripe_failure_is_a_502_problem_and_nothing_is_stored(
     retry = post(billing_api, owner, "checkout-session", {"plan": "pro"})
     assert retry.status_code == 201
     assert len(stripe_stub.customers) == 1
+
+
+def test_a_proration_date_outside_the_current_period_is_a_422_with_a_pointer(
+    billing_api: ApiHarness, stripe_stub: StripeStub
+) -> None:
+    owner = billing_api.sign_up()
+    post(billing_api, owner, "checkout-session", {"plan": "starter"})
+    subscription = subscribe(billing_api, stripe_stub, owner, "starter_monthly")
+    period = subscription["items"]["data"][0]
+
+    for proration_date in (10**18, period["current_period_start"] - 1, period["current_period_end"] + 1):
+        refused = post(billing_api, owner, "plan-change", {"plan": "pro", "proration_date": proration_date})
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        problem = refused.json()
+        assert problem["type"].endswith("/validation-failed")
+        [error] = problem["errors"]
+        assert error["pointer"] == "#/proration_date"
+        assert str(period["current_period_end"]) in error["detail"]
+    assert stripe_stub.requests_to("POST", "/v1/subscriptions/") == []
+
+    accepted = post(
+        billing_api, owner, "plan-change", {"plan": "pro", "proration_date": period["current_period_end"]}
+    )
+    assert accepted.status_code == 200, accepted.text

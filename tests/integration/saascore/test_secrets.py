@@ -1,3 +1,5 @@
+"""Secret references resolve from Secrets Manager and SSM (moto)."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +8,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from saascore.db.connection import IamAuthToken
 from saascore.secrets import resolve_secret
 from saascore.settings import DatabaseSettings
 
@@ -32,13 +33,3 @@ def test_password_secret_is_resolved_from_secrets_manager(aws, monkeypatch):
 def test_ssm_parameter_reference(aws):
     boto3.client("ssm").put_parameter(Name="/saas/flag", Value="on", Type="SecureString")
     assert resolve_secret("ssm:/saas/flag") == "on"
-
-
-def test_iam_auth_token_is_generated_once_and_reused(aws, monkeypatch):
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    settings = DatabaseSettings(host="proxy.example.internal", auth="iam", region="eu-west-1")
-    token = IamAuthToken(settings)
-    first = token()
-    assert "proxy.example.internal:5432/?Action=connect" in first
-    assert "DBUser=saas_app" in first
-    assert token() is first
