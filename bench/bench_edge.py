@@ -322,11 +322,16 @@ def bench_handler() -> None:
 def bench_import() -> None:
     """CPU time of `import edge.handler` in a bare interpreter (-S -I), from source and from .pyc
     (ship compiled files in the asset: Lambda's read-only file system cannot cache them)."""
-    package = Path(handler.__file__).resolve().parent
+    packages = {
+        "edge": Path(handler.__file__).resolve().parent,
+        "saascontracts": Path(libcrypto.__file__).resolve().parent,
+    }
     with tempfile.TemporaryDirectory() as root:
-        shutil.copytree(package, Path(root) / "edge", ignore=shutil.ignore_patterns("__pycache__"))
+        for name, package in packages.items():
+            shutil.copytree(package, Path(root) / name, ignore=shutil.ignore_patterns("__pycache__"))
         source = _import_cpu(root, compiled=False)
-        compileall.compile_dir(str(Path(root) / "edge"), quiet=1)
+        for name in packages:
+            compileall.compile_dir(str(Path(root) / name), quiet=1)
         compiled = _import_cpu(root, compiled=True)
     base, ours = compiled
     print(
