@@ -23,7 +23,7 @@ CONFIG_FILE = "edge/config.json"
 
 def edge_config(config: EnvironmentConfig) -> dict[str, Any]:
     """The bundled edge configuration (schema: `edge/config.py`): public material only, never secrets.
-    Public and protected paths keep the edge's defaults (the contract's allow-list)."""
+    Public paths keep the edge's defaults (the contract's allow-list; every other path is protected)."""
     issuers: list[dict[str, Any]] = []
     if config.session_jwks_url or config.session_public_keys:
         session: dict[str, Any] = {

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -89,6 +92,48 @@ def test_edge_asset_fits_the_viewer_trigger_limit() -> None:
 
     asset = edge_asset_dir(EnvironmentConfig(name="dev", public_base_url="https://app.example.com"))
     assert _zipped_size(asset) < EDGE_VIEWER_ZIP_LIMIT
+
+
+# Run in a bare interpreter with only the staged edge asset on sys.path: import every module of both
+# packages and report anything loaded from outside the standard library.
+_EDGE_IMPORT_PROBE = r"""
+import importlib, json, pkgutil, sys
+sys.path[:0] = [ASSET]
+for package in ("edge", "saascontracts"):
+    module = importlib.import_module(package)
+    for info in pkgutil.iter_modules(module.__path__, package + "."):
+        importlib.import_module(info.name)
+loaded = sorted({name.split(".")[0] for name in sys.modules})
+print(json.dumps([name for name in loaded if name not in sys.stdlib_module_names and name != "__main__"]))
+"""
+
+
+def test_edge_asset_holds_only_what_the_edge_runs() -> None:
+    from infra.components.edge import edge_asset_dir
+    from infra.config import EnvironmentConfig
+
+    asset = edge_asset_dir(EnvironmentConfig(name="dev", public_base_url="https://app.example.com"))
+    assert sorted(path.name for path in asset.iterdir()) == ["edge", "saascontracts"]
+    script = f"ASSET = {str(asset)!r}\n" + _EDGE_IMPORT_PROBE
+    completed = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert json.loads(completed.stdout.strip().splitlines()[-1]) == ["edge", "saascontracts"]
+
+
+def test_shared_layer_ships_the_contracts_not_the_edge_function() -> None:
+    from infra.components.layers import shared_layer_dir
+
+    python = shared_layer_dir() / "python"
+    packages = {path.name for path in python.iterdir()}
+    assert "edge" not in packages
+    assert {"saascontracts", "saascore"} <= packages
+    assert (python / "saascontracts" / "tokens.py").is_file()
 
 
 def test_origin_functions_fit_lambdas_unzipped_limit() -> None:

@@ -2,8 +2,8 @@
 
 viewer-request: strip client-sent trusted headers; every path off the public list needs a verified
 credential (401 otherwise), and a cookie-borne one on an unsafe method a same-site request (403
-otherwise); set identity headers. origin-request: flags/experiments from identity + country + device, body hash for
-OAC, optional regional origin. viewer-response: security headers, anonymous-visitor cookie.
+otherwise); set identity headers. origin-request: flags/experiments from identity + country + device,
+body hash for OAC, optional regional origin. viewer-response: security headers, anonymous-visitor cookie.
 """
 
 from __future__ import annotations

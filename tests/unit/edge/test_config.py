@@ -7,7 +7,15 @@ from typing import Any
 import pytest
 
 from edge import config as edge_config
-from edge.config import DEFAULT_PUBLIC_PATHS, ConfigError, PathRule, get_config, load_config, use_config
+from edge.config import (
+    DEFAULT_PUBLIC_PATHS,
+    ConfigError,
+    PathRule,
+    get_config,
+    is_canonical_path,
+    load_config,
+    use_config,
+)
 from tests.support.tokens import AUDIENCE, ISSUER, SigningKey
 
 
@@ -67,6 +75,12 @@ def test_full_config_round_trip(signing_key: SigningKey) -> None:
         ({"limits": {"max_body_bytes": True}}, "limits.max_body_bytes"),
         ({"public_paths": ["/no-method"]}, "public_paths"),
         ({"public_paths": ["GET /a*b"]}, "public_paths"),
+        ({"public_paths": ["GET /API/v1/health"]}, "not canonical"),
+        ({"public_paths": ["GET /api//health"]}, "not canonical"),
+        ({"public_paths": ["GET /api/../health"]}, "not canonical"),
+        ({"public_paths": ["GET /api%2Fhealth"]}, "not canonical"),
+        ({"public_paths": ["GET /api/health/"]}, "not canonical"),
+        ({"protected_paths": ["* /api/*"]}, "unknown key"),
         ({"cookies": {"session": ""}}, "cookies.session"),
         ({"origins_by_country": {"germany": "x"}}, "origins_by_country"),
         ({"flags": {"refresh_url": "http://evil.test/flags.json"}}, "flags.refresh_url"),
@@ -97,6 +111,22 @@ def test_invalid_config_names_the_key(signing_key: SigningKey, change: dict[str,
             {"issuer": ISSUER, "audiences": [AUDIENCE], "keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]},
             "modulus",
         ),
+        ({"issuer": ISSUER, "jwks_url": "https://x", "token_uses": {}}, "token_uses"),
+        ({"issuer": ISSUER, "jwks_url": "https://x", "token_uses": {"id": {"aud": ["a"]}}}, "unknown key"),
+        ({"issuer": ISSUER, "jwks_url": "https://x", "token_uses": {"id": {}}}, "audiences or client_ids"),
+        (
+            {
+                "issuer": ISSUER,
+                "jwks_url": "https://x",
+                "audiences": ["a"],
+                "token_uses": {"id": {"audiences": ["a"]}},
+            },
+            "not both",
+        ),
+        (
+            {"issuer": ISSUER, "jwks_url": "https://x", "audiences": ["a"], "max_lifetime_seconds": 5},
+            "max_lifetime",
+        ),
     ],
 )
 def test_invalid_issuer_is_refused(issuer: dict[str, Any], message: str) -> None:
@@ -113,6 +143,41 @@ def test_hs256_issuer_from_base64url_secret() -> None:
         }
     )
     assert config.issuers[0].hs256_secret == bytes(32)
+
+
+def test_one_cognito_issuer_with_access_and_id_token_uses() -> None:
+    config = load_config(
+        {
+            "issuers": [
+                {
+                    "issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X",
+                    "jwks_url": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_X/.well-known/jwks.json",
+                    "algorithms": ["RS256", "ES256"],
+                    "token_uses": {"access": {"client_ids": ["c1"]}, "id": {"audiences": ["c1"]}},
+                    "max_lifetime_seconds": 86400,
+                }
+            ]
+        }
+    )
+    issuer = config.issuers[0]
+    assert issuer.algorithms == ("RS256", "ES256")
+    assert issuer.max_lifetime_seconds == 86400
+    assert [(rule.token_use, rule.audiences, rule.client_ids) for rule in issuer.rules] == [
+        ("access", (), ("c1",)),
+        ("id", ("c1",), ()),
+    ]
+
+
+def test_canonical_public_paths_only() -> None:
+    config = load_config({"issuers": [{"issuer": ISSUER, "audiences": ["a"], "jwks_url": "https://x"}]})
+    assert config.is_public("GET", "/.well-known/jwks.json")
+    for spelling in ("/.well-known/../api/v1/health", "/api/v1/health/.", "/api/v1/health\\"):
+        assert not config.is_public("GET", spelling)
+    assert is_canonical_path("/")
+    assert is_canonical_path("/a/.b/c~d_e-f")
+    assert not any(
+        is_canonical_path(path) for path in ("", "a", "/a/", "/a/./b", "/a/../b", "/..", "/A", "/%41")
+    )
 
 
 def test_path_rules() -> None:

@@ -161,12 +161,132 @@ def test_tampered_token_refused(signing_key: SigningKey) -> None:
 
 
 @pytest.mark.usefixtures("configured")
-def test_invalid_token_on_optional_path_passes_anonymously() -> None:
-    request = handler.viewer_request(
-        viewer_event("/", Authorization="Bearer not.a.token", X_Auth_User="spoof")
+@pytest.mark.parametrize("uri", ["/", "/index.html", "/api/v1/projects", "/anything/at/all"])
+def test_every_path_off_the_public_list_needs_a_valid_credential(uri: str) -> None:
+    assert_problem(handler.viewer_request(viewer_event(uri)), 401)
+    invalid = handler.viewer_request(
+        viewer_event(uri, Authorization="Bearer not.a.token", X_Auth_User="spoof")
     )
+    assert assert_problem(invalid, 401)["detail"] == "malformed token"
+
+
+@pytest.mark.usefixtures("configured")
+@pytest.mark.parametrize(
+    ("method", "uri"),
+    [
+        # The four spellings of issue 13 that reached the origin without identity.
+        ("GET", "/API/v1/projects"),
+        ("GET", "//api/v1/projects"),
+        ("GET", "/api%2Fv1/projects"),
+        ("GET", "/webhooks/stripe/../../api/v1/projects"),
+        # Non-canonical spellings of public paths are not public either.
+        ("GET", "/API/V1/HEALTH"),
+        ("GET", "/api/v1//health"),
+        ("GET", "/api/v1/health/"),
+        ("GET", "/api/v1/%68ealth"),
+        ("GET", "/api/v1/health%2F..%2Fprojects"),
+        ("GET", "/api/v1/./health"),
+        ("GET", "/api/v1/projects/../health"),
+        ("GET", "/api/v1/health/.."),
+        ("POST", "/Webhooks/stripe"),
+        ("POST", "/webhooks/stripe%2E"),
+        ("POST", "/webhooks//stripe"),
+    ],
+)
+def test_deny_by_default_whatever_the_spelling(method: str, uri: str) -> None:
+    assert_problem(handler.viewer_request(viewer_event(uri, method)), 401)
+
+
+@pytest.mark.usefixtures("configured")
+@pytest.mark.parametrize(
+    ("method", "uri"),
+    [
+        ("GET", "/api/v1/health"),
+        ("HEAD", "/api/v1/health"),
+        ("POST", "/webhooks/stripe"),
+        ("GET", "/api/docs"),
+    ],
+)
+def test_canonical_public_paths_pass_anonymously(method: str, uri: str) -> None:
+    request = handler.viewer_request(viewer_event(uri, method, X_Auth_User="spoof"))
+    assert request["uri"] == uri
     assert "x-auth-user" not in request["headers"]
-    assert "x-auth-token" not in request["headers"]
+
+
+# --- cookie-authenticated writes must be same-site (defence in depth behind SameSite=Lax) ----------------
+
+HOST = "d111111abcdef8.cloudfront.net"
+
+
+@pytest.mark.usefixtures("configured")
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Sec_Fetch_Site": "cross-site"},
+        {"Sec_Fetch_Site": "none"},
+        {"Sec_Fetch_Site": ["same-origin", "cross-site"]},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Origin": f"http://{HOST}"},
+        {"Origin": f"https://{HOST}.evil.example"},
+        {"Origin": f"https://user@{HOST}"},
+        {"Origin": [f"https://{HOST}", "https://evil.example"]},
+        {"Sec_Fetch_Site": "cross-site", "Origin": f"https://{HOST}"},
+    ],
+)
+def test_cross_site_cookie_writes_get_403(
+    signing_key: SigningKey, method: str, headers: dict[str, Any]
+) -> None:
+    token = signing_key.mint(standard_claims())
+    event = viewer_event("/api/v1/projects", method, Cookie=f"__Host-session={token}", **headers)
+    body = assert_problem(handler.viewer_request(event), 403)
+    assert body["type"].endswith("/cross-site-request")
+    assert token not in json.dumps(body)
+
+
+@pytest.mark.usefixtures("configured")
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec_Fetch_Site": "same-origin"},
+        {"Sec_Fetch_Site": "same-site"},
+        {"Origin": f"https://{HOST}"},
+        {"Origin": f"https://{HOST.upper()}"},
+    ],
+)
+def test_same_site_cookie_writes_pass(signing_key: SigningKey, headers: dict[str, Any]) -> None:
+    token = signing_key.mint(standard_claims())
+    event = viewer_event("/api/v1/projects", "POST", Cookie=f"__Host-session={token}", **headers)
+    assert header(handler.viewer_request(event), "x-auth-user") == "user-1"
+
+
+def test_local_stack_origin_on_loopback_may_be_plain_http(signing_key: SigningKey) -> None:
+    handler.configure(edge_config(signing_key), clock=FrozenClock(NOW))
+    try:
+        token = signing_key.mint(standard_claims())
+        event = viewer_event(
+            "/api/v1/projects", "POST", Cookie=f"__Host-session={token}", Origin="http://127.0.0.1:8000"
+        )
+        event["Records"][0]["cf"]["request"]["headers"]["host"] = [{"key": "Host", "value": "127.0.0.1:8000"}]
+        assert header(handler.viewer_request(event), "x-auth-user") == "user-1"
+    finally:
+        handler.configure(None)
+
+
+@pytest.mark.usefixtures("configured")
+def test_bearer_writes_and_cookie_reads_need_no_origin_check(signing_key: SigningKey) -> None:
+    token = signing_key.mint(standard_claims())
+    bearer = viewer_event(
+        "/api/v1/projects", "POST", Authorization=f"Bearer {token}", Sec_Fetch_Site="cross-site"
+    )
+    assert header(handler.viewer_request(bearer), "x-auth-user") == "user-1"
+    for method in ("GET", "HEAD", "OPTIONS"):
+        read = viewer_event(
+            "/api/v1/projects", method, Cookie=f"__Host-session={token}", Sec_Fetch_Site="cross-site"
+        )
+        assert header(handler.viewer_request(read), "x-auth-user") == "user-1"
 
 
 @pytest.mark.usefixtures("configured")

@@ -251,12 +251,13 @@ def test_one_issuer_accepts_access_and_id_tokens_each_by_its_own_rule(
 
 def test_token_uses_must_be_distinct_bound_and_not_mixed_with_the_shorthand(signing_key: SigningKey) -> None:
     keys = (signing_key.public_jwk,)
-    for kwargs, message in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"token_uses": (AudienceRule("id", ("a",)), AudienceRule("id", ("b",)))}, "distinct"),
         ({"token_uses": (AudienceRule(None, ("a",)), AudienceRule("id", ("b",)))}, "distinct"),
         ({"token_uses": (AudienceRule("access"),)}, "audiences or client_ids"),
         ({"token_uses": (AudienceRule("id", ("a",)),), "audiences": ("a",)}, "not both"),
-    ]:
+    ]
+    for kwargs, message in cases:
         with pytest.raises(ValueError, match=message):
             IssuerConfig(issuer=ISSUER, keys=keys, **kwargs)
 
