@@ -196,7 +196,8 @@ def origin_request(runtime: Runtime, cf: MutableMapping[str, Any]) -> dict[str, 
     headers = _headers(request)
     config = runtime.config
     attributes = flag_attributes(headers, runtime)
-    flags, experiments = runtime.flags.headers_for(attributes)
+    sticky_cookie = parse_cookies(all_values(headers, "cookie")).get(runtime.flags.sticky_cookie_name)
+    flags, experiments = runtime.flags.headers_for(attributes, sticky_cookie)
     headers["x-flags"] = header_entry("X-Flags", flags)
     if experiments:
         headers["x-experiments"] = header_entry("X-Experiments", experiments)
@@ -263,4 +264,10 @@ def viewer_response(runtime: Runtime, cf: MutableMapping[str, Any]) -> dict[str,
             "Secure; HttpOnly; SameSite=Lax"
         )
         headers.setdefault("set-cookie", []).append({"key": "Set-Cookie", "value": cookie})
+    if isinstance(request_headers, dict):
+        sticky = runtime.flags.sticky_set_cookie(
+            flag_attributes(request_headers, runtime), cookies.get(runtime.flags.sticky_cookie_name)
+        )
+        if sticky is not None:
+            headers.setdefault("set-cookie", []).append({"key": "Set-Cookie", "value": sticky})
     return response
