@@ -38,6 +38,8 @@ class EvalContext:
     # Sticky-bucket documents by "attributeName||attributeValue"; None means no sticky-bucket service
     # (the SDK's default). Updated in place as the SDK updates its documents.
     sticky_docs: dict[str, StickyDoc] | None = None
+    # Bucket hashes per hash value (edge.buckets lanes), shared by every experiment of one evaluation.
+    memo: dict[str, list[float | None]] = factory(default_factory=dict)
 
 
 class ExperimentResult:

@@ -246,7 +246,7 @@ class FlagEngine:
                 if assignment is not None:
                     experiments.append(assignment)
                 continue
-            ctx = ctx or EvalContext(attributes, sticky_docs=sticky_docs)
+            ctx = ctx or EvalContext(attributes, sticky_docs=sticky_docs, memo=memo)
             result = self.eval_feature(key, ctx)
             flags[key] = result.value
             exp = result.experiment_result
@@ -593,7 +593,12 @@ class FlagEngine:
                 return excluded()
         if bandit is not None:
             definition = {**definition, "contextualBandit": bandit}
-        n = gb_hash(experiment.seed, js_string(hash_value), experiment.hash_version)
+        text = js_string(hash_value)
+        n = (
+            gb_hash(experiment.seed, text, experiment.hash_version)
+            if experiment.slot is None
+            else self._bucket(ctx.memo, text, experiment.slot)
+        )
         if n is None:
             return excluded()
         assigned = sticky_index if found else choose_variation(n, ranges)
@@ -652,8 +657,8 @@ class FlagEngine:
                 continue
             value = attributes.get(name)
             doc = docs.get(f"{name}||{js_string(value) if hashable(value) else ''}")
-            assignments = doc.get("assignments") if isinstance(doc, Mapping) else None
-            if isinstance(assignments, Mapping):
+            assignments = doc.get("assignments") if isinstance(doc, dict) else None
+            if isinstance(assignments, dict):
                 for key, variation in assignments.items():
                     merged.setdefault(key, variation)
         return merged
@@ -670,7 +675,7 @@ class FlagEngine:
         if not stored:
             return -1, False
         for index, meta in enumerate(experiment.meta):
-            if isinstance(meta, Mapping) and meta.get("key") == stored:
+            if isinstance(meta, dict) and meta.get("key") == stored:
                 return index, False
         return -1, False
 
@@ -681,8 +686,8 @@ class FlagEngine:
         name, value = attribute[0], js_string(attribute[1])
         doc_key = f"{name}||{value}"
         existing = docs.get(doc_key)
-        assignments = existing.get("assignments") if isinstance(existing, Mapping) else None
-        assignments = dict(assignments) if isinstance(assignments, Mapping) else {}
+        assignments = existing.get("assignments") if isinstance(existing, dict) else None
+        assignments = dict(assignments) if isinstance(assignments, dict) else {}
         entry = sticky_key(experiment.key, experiment.bucket_version)
         if assignments.get(entry) == variation and existing is not None:
             return

@@ -89,7 +89,7 @@ class StickyBuckets:
         as for the SDK's own services)."""
         selected: StickyDocs = {}
         for doc in docs:
-            if not isinstance(doc, Mapping):
+            if not isinstance(doc, dict):
                 continue
             name, value, assignments = (
                 doc.get("attributeName"),
@@ -99,7 +99,7 @@ class StickyBuckets:
             if (
                 name not in self.identifier_attributes
                 or not isinstance(value, str)
-                or not isinstance(assignments, Mapping)
+                or not isinstance(assignments, dict)
                 or len(assignments) > MAX_ASSIGNMENTS
             ):
                 continue
@@ -178,10 +178,10 @@ class StickyBuckets:
     def _other_identity(self, doc: Any, attributes: Mapping[str, Any]) -> bool:
         """A well-formed document this payload does not read for this visitor (another identity of the
         browser, or an attribute no experiment hashes on now): kept as it is, validated when it counts."""
-        if not isinstance(doc, Mapping) or set(doc) != {"attributeName", "attributeValue", "assignments"}:
+        if not isinstance(doc, dict) or set(doc) != {"attributeName", "attributeValue", "assignments"}:
             return False
         name, value, assignments = doc["attributeName"], doc["attributeValue"], doc["assignments"]
-        if not isinstance(name, str) or not isinstance(value, str) or not isinstance(assignments, Mapping):
+        if not isinstance(name, str) or not isinstance(value, str) or not isinstance(assignments, dict):
             return False
         if name not in self.identifier_attributes:
             return True
@@ -195,7 +195,7 @@ def _engine_gives(experiment: Experiment, hash_value: str, variation: str) -> bo
         (
             position
             for position, meta in enumerate(experiment.meta)
-            if isinstance(meta, Mapping) and meta.get("key") == variation
+            if isinstance(meta, dict) and meta.get("key") == variation
         ),
         -1,
     )
