@@ -101,6 +101,7 @@ class FlagEngine:
         if not isinstance(features, Mapping) or not isinstance(groups, Mapping):
             raise ValueError("payload features and savedGroups must be objects")
         self.groups: Mapping[str, Any] = groups
+        self.definitions: Mapping[str, Any] = features
         self.contextual_bandits: Mapping[str, Any] = payload.get("contextualBandits") or {}
         self.features = {key: Feature(key, value, groups) for key, value in features.items()}
         self._bucketer = Bucketer()

@@ -133,14 +133,21 @@ class FlagStore:
                 self._cache[key] = values
         return values
 
-    def sticky_set_cookie(self, attributes: Mapping[str, Any], sticky_cookie: str | None) -> str | None:
+    def sticky_set_cookie(
+        self, attributes: Mapping[str, Any], sticky_cookie: str | None, absent: frozenset[str] = frozenset()
+    ) -> str | None:
         """The `Set-Cookie` value that stores this visitor's updated sticky buckets, or None (sticky
-        bucketing off, or nothing to change)."""
+        bucketing off, or nothing to change). Features whose targeting reads an attribute in `absent`
+        (one the calling trigger cannot see) are not persisted from this call."""
         self._refresh_if_due()
         sticky = self._sticky
         if sticky is None:
             return None
-        value = sticky.updated_cookie(sticky_cookie, attributes, self._settings.forward)
+        keys = self._settings.forward
+        if absent:
+            allowed = sticky.features_without(absent)
+            keys = tuple(key for key in (keys or allowed) if key in allowed)
+        value = sticky.updated_cookie(sticky_cookie, attributes, keys)
         if value is None:
             return None
         settings = self._settings.sticky_bucketing

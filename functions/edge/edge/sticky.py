@@ -66,6 +66,45 @@ class StickyBuckets:
         self._experiments = experiments
         # The SDK's derived `sticky_bucket_identifier_attributes`.
         self.identifier_attributes = tuple(names)
+        self._references: dict[str, frozenset[str]] = {}
+
+    # --- which features a request without some attributes may persist -------------------------------
+
+    def features_without(self, absent: frozenset[str]) -> tuple[str, ...]:
+        """The features whose rules (and prerequisites) reference none of these attributes: the ones a
+        trigger that cannot see them may still persist assignments for (decision record 0032)."""
+        if not absent:
+            return tuple(self.engine.features)
+        return tuple(
+            key
+            for key in self.engine.features
+            if not (references := self._referenced(key, frozenset())) & absent and "*" not in references
+        )
+
+    def _referenced(self, key: str, stack: frozenset[str]) -> frozenset[str]:
+        """Attributes a feature's conditions read, prerequisites included; {"*"} when not knowable."""
+        cached = self._references.get(key)
+        if cached is not None:
+            return cached
+        names: set[str] = set()
+        definition = self.engine.definitions.get(key)
+        rules = definition.get("rules") if isinstance(definition, dict) else None
+        for rule in rules if isinstance(rules, list) else ():
+            if not isinstance(rule, dict):
+                continue
+            names |= _condition_attributes(rule.get("condition"))
+            if "contextualBanditRef" in rule:
+                names.add("*")  # leaf conditions choose the weights
+            parents = rule.get("parentConditions")
+            for parent in parents if isinstance(parents, list) else ():
+                parent_id = parent.get("id") if isinstance(parent, dict) else None
+                if not isinstance(parent_id, str) or parent_id in stack:
+                    names.add("*")
+                    continue
+                names |= self._referenced(parent_id, stack | {key})
+        result = frozenset(names)
+        self._references[key] = result
+        return result
 
     # --- reading ------------------------------------------------------------------------------------
 
@@ -187,6 +226,26 @@ class StickyBuckets:
             return True
         current = attributes.get(name)
         return not (hashable(current) and js_string(current) == value)
+
+
+def _condition_attributes(condition: Any) -> set[str]:
+    """Top-level attribute names a condition reads; {"*"} for a shape that cannot be read statically."""
+    if condition is None or condition == {}:
+        return set()
+    if not isinstance(condition, dict):
+        return {"*"}
+    names: set[str] = set()
+    for key, value in condition.items():
+        if key in ("$and", "$or", "$nor"):
+            for item in value if isinstance(value, list) else [None]:
+                names |= _condition_attributes(item) if isinstance(item, dict) else {"*"}
+        elif key == "$not":
+            names |= _condition_attributes(value) if isinstance(value, dict) else {"*"}
+        elif key.startswith("$"):
+            names.add("*")
+        else:
+            names.add(key.split(".", 1)[0])
+    return names
 
 
 def _engine_gives(experiment: Experiment, hash_value: str, variation: str) -> bool:

@@ -29,6 +29,8 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _ANONYMOUS_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+# Attributes from headers CloudFront adds after viewer-request: viewer-response may not see them.
+ORIGIN_ONLY_ATTRIBUTES = frozenset({"country", "deviceType"})
 _DEVICE_HEADERS = (
     ("cloudfront-is-mobile-viewer", "mobile"),
     ("cloudfront-is-tablet-viewer", "tablet"),
@@ -265,8 +267,11 @@ def viewer_response(runtime: Runtime, cf: MutableMapping[str, Any]) -> dict[str,
         )
         headers.setdefault("set-cookie", []).append({"key": "Set-Cookie", "value": cookie})
     if isinstance(request_headers, dict):
+        attributes = flag_attributes(request_headers, runtime)
         sticky = runtime.flags.sticky_set_cookie(
-            flag_attributes(request_headers, runtime), cookies.get(runtime.flags.sticky_cookie_name)
+            attributes,
+            cookies.get(runtime.flags.sticky_cookie_name),
+            ORIGIN_ONLY_ATTRIBUTES.difference(attributes),
         )
         if sticky is not None:
             headers.setdefault("set-cookie", []).append({"key": "Set-Cookie", "value": sticky})

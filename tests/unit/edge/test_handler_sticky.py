@@ -120,3 +120,22 @@ def test_sticky_bucketing_is_off_by_default(signing_key: SigningKey) -> None:
     # Without sticky bucketing the SDKs ignore fallbackAttribute: no userId, no exposure, no cookie.
     assert experiments(cookies()) is None
     assert sticky_set_cookie(respond(cookies())) is None
+
+
+def test_viewer_response_without_the_country_does_not_persist_country_targeted_experiments(
+    signing_key: SigningKey,
+) -> None:
+    payload = sticky_payload(1)
+    payload["features"]["checkout"]["rules"][0]["condition"] = {"country": {"$ne": "DE"}}
+    flags = {"payload": payload, "sticky_bucketing": {"enabled": True}}
+    handler.configure(edge_config(signing_key, flags=flags), clock=FrozenClock(NOW))
+    # origin-request sees DE and leaves the visitor out; a viewer-response that cannot see the country
+    # must not enrol them by persisting what it would compute without it.
+    request = handler.origin_request(origin_event(Cookie=cookies(), CloudFront_Viewer_Country="DE"))
+    assert "x-experiments" not in request["headers"]
+    assert sticky_set_cookie(respond(cookies())) is None
+    event = load_event("viewer-response.json")
+    headers = event["Records"][0]["cf"]["request"]["headers"]
+    headers["cookie"] = [{"key": "Cookie", "value": cookies()}]
+    headers["cloudfront-viewer-country"] = [{"key": "CloudFront-Viewer-Country", "value": "FR"}]
+    assert sticky_set_cookie(handler.viewer_response(event)) is not None

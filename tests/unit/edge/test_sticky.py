@@ -252,3 +252,23 @@ def test_an_upgraded_assignment_lasts_while_its_fallback_is_read() -> None:
     # copy is refused and the visitor is bucketed on userId, where the SDK's own store would keep it.
     alone = store.load(cookie, {"userId": "u-7"})
     assert "userId||u-7" not in alone
+
+
+def test_features_reading_an_absent_attribute_are_not_persisted() -> None:
+    experiment = {"key": "e", "variations": ["a", "b"], "meta": [{"key": "0"}, {"key": "1"}]}
+    data = {
+        "features": {
+            "by-country": {"rules": [{"condition": {"country": {"$ne": "DE"}}, "force": 1}, experiment]},
+            "by-plan": {"rules": [{**experiment, "key": "p", "condition": {"$or": [{"plan": "pro"}]}}]},
+            "child": {
+                "rules": [
+                    {**experiment, "key": "c", "parentConditions": [{"id": "by-country", "condition": {}}]}
+                ]
+            },
+            "opaque": {"rules": [{**experiment, "key": "o", "condition": {"$savedGroups": ["g"]}}]},
+        }
+    }
+    store = buckets(data)
+    assert store.features_without(frozenset()) == ("by-country", "by-plan", "child", "opaque")
+    assert store.features_without(frozenset({"country", "deviceType"})) == ("by-plan",)
+    assert store.features_without(frozenset({"plan"})) == ("by-country", "child")
