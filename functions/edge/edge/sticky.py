@@ -114,7 +114,8 @@ class StickyBuckets:
             return []
         try:
             docs = json.loads(b64url_decode(cookie))
-        except (Base64Error, ValueError):
+        # Deeply nested JSON exhausts the parser's recursion limit: as malformed as any other.
+        except (Base64Error, ValueError, RecursionError):
             return []
         return docs if isinstance(docs, list) else []
 

@@ -136,9 +136,52 @@ def test_inert_entries_are_kept_and_validated_once_they_count() -> None:
     assert buckets(later).load(cookie, VISITOR)["userId||u-1"]["assignments"] == {"other-exp__0": "1"}
 
 
-@pytest.mark.parametrize("cookie", ["", "not base64!", b64url_encode(b"{}"), b64url_encode(b"[1, null, {}]")])
+@pytest.mark.parametrize(
+    "cookie",
+    ["", "not base64!", b64url_encode(b"{}"), b64url_encode(b"[1, null, {}]"), b64url_encode(b"[" * 2200)],
+)
 def test_malformed_cookies_are_ignored(cookie: str) -> None:
     assert buckets(payload()).load(cookie, VISITOR) == {}
+    assert buckets(payload()).updated_cookie(cookie, VISITOR) is not None
+
+
+DOC_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+DOCS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "attributeName": st.sampled_from(["userId", "anonymousId", "id", "other"]) | DOC_VALUES,
+            "attributeValue": st.sampled_from(["u-1", "anon-1"]) | DOC_VALUES,
+            "assignments": st.dictionaries(
+                st.sampled_from(["checkout-exp__0", "checkout-exp__1", "x__0"]) | st.text(max_size=20),
+                st.sampled_from(["0", "1", "2"]) | DOC_VALUES,
+                max_size=5,
+            )
+            | DOC_VALUES,
+        }
+    )
+    | DOC_VALUES,
+    max_size=4,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(docs=DOCS, raw=st.text(max_size=200))
+def test_any_cookie_gives_valid_documents_or_none(docs: list[Any], raw: str) -> None:
+    store = buckets(payload())
+    for cookie in (cookie_of(docs), raw):
+        loaded = store.load(cookie, VISITOR)
+        for key, doc in loaded.items():
+            assert key == f"{doc['attributeName']}||{doc['attributeValue']}"
+            assert doc["attributeValue"] == VISITOR[doc["attributeName"]]
+            assert all(isinstance(variation, str) for variation in doc["assignments"].values())
+        updated = store.updated_cookie(cookie, VISITOR)
+        assert updated is None or len(updated) <= 3072
 
 
 def test_the_cookie_is_bounded_on_read_and_write() -> None:
