@@ -3,7 +3,7 @@
 The cookie value is base64url (unpadded) of a compact JSON array of the SDK's own documents,
 `[{"attributeName": "id", "attributeValue": "u1", "assignments": {"exp__0": "1"}}, ...]`, so any
 SDK's sticky-bucket service can read what the edge wrote. The edge holds no secret to sign it with,
-so every assignment read back is validated instead (docs/decisions/0031-sticky-bucket-cookie.md):
+so every assignment read back is validated instead (docs/decisions/0031-sticky-bucket-cookie-validated-not-signed.md):
 
 - a document counts only for the visitor it names: its `attributeName` is an identifier attribute of
   the payload and `attributeValue` is the visitor's current value of it;
