@@ -5,7 +5,9 @@ in this run; nothing fails on speed (only the flag-equality assertion can fail).
 from __future__ import annotations
 
 import compileall
+import hashlib
 import json
+import logging
 import os
 import random
 import shutil
@@ -20,11 +22,12 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from growthbook import GrowthBook
+from growthbook import GrowthBook, InMemoryStickyBucketService
 
 from bench.timing import fmt_us
 from edge import handler
-from edge.flags import FlagEngine
+from edge.flags import EvalContext, FlagEngine
+from edge.sticky import StickyBuckets
 from saascontracts import libcrypto
 from saascontracts.tokens import IssuerConfig, TokenVerifier
 
@@ -68,8 +71,8 @@ def report(label: str, result: tuple[float, float, float], baseline_label: str, 
 
 def flags_payload() -> dict[str, Any]:
     """30 features: targeting conditions, percentage rollouts (hash v1/v2), experiments (weights,
-    conditions, namespaces). Inputs on which the Python SDK 4.0 knowingly differs from the JS reference
-    (missing attributes under comparison operators, number-vs-string comparisons, fallbackAttribute,
+    conditions, namespaces, a fallbackAttribute). Inputs on which the Python SDK 4.0 knowingly differs
+    from the JS reference (missing attributes under comparison operators, number-vs-string comparisons,
     coverage exactly equal to a bucket) are kept out so the equality assertion is meaningful."""
     features: dict[str, Any] = {}
     for index in range(10):
@@ -116,6 +119,10 @@ def flags_payload() -> dict[str, Any]:
             rule["namespace"] = ["checkout", 0, 0.5]
         if index % 3 == 2:
             rule["coverage"] = 0.80005
+        if index >= 8:
+            # Signed-out visitors have no userId: without sticky bucketing the SDK ignores the fallback.
+            rule.update(hashAttribute="userId", fallbackAttribute="anonymousId")
+            rule["meta"] = [{"key": str(position)} for position in range(len(rule["variations"]))]
         features[f"experiment-{index}"] = {"defaultValue": "control", "rules": [rule]}
     assert len(features) == FEATURE_COUNT
     return {"features": features}
@@ -123,9 +130,10 @@ def flags_payload() -> dict[str, Any]:
 
 def users(count: int) -> list[dict[str, Any]]:
     rng = random.Random(7)
-    return [
+    people = [
         {
             "id": f"user-{rng.getrandbits(64):016x}",
+            "anonymousId": f"{rng.getrandbits(64):016x}",
             "tenantId": f"t-{rng.randrange(1000)}",
             "plan": rng.choice(PLANS),
             "role": rng.choice(ROLES),
@@ -136,6 +144,9 @@ def users(count: int) -> list[dict[str, Any]]:
         }
         for _ in range(count)
     ]
+    for person in people[::2]:
+        person["userId"] = person["id"]
+    return people
 
 
 def _token_case(private: Any, public: Any, algorithm: str, jwk: dict[str, Any]) -> tuple[str, IssuerConfig]:
@@ -212,16 +223,88 @@ def bench_tokens() -> None:
     )
 
 
+CORPUS = (
+    Path(__file__).resolve().parents[1] / "tests" / "unit" / "edge" / "conformance" / "growthbook-cases.json"
+)
+
+
+def bench_corpus() -> None:
+    """Every `feature`, `contextualBandit` and `stickyBucket` case of the shared cross-SDK corpus,
+    evaluated by the edge engine and by the growthbook SDK 4.0 (its InMemoryStickyBucketService for
+    sticky buckets): the results must be identical."""
+    # The SDK logs every skipped rule the corpus exercises on purpose.
+    logging.getLogger("growthbook").setLevel(logging.ERROR)
+    raw = CORPUS.read_bytes()
+    cases = json.loads(raw)
+    compared = 0
+    for name, data, key, _ in cases["feature"] + cases["contextualBandit"]:
+        ctx = EvalContext(
+            data.get("attributes", {}),
+            forced_variations=data.get("forcedVariations", {}),
+            qa_mode=data.get("qaMode", False),
+            enabled=data.get("enabled", True),
+            url=data.get("url"),
+            contextual_bandits=data.get("contextualBandits"),
+        )
+        ours = FlagEngine(data).eval_feature(key, ctx).to_dict()
+        sdk = GrowthBook(
+            attributes=data.get("attributes", {}),
+            features=data.get("features", {}),
+            forced_variations=data.get("forcedVariations", {}),
+            qa_mode=data.get("qaMode", False),
+            enabled=data.get("enabled", True),
+            url=data.get("url", ""),
+            saved_groups=data.get("savedGroups", {}),
+            contextual_bandits=data.get("contextualBandits"),
+        )
+        assert _comparable(ours) == _comparable(sdk.eval_feature(key).to_dict()), name
+        compared += 1
+    for name, data, stored, key, _, _ in cases["stickyBucket"]:
+        engine = FlagEngine(data)
+        docs = StickyBuckets(engine, max_cookie_bytes=3072).select(stored, data["attributes"], validate=False)
+        ours = engine.eval_feature(key, EvalContext(data["attributes"], sticky_docs=docs)).to_dict()
+        service = InMemoryStickyBucketService()
+        for doc in stored:
+            service.save_assignments(doc)
+        sdk = GrowthBook(
+            attributes=data["attributes"], features=data["features"], sticky_bucket_service=service
+        )
+        assert _comparable(ours) == _comparable(sdk.eval_feature(key).to_dict()), name
+        assert docs == sdk._sticky_bucket_assignment_docs, name
+        compared += 1
+    digest = hashlib.sha256(raw).hexdigest()[:12]
+    print(
+        f"shared corpus (growthbook-cases.json sha256 {digest}…): {compared} feature, contextualBandit and "
+        "stickyBucket cases, results identical to the growthbook SDK 4.0"
+    )
+
+
+def _comparable(result: dict[str, Any]) -> dict[str, Any]:
+    """What both return alike: value, source, rule and the experiment result (the SDK's `experiment`
+    dict spells out defaults the engine leaves out)."""
+    return {key: result.get(key) for key in ("value", "source", "ruleId", "experimentResult")}
+
+
 def bench_flags() -> None:
     payload = flags_payload()
     people = users(USERS)
     engine = FlagEngine(payload)
     for person in people:
-        mine = engine.evaluate(person).flags
+        evaluation = engine.evaluate(person)
         sdk = GrowthBook(attributes=person, features=payload["features"])
-        theirs = {key: sdk.eval_feature(key).value for key in payload["features"]}
+        results = {key: sdk.eval_feature(key) for key in payload["features"]}
+        theirs = {key: result.value for key, result in results.items()}
+        mine = evaluation.flags
         assert mine == theirs, (person, {k: (mine[k], theirs[k]) for k in mine if mine[k] != theirs[k]})
-    print(f"flags: {FEATURE_COUNT} features x {USERS} users, results identical to the growthbook SDK")
+        exposures = tuple(
+            (result.experiment.key, result.experimentResult.key)
+            for result in results.values()
+            if result.source == "experiment" and result.experiment and result.experimentResult
+        )
+        assert evaluation.experiments == exposures, (person, evaluation.experiments, exposures)
+    print(
+        f"flags: {FEATURE_COUNT} features x {USERS} users, values and exposures identical to the growthbook SDK"
+    )
 
     def ours_all() -> None:
         for person in people:
@@ -242,6 +325,53 @@ def bench_flags() -> None:
     )
     global SDK_PER_USER  # noqa: PLW0603 - the handler figure is scaled by this same-run measurement
     SDK_PER_USER = baseline / USERS
+    bench_sticky(payload, people)
+
+
+def bench_sticky(payload: dict[str, Any], people: list[dict[str, Any]]) -> None:
+    """Sticky bucketing on: ours reads and rewrites the visitor's cookie; the SDK uses its
+    InMemoryStickyBucketService. Both start from the documents of a first visit."""
+    store = StickyBuckets(FlagEngine(payload), max_cookie_bytes=3072)
+    cookies = {person["id"]: store.updated_cookie(None, person) for person in people}
+    services: dict[str, InMemoryStickyBucketService] = {}
+    for person in people:
+        service = services[person["id"]] = InMemoryStickyBucketService()
+        first_visit = GrowthBook(
+            attributes=person, features=payload["features"], sticky_bucket_service=service
+        )
+        for key in payload["features"]:
+            first_visit.eval_feature(key)
+    engine = store.engine
+    for person in people:
+        docs = store.load(cookies[person["id"]], person)
+        mine = engine.evaluate(person, sticky_docs=docs).flags
+        sdk = GrowthBook(
+            attributes=person, features=payload["features"], sticky_bucket_service=services[person["id"]]
+        )
+        theirs = {key: sdk.eval_feature(key).value for key in payload["features"]}
+        assert mine == theirs, person
+
+    def ours_all() -> None:
+        for person in people:
+            cookie = cookies[person["id"]]
+            engine.evaluate(person, sticky_docs=store.load(cookie, person))
+            store.updated_cookie(cookie, person)
+
+    def sdk_all() -> None:
+        for person in people:
+            sdk = GrowthBook(
+                attributes=person, features=payload["features"], sticky_bucket_service=services[person["id"]]
+            )
+            for key in payload["features"]:
+                sdk.eval_feature(key)
+
+    ours, baseline, ratio = interleaved(ours_all, sdk_all, rounds=5, number=1)
+    report(
+        "flags with sticky bucketing, per user (ours: cookie read, evaluate, cookie rewrite check)",
+        (ours / USERS, baseline / USERS, ratio),
+        "growthbook SDK 4.0 + InMemoryStickyBucketService",
+        f"speed-up {1 / ratio:.1f}x",
+    )
 
 
 def bench_handler() -> None:
@@ -367,6 +497,7 @@ def _import_cpu(root: str, *, compiled: bool) -> tuple[float, float]:
 
 def main() -> None:
     bench_tokens()
+    bench_corpus()
     bench_flags()
     bench_handler()
     bench_import()

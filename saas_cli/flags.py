@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 from edge.config import CONFIG_FILE, CONFIG_PATH_ENV, ConfigError, load_config_file
 from edge.flags import EvalContext, FlagEngine
 from edge.flagstore import encode_experiments, encode_flags
+from edge.sticky import StickyBuckets
 
 
 def parse_attribute(text: str) -> tuple[str, Any]:
@@ -25,26 +27,30 @@ def parse_attribute(text: str) -> tuple[str, Any]:
     return name, value
 
 
-def _payload(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[str, ...] | None]:
+def _payload(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[str, ...] | None, int]:
+    """(payload, forwarded features, sticky cookie bound)."""
     if args.payload:
-        return json.loads(Path(args.payload).read_text()), None
+        return json.loads(Path(args.payload).read_text()), None, 3 * 1024
     path = Path(args.config or os.environ.get(CONFIG_PATH_ENV) or CONFIG_FILE)
     config = load_config_file(path)
-    return dict(config.flags.payload), config.flags.forward
+    return dict(config.flags.payload), config.flags.forward, config.flags.sticky_bucketing.max_cookie_bytes
 
 
 def run_eval(args: argparse.Namespace) -> int:
     try:
-        payload, forward = _payload(args)
+        payload, forward, max_cookie_bytes = _payload(args)
         engine = FlagEngine(payload)
     except (OSError, ValueError, ConfigError) as exc:
         print(f"saas flags eval: {exc}", file=sys.stderr)
         return 2
     attributes = dict(args.attr or [])
     keys = args.feature or list(forward or engine.features)
-    ctx = EvalContext(attributes)
+    sticky = None if args.sticky_cookie is None else StickyBuckets(engine, max_cookie_bytes=max_cookie_bytes)
+    docs = None if sticky is None else sticky.load(args.sticky_cookie, attributes)
+    # Separate copies: eval_feature and evaluate each update their documents as the SDK would.
+    ctx = EvalContext(attributes, sticky_docs=copy.deepcopy(docs))
     results = {key: engine.eval_feature(key, ctx) for key in keys}
-    evaluation = engine.evaluate(attributes, keys)
+    evaluation = engine.evaluate(attributes, keys, sticky_docs=docs)
     if args.json:
         print(
             json.dumps({key: result.to_dict() for key, result in results.items()}, indent=2, sort_keys=True)
@@ -59,6 +65,10 @@ def run_eval(args: argparse.Namespace) -> int:
         print(f"{key:<{width}}  {json.dumps(result.value)}  [{result.source}]{suffix}")
     print(f"x-flags: {encode_flags(evaluation.flags, max_bytes=8192)}")
     print(f"x-experiments: {encode_experiments(evaluation.experiments)}")
+    if sticky is not None:
+        cookie = sticky.updated_cookie(args.sticky_cookie, attributes, tuple(keys))
+        print(f"sticky documents: {json.dumps(list((docs or {}).values()), sort_keys=True)}")
+        print(f"sticky cookie: {cookie if cookie is not None else '(unchanged)'}")
     return 0
 
 
@@ -74,4 +84,9 @@ def register(subparsers: Any) -> None:
     source.add_argument("--payload", help="a GrowthBook payload JSON file instead of an edge config")
     evaluate.add_argument("--feature", action="append", help="only this feature (repeatable)")
     evaluate.add_argument("--json", action="store_true", help="full GrowthBook results as JSON")
+    evaluate.add_argument(
+        "--sticky-cookie",
+        metavar="VALUE",
+        help="evaluate with sticky bucketing from this sticky-bucket cookie value ('' for none) and print the new one",
+    )
     evaluate.set_defaults(handler=run_eval)

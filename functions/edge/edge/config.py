@@ -131,12 +131,23 @@ class Limits:
 
 
 @record
+class StickySettings:
+    """Sticky bucketing (off by default, as in the SDKs without a sticky-bucket service)."""
+
+    enabled: bool = False
+    cookie: str = "gbStickyBuckets"
+    max_cookie_bytes: int = 3 * 1024
+    max_age_seconds: int = 180 * 24 * 3600
+
+
+@record
 class FlagSettings:
     payload: Mapping[str, Any] = factory(default_factory=dict)
     refresh_url: str | None = None
     refresh_ttl_seconds: float = 60.0
     refresh_timeout_seconds: float = 1.0
     forward: tuple[str, ...] | None = None
+    sticky_bucketing: StickySettings = StickySettings()
 
 
 @record
@@ -300,6 +311,25 @@ def _flags(section: _Section) -> FlagSettings:
         refresh_ttl_seconds=section.number("refresh_ttl_seconds", 60, low=1, high=86400),
         refresh_timeout_seconds=section.number("refresh_timeout_seconds", 1, low=0.05, high=4),
         forward=section.strings("forward", None),
+        sticky_bucketing=_sticky(
+            section.section("sticky_bucketing", frozenset(record_fields(StickySettings)))
+        ),
+    )
+
+
+def _sticky(section: _Section) -> StickySettings:
+    enabled = section.data.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise ConfigError("flags.sticky_bucketing.enabled must be true or false")
+    cookie = section.text("cookie", "gbStickyBuckets") or ""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", cookie):
+        raise ConfigError("flags.sticky_bucketing.cookie must be 1-64 letters, digits, '_' or '-'")
+    return StickySettings(
+        enabled=enabled,
+        cookie=cookie,
+        # Browsers keep at most 4096 bytes per cookie (name, value and attributes together).
+        max_cookie_bytes=section.integer("max_cookie_bytes", 3 * 1024, low=256, high=3 * 1024),
+        max_age_seconds=section.integer("max_age_seconds", 180 * 24 * 3600, low=60, high=400 * 24 * 3600),
     )
 
 

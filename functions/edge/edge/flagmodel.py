@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from edge.conditions import Predicate
 
+    StickyDoc = dict[str, Any]
     Kernel = Callable[[Mapping[str, Any], dict[str, list[float | None]]], tuple[Any, tuple[str, str] | None]]
 
 MISSING: Any = object()
@@ -34,6 +35,11 @@ class EvalContext:
     enabled: bool = True
     url: str | None = None
     contextual_bandits: Mapping[str, Any] | None = None
+    # Sticky-bucket documents by "attributeName||attributeValue"; None means no sticky-bucket service
+    # (the SDK's default). Updated in place as the SDK updates its documents.
+    sticky_docs: dict[str, StickyDoc] | None = None
+    # Bucket hashes per hash value (edge.buckets lanes), shared by every experiment of one evaluation.
+    memo: dict[str, list[float | None]] = factory(default_factory=dict)
 
 
 class ExperimentResult:
@@ -50,6 +56,7 @@ class ExperimentResult:
         "key",
         "name",
         "passthrough",
+        "sticky_bucket_used",
         "value",
         "variation_id",
     )
@@ -69,6 +76,7 @@ class ExperimentResult:
         name: str | None = None,
         passthrough: bool = False,
         bandit: Mapping[str, Any] | None = None,
+        sticky_bucket_used: bool = False,
     ) -> None:
         self.key = key
         self.feature_id = feature_id
@@ -82,6 +90,7 @@ class ExperimentResult:
         self.name = name
         self.passthrough = passthrough
         self.bandit = bandit
+        self.sticky_bucket_used = sticky_bucket_used
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -93,7 +102,7 @@ class ExperimentResult:
             "value": self.value,
             "hashAttribute": self.hash_attribute,
             "hashValue": self.hash_value,
-            "stickyBucketUsed": False,
+            "stickyBucketUsed": self.sticky_bucket_used,
         }
         if self.name:
             result["name"] = self.name
@@ -222,9 +231,11 @@ class Experiment:
     __slots__ = (
         "active",
         "bandit_ref",
+        "bucket_version",
         "condition",
         "coverage",
         "definition",
+        "disable_sticky",
         "fallback_attribute",
         "filter_slots",
         "filters",
@@ -233,6 +244,7 @@ class Experiment:
         "hash_version",
         "key",
         "meta",
+        "min_bucket_version",
         "namespace",
         "ns_slot",
         "parents",
@@ -278,6 +290,9 @@ class Experiment:
         meta = definition.get("meta")
         self.meta: list[Any] = meta if isinstance(meta, list) else []
         self.stopped = definition.get("status") == "stopped"
+        self.disable_sticky = bool(definition.get("disableStickyBucketing"))
+        self.bucket_version = int(_number(definition.get("bucketVersion"), 0))
+        self.min_bucket_version = int(_number(definition.get("minBucketVersion"), 0))
         # (variation key, passthrough) per variation, as the result objects would report them.
         self.variation_keys = [_variation_key(self.meta, index) for index in range(len(self.variations))]
         # Bucket slots, assigned by FlagEngine for its hot path.
@@ -340,7 +355,7 @@ class Rule:
 
 
 class Feature:
-    __slots__ = ("default", "fast", "kernel", "key", "rules")
+    __slots__ = ("default", "fast", "kernel", "key", "rules", "sticky")
 
     def __init__(self, key: str, definition: Mapping[str, Any], groups: Mapping[str, Any]) -> None:
         self.key = key
@@ -349,3 +364,8 @@ class Feature:
         self.rules = tuple(Rule(key, rule, groups) for rule in rules if isinstance(rule, Mapping))
         self.fast = False
         self.kernel: Kernel | None = None
+        # Whether a sticky-bucket service changes this feature's evaluation (an experiment rule that
+        # does not disable sticky bucketing).
+        self.sticky = any(
+            rule.experiment is not None and not rule.experiment.disable_sticky for rule in self.rules
+        )

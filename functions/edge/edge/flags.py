@@ -2,12 +2,12 @@
 
 `FlagEngine(payload)` compiles a GrowthBook SDK payload (`{"features": ..., "savedGroups": ...}`):
 conditions become closures, bucket ranges and hash seeds are precomputed. `eval_feature` and `run`
-follow the JS SDK (the reference of the cross-SDK suite in tests/unit/edge/conformance) for force,
-rollout and experiment rules, conditions, saved groups, prerequisites, namespaces, filters, hash
-versions 1 and 2, ranges, passthrough/holdouts, forced variations, QA mode and contextual-bandit
-fallbacks. Not supported (no state at the edge): sticky bucketing, encrypted payloads, URL redirects.
-One deliberate extension: `fallbackAttribute` is used whenever `hashAttribute` is empty (the JS SDK only
-does so with sticky bucketing), so anonymous visitors keep their bucket via the anonymous-id cookie.
+follow the SDK (Python 4.0 and the JS reference of the cross-SDK suite in tests/unit/edge/conformance)
+for force, rollout and experiment rules, conditions, saved groups, prerequisites, namespaces, filters,
+hash versions 1 and 2, ranges, passthrough/holdouts, forced variations, QA mode, contextual-bandit
+fallbacks and sticky bucketing (`EvalContext.sticky_docs`; `edge.sticky` keeps the documents in a
+cookie). As in the SDKs, an experiment's `fallbackAttribute` is used only with sticky bucketing.
+Not supported: encrypted payloads, URL redirects. docs/flags.md lists every divergence from SDK 4.0.
 
 `evaluate(attributes)` is the edge's hot path: every feature's value plus the experiments the visitor
 was bucketed into, without building the SDK's result objects.
@@ -15,10 +15,11 @@ was bucketed into, without building the SDK's result objects.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 
 from edge.buckets import Bucketer
-from edge.conditions import compile_condition, js_string, js_truthy
+from edge.conditions import compile_condition, js_string
 from edge.flagmodel import (
     MISSING,
     EvalContext,
@@ -57,8 +58,28 @@ __all__ = [
     "get_bucket_ranges",
     "get_equal_weights",
     "get_query_string_override",
+    "hashable",
     "in_namespace",
 ]
+
+
+def hashable(value: Any) -> bool:
+    """Whether an attribute value can identify a visitor (the SDKs' `isHashable`): a non-empty string
+    or a finite non-zero number; booleans, null, lists and objects never do."""
+    if type(value) is str:
+        return value != ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past the double range is Infinity in JS
+        return False
+    return number != 0 and math.isfinite(number)
+
+
+def sticky_key(experiment_key: str, bucket_version: int) -> str:
+    """The key of one assignment inside a sticky-bucket document."""
+    return f"{experiment_key}__{bucket_version}"
 
 
 class Evaluation:
@@ -80,12 +101,15 @@ class FlagEngine:
         if not isinstance(features, Mapping) or not isinstance(groups, Mapping):
             raise ValueError("payload features and savedGroups must be objects")
         self.groups: Mapping[str, Any] = groups
+        self.definitions: Mapping[str, Any] = features
         self.contextual_bandits: Mapping[str, Any] = payload.get("contextualBandits") or {}
         self.features = {key: Feature(key, value, groups) for key, value in features.items()}
         self._bucketer = Bucketer()
         for feature in self.features.values():
             self._assign_slots(feature)
         # When every feature has a kernel, evaluate() is one tight loop over them.
+        # Whether any experiment can use sticky buckets: without one, sticky documents change nothing.
+        self.sticky = any(feature.sticky for feature in self.features.values())
         kernels = [(key, feature.kernel) for key, feature in self.features.items()]
         self._all_kernels: tuple[tuple[str, Kernel], ...] | None = (
             tuple((key, kernel) for key, kernel in kernels if kernel is not None)
@@ -193,29 +217,37 @@ class FlagEngine:
 
     # --- the edge's hot path ------------------------------------------------------------------------
 
-    def evaluate(self, attributes: Mapping[str, Any], keys: Iterable[str] | None = None) -> Evaluation:
+    def evaluate(
+        self,
+        attributes: Mapping[str, Any],
+        keys: Iterable[str] | None = None,
+        sticky_docs: dict[str, dict[str, Any]] | None = None,
+    ) -> Evaluation:
         """Every feature's value (or those in `keys`) and the experiments the visitor is bucketed into;
-        the same values as `eval_feature` (a test and the benchmark check), without its result objects."""
+        the same values as `eval_feature` (a test and the benchmark check), without its result objects.
+        With `sticky_docs` (sticky bucketing on), features with sticky experiments take the SDK path and
+        the documents are updated in place."""
         flags: dict[str, Any] = {}
         experiments: list[tuple[str, str]] = []
         memo: dict[str, list[float | None]] = {}
         ctx: EvalContext | None = None
         features = self.features
         items = features.items() if keys is None else ((key, features.get(key)) for key in keys)
-        if keys is None and self._all_kernels is not None:
+        sticky = sticky_docs is not None and self.sticky
+        if keys is None and self._all_kernels is not None and not sticky:
             for key, kernel in self._all_kernels:
                 flags[key], assignment = kernel(attributes, memo)
                 if assignment is not None:
                     experiments.append(assignment)
             return Evaluation(flags, tuple(experiments))
         for key, feature in items:
-            if feature is not None and feature.kernel is not None:
+            if feature is not None and feature.kernel is not None and not (sticky and feature.sticky):
                 value, assignment = feature.kernel(attributes, memo)
                 flags[key] = value
                 if assignment is not None:
                     experiments.append(assignment)
                 continue
-            ctx = ctx or EvalContext(attributes)
+            ctx = ctx or EvalContext(attributes, sticky_docs=sticky_docs, memo=memo)
             result = self.eval_feature(key, ctx)
             flags[key] = result.value
             exp = result.experiment_result
@@ -270,7 +302,8 @@ class FlagEngine:
         if namespace is not None and ns_slot is None:
             return None
         exp_condition = experiment.condition
-        name, fallback = experiment.hash_attribute, experiment.fallback_attribute
+        # The hot path runs without sticky bucketing, where the SDKs ignore an experiment's fallback.
+        name, fallback = experiment.hash_attribute, None
         outcomes = [
             (start, end, None if passthrough else (value, (experiment.key, key)))
             for (start, end), value, (key, passthrough) in zip(
@@ -318,10 +351,12 @@ class FlagEngine:
         value = attributes.get(name)
         if type(value) is str and value:
             return value
-        if not js_truthy(value) and fallback:
+        if not hashable(value):
+            if not fallback:
+                return None
             value = attributes.get(fallback)
-        if not js_truthy(value):
-            return None
+            if not hashable(value):
+                return None
         return value if type(value) is str else js_string(value)
 
     def _fast_filtered(
@@ -366,7 +401,7 @@ class FlagEngine:
             experiment = rule.experiment
             if experiment is None or len(experiment.variations) < 2 or not experiment.active:
                 continue
-            text = self._hash_text(attributes, experiment.hash_attribute, experiment.fallback_attribute)
+            text = self._hash_text(attributes, experiment.hash_attribute, None)
             if text is None:
                 continue
             if experiment.filters is not None:
@@ -403,17 +438,20 @@ class FlagEngine:
 
     @staticmethod
     def _hash_value(attributes: Mapping[str, Any], name: str, fallback: str | None) -> tuple[str, Any]:
+        """(attribute used, its raw value or "" when none is hashable), as the SDK's `getHashAttribute`."""
         value = attributes.get(name)
-        if not js_truthy(value) and fallback:
+        if hashable(value):
+            return name, value
+        if fallback:
             fallback_value = attributes.get(fallback)
-            if js_truthy(fallback_value):
+            if hashable(fallback_value):
                 return fallback, fallback_value
-        return name, value if js_truthy(value) else ""
+        return name, ""
 
     def _filtered_out(self, filters: tuple[Filter, ...], attributes: Mapping[str, Any]) -> bool:
         for item in filters:
             value = attributes.get(item.attribute)
-            if not js_truthy(value):
+            if not hashable(value):
                 return True
             n = gb_hash(item.seed, js_string(value), item.hash_version)
             if n is None or not any(start <= n < end for start, end in item.ranges):
@@ -426,7 +464,7 @@ class FlagEngine:
         if rule.range is None and rule.coverage == 0:
             return False
         _, value = self._hash_value(attributes, rule.hash_attribute, rule.fallback_attribute)
-        if not js_truthy(value):
+        if value == "":
             return False
         n = gb_hash(rule.seed, js_string(value), rule.hash_version)
         if n is None:
@@ -445,6 +483,7 @@ class FlagEngine:
         feature_id: str | None,
         attribute: tuple[str, Any],
         bucket: float | None = None,
+        sticky_used: bool = False,
     ) -> ExperimentResult:
         in_experiment = 0 <= index < len(variations)
         if not in_experiment:
@@ -463,6 +502,7 @@ class FlagEngine:
             bucket=bucket,
             name=meta.get("name") or None,
             passthrough=bool(meta.get("passthrough")),
+            sticky_bucket_used=sticky_used,
         )
 
     def _bandit_leaf(
@@ -492,7 +532,9 @@ class FlagEngine:
         definition: Mapping[str, Any] = experiment.definition
         variations = experiment.variations
         attributes = ctx.attributes
-        attribute = self._hash_value(attributes, experiment.hash_attribute, experiment.fallback_attribute)
+        docs = None if experiment.disable_sticky else ctx.sticky_docs
+        fallback = experiment.fallback_attribute if docs is not None else None
+        attribute = self._hash_value(attributes, experiment.hash_attribute, fallback)
 
         def excluded() -> tuple[ExperimentResult, Mapping[str, Any]]:
             return self._result(
@@ -531,25 +573,46 @@ class FlagEngine:
         if not experiment.active:
             return excluded()
         hash_value = attribute[1]
-        if not js_truthy(hash_value):
+        if hash_value == "":
             return excluded()
-        if experiment.filters is not None:
-            if self._filtered_out(experiment.filters, attributes):
+        sticky_index, blocked = (
+            self._sticky_variation(experiment, docs, attributes) if docs is not None else (-1, False)
+        )
+        found = sticky_index >= 0
+        # A visitor with a sticky bucket keeps it whatever the targeting says now.
+        if not found:
+            if experiment.filters is not None:
+                if self._filtered_out(experiment.filters, attributes):
+                    return excluded()
+            elif experiment.namespace is not None and not in_namespace(
+                js_string(hash_value), experiment.namespace
+            ):
                 return excluded()
-        elif experiment.namespace is not None and not in_namespace(
-            js_string(hash_value), experiment.namespace
-        ):
-            return excluded()
-        if experiment.condition is not None and not experiment.condition(attributes):
-            return excluded()
-        if experiment.parents is not None and self._parents_block(experiment.parents, ctx, stack):
-            return excluded()
+            if experiment.condition is not None and not experiment.condition(attributes):
+                return excluded()
+            if experiment.parents is not None and self._parents_block(experiment.parents, ctx, stack):
+                return excluded()
         if bandit is not None:
             definition = {**definition, "contextualBandit": bandit}
-        n = gb_hash(experiment.seed, js_string(hash_value), experiment.hash_version)
+        text = js_string(hash_value)
+        n = (
+            gb_hash(experiment.seed, text, experiment.hash_version)
+            if experiment.slot is None
+            else self._bucket(ctx.memo, text, experiment.slot)
+        )
         if n is None:
             return excluded()
-        assigned = choose_variation(n, ranges)
+        assigned = sticky_index if found else choose_variation(n, ranges)
+        if blocked:
+            return self._result(
+                experiment=experiment,
+                variations=variations,
+                index=-1,
+                hash_used=False,
+                feature_id=feature_id,
+                attribute=attribute,
+                sticky_used=True,
+            ), definition
         if assigned < 0:
             return excluded()
         if experiment.force is not MISSING:
@@ -573,7 +636,61 @@ class FlagEngine:
             feature_id=feature_id,
             attribute=attribute,
             bucket=n,
+            sticky_used=found,
         )
         if bandit is not None:
             result.bandit = bandit
+        if docs is not None:
+            self._persist(docs, experiment, attribute, result.key)
         return result, definition
+
+    # --- sticky bucketing, step for step as the SDK's ----------------------------------------------
+
+    @staticmethod
+    def _sticky_assignments(
+        docs: Mapping[str, Mapping[str, Any]], attributes: Mapping[str, Any], experiment: Experiment
+    ) -> dict[str, Any]:
+        """The visitor's assignments: the hash attribute's document, then the fallback's (which never
+        overrides an entry of the first)."""
+        merged: dict[str, Any] = {}
+        for name in (experiment.hash_attribute, experiment.fallback_attribute):
+            if not name:
+                continue
+            value = attributes.get(name)
+            doc = docs.get(f"{name}||{js_string(value) if hashable(value) else ''}")
+            assignments = doc.get("assignments") if isinstance(doc, dict) else None
+            if isinstance(assignments, dict):
+                for key, variation in assignments.items():
+                    merged.setdefault(key, variation)
+        return merged
+
+    def _sticky_variation(
+        self, experiment: Experiment, docs: Mapping[str, Mapping[str, Any]], attributes: Mapping[str, Any]
+    ) -> tuple[int, bool]:
+        """(stored variation index or -1, whether an assignment below `minBucketVersion` blocks)."""
+        assignments = self._sticky_assignments(docs, attributes, experiment)
+        key = experiment.key
+        if any(sticky_key(key, version) in assignments for version in range(experiment.min_bucket_version)):
+            return -1, True
+        stored = assignments.get(sticky_key(key, experiment.bucket_version))
+        if not stored:
+            return -1, False
+        for index, meta in enumerate(experiment.meta):
+            if isinstance(meta, dict) and meta.get("key") == stored:
+                return index, False
+        return -1, False
+
+    @staticmethod
+    def _persist(
+        docs: dict[str, dict[str, Any]], experiment: Experiment, attribute: tuple[str, Any], variation: str
+    ) -> None:
+        name, value = attribute[0], js_string(attribute[1])
+        doc_key = f"{name}||{value}"
+        existing = docs.get(doc_key)
+        assignments = existing.get("assignments") if isinstance(existing, dict) else None
+        assignments = dict(assignments) if isinstance(assignments, dict) else {}
+        entry = sticky_key(experiment.key, experiment.bucket_version)
+        if assignments.get(entry) == variation and existing is not None:
+            return
+        assignments[entry] = variation
+        docs[doc_key] = {"attributeName": name, "attributeValue": value, "assignments": assignments}

@@ -2,7 +2,9 @@
 
 With `flags.refresh_url` set, the payload is re-fetched at most every `refresh_ttl_seconds`; a failed
 or invalid refresh keeps the payload already in force (stale-if-error), so flags never stop working.
-Header values are cached per distinct attribute set (bounded) because evaluation is deterministic.
+Header values are cached per distinct attribute set and sticky-bucket documents (bounded) because
+evaluation is deterministic. With `flags.sticky_bucketing.enabled`, experiments see the visitor's
+validated sticky-bucket cookie (`edge.sticky`), and `sticky_set_cookie` gives the updated cookie.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable, Mapping
 from edge.config import FlagSettings
 from edge.flags import FlagEngine
 from edge.log import log
+from edge.sticky import StickyBuckets
 from saascontracts.fetch import http_get
 
 TYPE_CHECKING = False
@@ -65,20 +68,30 @@ class FlagStore:
         self._cache_size = cache_size
         self._max_header_bytes = max_header_bytes
         self._engine = FlagEngine(settings.payload)
+        self._sticky = self._sticky_for(self._engine)
         self._checked_at: float | None = None
-        self._cache: dict[tuple[tuple[str, Any], ...], tuple[str, str]] = {}
+        self._cache: dict[tuple[Any, ...], tuple[str, str]] = {}
         self._lock = _thread.allocate_lock()
         self.last_error: str | None = None
 
+    def _sticky_for(self, engine: FlagEngine) -> StickyBuckets | None:
+        sticky = self._settings.sticky_bucketing
+        if not sticky.enabled or not engine.sticky:
+            return None
+        return StickyBuckets(engine, max_cookie_bytes=sticky.max_cookie_bytes)
+
     @property
     def engine(self) -> FlagEngine:
+        self._refresh_if_due()
+        return self._engine
+
+    def _refresh_if_due(self) -> None:
         url = self._settings.refresh_url
         if url is not None:
             now = self._monotonic()
             if self._checked_at is None or now - self._checked_at >= self._settings.refresh_ttl_seconds:
                 self._checked_at = now
                 self._refresh(url)
-        return self._engine
 
     def _refresh(self, url: str) -> None:
         try:
@@ -92,17 +105,22 @@ class FlagStore:
             log("WARNING", "flags refresh failed; keeping the payload in force", error=self.last_error)
             return
         self._engine = engine
+        self._sticky = self._sticky_for(engine)
         self._cache.clear()
         self.last_error = None
 
-    def headers_for(self, attributes: Mapping[str, Any]) -> tuple[str, str]:
-        """(`x-flags`, `x-experiments`) values for these attributes."""
+    def headers_for(self, attributes: Mapping[str, Any], sticky_cookie: str | None = None) -> tuple[str, str]:
+        """(`x-flags`, `x-experiments`) values for these attributes (and sticky-bucket cookie value)."""
         engine = self.engine
-        key = tuple(sorted(attributes.items()))
+        sticky = self._sticky
+        docs = None if sticky is None else sticky.load(sticky_cookie, attributes)
+        key: tuple[Any, ...] = tuple(sorted(attributes.items()))
+        if docs:
+            key = (*key, json.dumps(docs, sort_keys=True))
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        evaluation = engine.evaluate(attributes, self._settings.forward)
+        evaluation = engine.evaluate(attributes, self._settings.forward, sticky_docs=docs)
         values = (
             encode_flags(evaluation.flags, max_bytes=self._max_header_bytes),
             encode_experiments(evaluation.experiments),
@@ -114,3 +132,27 @@ class FlagStore:
                     self._cache.pop(next(iter(self._cache)))
                 self._cache[key] = values
         return values
+
+    def sticky_set_cookie(
+        self, attributes: Mapping[str, Any], sticky_cookie: str | None, absent: frozenset[str] = frozenset()
+    ) -> str | None:
+        """The `Set-Cookie` value that stores this visitor's updated sticky buckets, or None (sticky
+        bucketing off, or nothing to change). Features whose targeting reads an attribute in `absent`
+        (one the calling trigger cannot see) are not persisted from this call."""
+        self._refresh_if_due()
+        sticky = self._sticky
+        if sticky is None:
+            return None
+        keys = self._settings.forward
+        if absent:
+            allowed = sticky.features_without(absent)
+            keys = tuple(key for key in (keys or allowed) if key in allowed)
+        value = sticky.updated_cookie(sticky_cookie, attributes, keys)
+        if value is None:
+            return None
+        settings = self._settings.sticky_bucketing
+        return f"{settings.cookie}={value}; Path=/; Max-Age={settings.max_age_seconds}; Secure; HttpOnly; SameSite=Lax"
+
+    @property
+    def sticky_cookie_name(self) -> str:
+        return self._settings.sticky_bucketing.cookie

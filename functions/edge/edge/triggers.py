@@ -33,6 +33,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _ANONYMOUS_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+# Attributes from headers CloudFront adds after viewer-request: viewer-response may not see them.
+ORIGIN_ONLY_ATTRIBUTES = frozenset({"country", "deviceType"})
 _DEVICE_HEADERS = (
     ("cloudfront-is-mobile-viewer", "mobile"),
     ("cloudfront-is-tablet-viewer", "tablet"),
@@ -208,7 +210,8 @@ def origin_request(runtime: Runtime, cf: MutableMapping[str, Any]) -> dict[str, 
     headers = _headers(request)
     config = runtime.config
     attributes = flag_attributes(headers, runtime)
-    flags, experiments = runtime.flags.headers_for(attributes)
+    sticky_cookie = parse_cookies(all_values(headers, "cookie")).get(runtime.flags.sticky_cookie_name)
+    flags, experiments = runtime.flags.headers_for(attributes, sticky_cookie)
     headers["x-flags"] = header_entry("X-Flags", flags)
     if experiments:
         headers["x-experiments"] = header_entry("X-Experiments", experiments)
@@ -275,4 +278,13 @@ def viewer_response(runtime: Runtime, cf: MutableMapping[str, Any]) -> dict[str,
             "Secure; HttpOnly; SameSite=Lax"
         )
         headers.setdefault("set-cookie", []).append({"key": "Set-Cookie", "value": cookie})
+    if isinstance(request_headers, dict):
+        attributes = flag_attributes(request_headers, runtime)
+        sticky = runtime.flags.sticky_set_cookie(
+            attributes,
+            cookies.get(runtime.flags.sticky_cookie_name),
+            ORIGIN_ONLY_ATTRIBUTES.difference(attributes),
+        )
+        if sticky is not None:
+            headers.setdefault("set-cookie", []).append({"key": "Set-Cookie", "value": sticky})
     return response

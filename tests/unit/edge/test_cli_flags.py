@@ -76,3 +76,19 @@ def test_flags_eval_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFix
 def test_bad_attribute_is_a_usage_error() -> None:
     with pytest.raises(SystemExit):
         main(["flags", "eval", "--attr", "novalue"])
+
+
+def test_flags_eval_with_a_sticky_cookie(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps(PAYLOAD))
+    command = ["flags", "eval", "--payload", str(payload), "--attr", "id=user-1"]
+    assert main([*command, "--sticky-cookie", ""]) == 0
+    out = capsys.readouterr().out
+    cookie = next(line for line in out.splitlines() if line.startswith("sticky cookie: ")).split(": ")[1]
+    exposure = next(line for line in out.splitlines() if line.startswith("x-experiments: ")).split(": ")[1]
+    assert main([*command, "--sticky-cookie", cookie]) == 0
+    again = capsys.readouterr().out
+    assert "sticky cookie: (unchanged)" in again
+    assert f"x-experiments: {exposure}" in again
+    variation = {"checkout-exp:ctl": "ctl", "checkout-exp:new": "new"}[exposure]
+    assert f'"assignments": {{"checkout-exp__0": "{variation}"}}' in again

@@ -19,13 +19,13 @@ from edge.flags import (
     get_query_string_override,
     in_namespace,
 )
+from edge.sticky import StickyBuckets
 from tests.unit.edge.conftest import CONFORMANCE
 
 CASES: dict[str, Any] = json.loads((CONFORMANCE / "growthbook-cases.json").read_text())
 
 SKIPPED = {
     "decrypt": "encrypted payloads need AES, which the standard library lacks; the edge config holds plain payloads",
-    "stickyBucket": "sticky bucketing needs an assignment store; the edge is stateless (the anonymous-id cookie keeps buckets stable)",
     "urlRedirect": "URL-redirect experiments are a browser feature; the edge forwards flags, it does not redirect",
 }
 RUN = {
@@ -39,6 +39,7 @@ RUN = {
     "feature",
     "run",
     "contextualBandit",
+    "stickyBucket",
 }
 
 
@@ -127,3 +128,40 @@ def test_run(case: list[Any]) -> None:
     _, data, experiment, value, in_experiment, hash_used = case
     result = FlagEngine(data).run(experiment, context(data))
     assert (result.value, result.in_experiment, result.hash_used) == (value, in_experiment, hash_used)
+
+
+def sticky_case(case: list[Any], *, validate: bool) -> tuple[Any, Any]:
+    """(experiment result or None, documents afterwards) for a `stickyBucket` case."""
+    _, data, stored, key, _, _ = case
+    engine = FlagEngine(data)
+    docs = StickyBuckets(engine, max_cookie_bytes=3072).select(stored, data["attributes"], validate=validate)
+    result = engine.eval_feature(key, EvalContext(data["attributes"], sticky_docs=docs))
+    experiment = result.experiment_result
+    return (experiment.to_dict() if experiment is not None else None), docs
+
+
+@pytest.mark.parametrize("case", CASES["stickyBucket"], ids=ids("stickyBucket"))
+def test_sticky_bucket(case: list[Any]) -> None:
+    assert sticky_case(case, validate=False) == (case[4], case[5])
+
+
+# Cases whose stored assignment is not the variation the visitor's own hash selects: the cookie store
+# refuses such an assignment (docs/decisions/0031), so the visitor is bucketed as without the document.
+REFUSED_BY_COOKIE_VALIDATION = {
+    "evaluates based on stored sticky bucket",
+    "upgrades a sticky bucket doc from a fallbackAttribute to a hashAttribute",
+    "uses a sticky bucket when sticky bucket version == experiment.minBucketVersion === experiment.bucketVersion",
+}
+
+
+@pytest.mark.parametrize("case", CASES["stickyBucket"], ids=ids("stickyBucket"))
+def test_sticky_bucket_with_cookie_validation(case: list[Any]) -> None:
+    result, _ = sticky_case(case, validate=True)
+    if case[0] == "favors a sticky bucket doc based on hashAttribute over fallbackAttribute":
+        # The id document's "1" is refused; the anonymous document's "2" is what hashing "ses123" gives.
+        assert (result["key"], result["stickyBucketUsed"]) == ("2", True)
+    elif case[0] in REFUSED_BY_COOKIE_VALIDATION:
+        assert result != case[4]
+        assert result == sticky_case([*case[:2], [], *case[3:]], validate=True)[0]
+    else:
+        assert result == case[4]
