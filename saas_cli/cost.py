@@ -814,10 +814,12 @@ def total(priced: Iterable[PricedLine]) -> float:
     return sum(p.usd for p in priced)
 
 
-def per_million_requests(model: Model) -> float:
-    """Marginal cost of one million authenticated API requests (free allowances already used up)."""
+def per_million_requests(model: Model, base: Load) -> float:
+    """What the next million authenticated API requests cost on top of `base` (free allowances used up).
+    Marginal rather than average, because X-Ray's per-second reservoir makes the first requests dearer."""
     paid = replace(model, free_tier={})
-    return total(price(paid, Load(requests=1_000_000))) - total(price(paid, Load()))
+    more = replace(base, requests=base.requests + 1_000_000)
+    return total(price(paid, more)) - total(price(paid, base))
 
 
 # --- output ----------------------------------------------------------------------------------------------
@@ -846,8 +848,13 @@ def build_table(model: Model, loads: Sequence[Load], environment: str) -> Table:
         )
         rows.append((f"{item} [{resource}]", values))
     rows.sort(key=lambda row: -max(row[1]))
+    busiest = max(loads, key=lambda load: load.requests)
     return Table(
-        environment, tuple(loads), tuple(rows), tuple(total(c) for c in columns), per_million_requests(model)
+        environment,
+        tuple(loads),
+        tuple(rows),
+        tuple(total(c) for c in columns),
+        per_million_requests(model, busiest),
     )
 
 
@@ -868,7 +875,8 @@ def format_text(table: Table) -> str:
             continue
         out.append(f"{name:<{width}}  " + "  ".join(f"{v:>12,.2f}" for v in values))
     out.append(f"{'total':<{width}}  " + "  ".join(f"{v:>12,.2f}" for v in table.totals))
-    out.append(f"per million authenticated API requests: ${table.per_million:,.2f}")
+    busiest = max(table.loads, key=lambda load: load.requests)
+    out.append(f"next million authenticated API requests at {busiest.mau:,} MAU: ${table.per_million:,.2f}")
     return "\n".join(out)
 
 
