@@ -835,18 +835,16 @@ class Table:
 
 
 def build_table(model: Model, loads: Sequence[Load], environment: str) -> Table:
+    """One row per kind of item (twelve alarms are one row, "x 12"), one column per load."""
     columns = [price(model, load) for load in loads]
-    keys: dict[tuple[str, str], None] = {}
+    resources: dict[str, set[str]] = defaultdict(set)
     for priced in columns:
         for p in priced:
-            keys[(p.line.resource, p.line.item)] = None
+            resources[p.line.item].add(f"{p.line.stack}/{p.line.resource}")
     rows: list[tuple[str, tuple[float, ...]]] = []
-    for resource, item in keys:
-        values = tuple(
-            sum(p.usd for p in priced if (p.line.resource, p.line.item) == (resource, item))
-            for priced in columns
-        )
-        rows.append((f"{item} [{resource}]", values))
+    for item, members in resources.items():
+        values = tuple(sum(p.usd for p in priced if p.line.item == item) for priced in columns)
+        rows.append((f"{item} x {len(members)}" if len(members) > 1 else item, values))
     rows.sort(key=lambda row: -max(row[1]))
     busiest = max(loads, key=lambda load: load.requests)
     return Table(
@@ -893,9 +891,11 @@ def format_markdown(table: Table) -> str:
             continue
         out.append(f"| {name} | " + " | ".join(f"{v:,.2f}" for v in values) + " |")
     out.append("| **total** | " + " | ".join(f"**{v:,.2f}**" for v in table.totals) + " |")
+    busiest = max(table.loads, key=lambda load: load.requests)
     out += [
         "",
-        f"Cost per million authenticated API requests (marginal, no free tier): **${table.per_million:,.2f}**",
+        f"Cost per million authenticated API requests (the next million at {busiest.mau:,} MAU, "
+        f"no free tier): **${table.per_million:,.2f}**",
         "",
     ]
     return "\n".join(out)
@@ -949,8 +949,8 @@ def run_cost(args: argparse.Namespace) -> int:
             ]
             table = build_table(model, loads, environment_name(model))
             outputs.append(format_markdown(table) if args.markdown else format_text(table))
-            if args.markdown and args.figures:
-                outputs.append(format_figures(model) + "\n")
+        if args.markdown and args.figures:
+            outputs.append(format_figures(model) + "\n")
     except Unpriceable as exc:
         print(
             "saas cost: these resources have no price in the model (a total would be too low):",

@@ -255,6 +255,7 @@ def test_markdown_prints_one_column_per_load_and_the_per_million_figure(
     assert "| item | 0 MAU | 1,000 MAU |" in text
     assert "| **total** | **83.30** |" in text
     assert "Cost per million authenticated API requests" in text
+    assert text.count("| `api_ms` | 9 | given | test |") == 0  # figures appear only when asked for
 
 
 def test_bad_mix_and_figure_names_are_refused(
@@ -276,3 +277,16 @@ def test_bad_mix_and_figure_names_are_refused(
 def test_a_missing_assembly_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cost", "--cdk-out", str(tmp_path / "nowhere")]) == cost.EXIT_USAGE
     assert "manifest.json" in capsys.readouterr().err
+
+
+def test_figures_are_listed_once_with_their_kind(
+    tmp_path: Path, prices_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _assembly(tmp_path, _template())
+    args = ["cost", "--cdk-out", str(out), "--cdk-out", str(out), "--prices", str(prices_dir), "--markdown"]
+
+    assert main([*args, "--figures", "--figure", "api_ms=7"]) == 0
+
+    text = capsys.readouterr().out
+    assert text.count("| `api_ms` | 7 | given | --figure on the command line |") == 1
+    assert "| `api_init_ms` | 835 | measured |" in text
