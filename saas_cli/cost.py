@@ -490,7 +490,9 @@ def price_db_proxy(
         model.prices.get(stack.region, {}).get("rds_instance_hour", {}).get("vcpus", {}).get(instance_class)
     )
     if vcpus is None:
-        raise Unpriceable([f"{stack.name}/{logical_id} (vCPUs of {instance_class})"])
+        raise Unpriceable(
+            [f"{stack.name}/{logical_id} (vCPUs of {instance_class}: not in the {stack.region} price table)"]
+        )
     return [
         Line(
             stack.name,
@@ -526,14 +528,15 @@ def price_instance(
     volume_gb = 8.0  # the Amazon Linux 2023 root volume unless the template says otherwise
     for mapping in props.get("BlockDeviceMappings", []):
         volume_gb = float(mapping.get("Ebs", {}).get("VolumeSize", volume_gb))
-    meters = {
-        f"ec2_instance_hour:{instance_type}": float(HOURS_PER_MONTH),
-        "ebs_gp3_gb_month": volume_gb,
-        "public_ipv4_hour": float(HOURS_PER_MONTH),  # a NAT instance sits in a public subnet with a public IP
-    }
-    return [
-        Line(stack.name, logical_id, f"EC2 {instance_type} (NAT instance, root volume, public IPv4)", meters)
-    ]
+    meters = {f"ec2_instance_hour:{instance_type}": float(HOURS_PER_MONTH), "ebs_gp3_gb_month": volume_gb}
+    if props.get("SourceDestCheck") is False:  # a NAT instance: in a public subnet, with a public IPv4
+        meters["public_ipv4_hour"] = float(HOURS_PER_MONTH)
+        return [
+            Line(
+                stack.name, logical_id, f"EC2 {instance_type} NAT instance, root volume, public IPv4", meters
+            )
+        ]
+    return [Line(stack.name, logical_id, f"EC2 {instance_type}, root volume", meters)]
 
 
 def price_vpc_endpoint(

@@ -38,6 +38,9 @@ REGIONAL_PRICES = {
         "cloudwatch_log_gb": {"usd": 0.5},
         "cloudwatch_log_gb_month": {"usd": 0.03},
         "s3_gb_month": {"usd": 0.02},
+        "ec2_instance_hour": {"by_class": {"t4g.nano": 0.005}},
+        "ebs_gp3_gb_month": {"usd": 0.1},
+        "public_ipv4_hour": {"usd": 0.005},
     }
 }
 
@@ -290,3 +293,24 @@ def test_figures_are_listed_once_with_their_kind(
     text = capsys.readouterr().out
     assert text.count("| `api_ms` | 7 | given | --figure on the command line |") == 1
     assert "| `api_init_ms` | 835 | measured |" in text
+
+
+def test_a_nat_instance_pays_its_hours_root_volume_and_public_address(
+    tmp_path: Path, prices_dir: Path
+) -> None:
+    nat = {"Type": "AWS::EC2::Instance", "Properties": {"InstanceType": "t4g.nano", "SourceDestCheck": False}}
+    other = {"Type": "AWS::EC2::Instance", "Properties": {"InstanceType": "t4g.nano"}}
+    items = _by_item(cost.price(_model(tmp_path, prices_dir, NatBox=nat, Other=other), cost.Load()))
+
+    assert items["EC2 t4g.nano NAT instance, root volume, public IPv4"] == pytest.approx(
+        730 * 0.005 + 8 * 0.1 + 730 * 0.005
+    )
+    assert items["EC2 t4g.nano, root volume"] == pytest.approx(730 * 0.005 + 8 * 0.1)
+
+
+def test_a_stack_in_a_region_without_a_price_table_names_the_missing_meter(
+    tmp_path: Path, prices_dir: Path
+) -> None:
+    (prices_dir / f"{REGION}.json").unlink()
+    with pytest.raises(cost.Unpriceable, match=r"not in the eu-west-1 price table"):
+        cost.price(_model(tmp_path, prices_dir), cost.Load())
