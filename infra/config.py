@@ -83,6 +83,20 @@ class EnvironmentConfig(_Frozen):
     flags: dict[str, Any] = Field(default_factory=lambda: {"features": {}})
     report_retention_days: int = Field(default=30, ge=1)
     p99_latency_ms: int = Field(default=2000, ge=10)
+    # Cost knobs; each trade-off is written down in docs/cost.md.
+    cognito_threat_protection: bool = False  # the only Plus feature used: Plus costs $0.02/MAU, no free tier
+    nat: Literal["gateway", "instance"] = "gateway"
+    nat_instance_type: str = "t4g.nano"
+    # AWS APIs the functions reach privately; anything else goes through the NAT (SSM serves no function).
+    interface_endpoints: tuple[Literal["sqs", "secretsmanager", "kms", "xray"], ...] = (
+        "sqs",
+        "secretsmanager",
+        "kms",
+        "xray",
+    )
+    tracing: Literal["active", "pass_through"] = "active"
+    waf: bool = True
+    anonymous_cookie_at_edge: bool = True  # the viewer-response Lambda@Edge exists only for this cookie
 
     @model_validator(mode="after")
     def _consistent(self) -> EnvironmentConfig:
@@ -94,6 +108,10 @@ class EnvironmentConfig(_Frozen):
             raise ValueError("availability_zones must list exactly max_azs zones")
         if self.name == "prod" and not self.retain_data:
             raise ValueError("prod must retain data (retain_data=true)")
+        if self.name == "prod" and not self.waf:
+            raise ValueError("prod keeps the WAF (waf=true)")
+        if not self.nat_gateways and not self.interface_endpoints:
+            raise ValueError("with nat_gateways=0 the functions need interface_endpoints to reach AWS APIs")
         if self.name == "prod" and self.log_level == "DEBUG":
             raise ValueError("DEBUG logging is not allowed in prod")
         return self

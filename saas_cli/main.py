@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "saas_cli.dev",
     "saas_cli.webhooks",
     "saas_cli.flags",
+    "saas_cli.cost",
 )
 
 

@@ -1,11 +1,12 @@
-"""CloudFront in front of everything: HTTPS only, WAF, the three edge functions on every behavior, the
-API and the Stripe receiver as Function URL origins signed with OAC, and no caching of API responses."""
+"""CloudFront in front of everything: HTTPS only, WAF (optional in dev), the edge functions on every
+behavior, security headers from a response headers policy, the API and the Stripe receiver as Function URL
+origins signed with OAC, and no caching of API responses."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -15,6 +16,8 @@ from constructs import Construct
 
 API_PATHS = ("/api/*", "/.well-known/*")
 WEBHOOK_PATH = "/webhooks/stripe"
+HSTS_MAX_AGE_SECONDS = 63072000  # the values of the edge's DEFAULT_SECURITY_HEADERS (a test keeps them equal)
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=()"
 
 
 class Delivery(Construct):
@@ -27,8 +30,8 @@ class Delivery(Construct):
         webhook_url: lambda_.IFunctionUrl,
         viewer_request: lambda_.IVersion,
         origin_request: lambda_.IVersion,
-        viewer_response: lambda_.IVersion,
-        web_acl_arn: str,
+        viewer_response: lambda_.IVersion | None,
+        web_acl_arn: str | None,
         access_logs: s3.IBucket,
         domain_names: Sequence[str],
         certificate_arn: str | None,
@@ -44,12 +47,18 @@ class Delivery(Construct):
                 function_version=origin_request,
                 include_body=True,
             ),
-            cloudfront.EdgeLambda(
-                event_type=cloudfront.LambdaEdgeEventType.VIEWER_RESPONSE, function_version=viewer_response
-            ),
         ]
+        if viewer_response is not None:
+            # Only for the anonymous-visitor cookie (a per-visitor random id, which no policy can set).
+            edge_lambdas.append(
+                cloudfront.EdgeLambda(
+                    event_type=cloudfront.LambdaEdgeEventType.VIEWER_RESPONSE,
+                    function_version=viewer_response,
+                )
+            )
+        self.response_headers = self._security_headers()
         api_behavior = self._behavior(
-            origins.FunctionUrlOrigin.with_origin_access_control(api_url), edge_lambdas
+            origins.FunctionUrlOrigin.with_origin_access_control(api_url), edge_lambdas, self.response_headers
         )
         certificate = (
             acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn)
@@ -64,7 +73,9 @@ class Delivery(Construct):
             additional_behaviors={
                 **dict.fromkeys(API_PATHS, api_behavior),
                 WEBHOOK_PATH: self._behavior(
-                    origins.FunctionUrlOrigin.with_origin_access_control(webhook_url), edge_lambdas
+                    origins.FunctionUrlOrigin.with_origin_access_control(webhook_url),
+                    edge_lambdas,
+                    self.response_headers,
                 ),
             },
             web_acl_id=web_acl_arn,
@@ -92,11 +103,56 @@ class Delivery(Construct):
                     "domain_names + certificate_arn (TLSv1.2_2021 minimum) for production traffic.",
                 )
             )
+        if web_acl_arn is None:
+            acknowledgments.append(
+                Acknowledgment(
+                    id="AwsSolutions-CFR2",
+                    reason="WAF is off in this (dev) environment to save $9/month plus $0.60 per million "
+                    "requests; prod requires it (config validation).",
+                )
+            )
         Validations.of(self.distribution).acknowledge(*acknowledgments)
+
+    def _security_headers(self) -> cloudfront.ResponseHeadersPolicy:
+        """The security headers the viewer-response function used to add, now added by CloudFront itself
+        (no invocation, and on error responses too, where viewer-response functions never run)."""
+        return cloudfront.ResponseHeadersPolicy(
+            self,
+            "SecurityHeaders",
+            comment="Security headers for every response (docs/cost.md)",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=Duration.seconds(HSTS_MAX_AGE_SECONDS),
+                    include_subdomains=True,
+                    preload=True,
+                    override=True,
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
+                    override=True,
+                ),
+            ),
+            custom_headers_behavior=cloudfront.ResponseCustomHeadersBehavior(
+                custom_headers=[
+                    cloudfront.ResponseCustomHeader(
+                        header="Permissions-Policy", value=PERMISSIONS_POLICY, override=True
+                    ),
+                    cloudfront.ResponseCustomHeader(
+                        header="Cross-Origin-Opener-Policy", value="same-origin", override=True
+                    ),
+                ]
+            ),
+        )
 
     @staticmethod
     def _behavior(
-        origin: cloudfront.IOrigin, edge_lambdas: list[cloudfront.EdgeLambda]
+        origin: cloudfront.IOrigin,
+        edge_lambdas: list[cloudfront.EdgeLambda],
+        response_headers: cloudfront.IResponseHeadersPolicy,
     ) -> cloudfront.BehaviorOptions:
         return cloudfront.BehaviorOptions(
             origin=origin,
@@ -106,5 +162,6 @@ class Delivery(Construct):
             # All viewer headers but Host (a Function URL needs its own) plus CloudFront-Viewer-Country.
             origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
             edge_lambdas=edge_lambdas,
+            response_headers_policy=response_headers,
             compress=True,
         )

@@ -11,7 +11,15 @@ from constructs import Construct
 
 
 class Identity(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, retain: bool, prefix: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        retain: bool,
+        prefix: str,
+        threat_protection: bool = False,
+    ) -> None:
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
         self.user_pool = cognito.UserPool(
@@ -30,8 +38,11 @@ class Identity(Construct):
             ),
             mfa=cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
-            feature_plan=cognito.FeaturePlan.PLUS,
-            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+            # Threat protection is the one Plus feature used; Essentials is free under 10,000 MAU.
+            feature_plan=cognito.FeaturePlan.PLUS if threat_protection else cognito.FeaturePlan.ESSENTIALS,
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION
+            if threat_protection
+            else None,
             deletion_protection=retain,
             removal_policy=removal,
         )
@@ -57,12 +68,22 @@ class Identity(Construct):
             key_usage=kms.KeyUsage.SIGN_VERIFY,
             removal_policy=removal,
         )
-        Validations.of(self.user_pool).acknowledge(
+        acknowledgments = [
             Acknowledgment(
                 id="AwsSolutions-COG2",
                 reason="MFA is optional per user (TOTP); tenants can require it, forcing it blocks API-only sign-ups.",
             ),
-        )
+        ]
+        if not threat_protection:
+            essentials = (
+                "Threat protection needs the Plus plan ($0.02 per MAU, no free tier); turn on "
+                "cognito_threat_protection to enforce it (docs/cost.md)."
+            )
+            acknowledgments += [
+                Acknowledgment(id="AwsSolutions-COG3", reason=essentials),
+                Acknowledgment(id="AwsSolutions-COG8", reason=essentials),
+            ]
+        Validations.of(self.user_pool).acknowledge(*acknowledgments)
 
     @property
     def issuer(self) -> str:

@@ -58,7 +58,8 @@ class ServiceFunction(Construct):
             memory_size=memory_mb,
             timeout=timeout or Duration.seconds(10),
             layers=list(layers),
-            tracing=lambda_.Tracing.ACTIVE,
+            # pass_through: traced only when the caller sends a sampled X-Amzn-Trace-Id (docs/cost.md).
+            tracing=lambda_.Tracing.ACTIVE if config.tracing == "active" else lambda_.Tracing.PASS_THROUGH,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             reserved_concurrent_executions=reserved_concurrency,

@@ -19,7 +19,13 @@ class DataStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.network = Network(
-            self, "Network", availability_zones=config.zones, nat_gateways=config.nat_gateways
+            self,
+            "Network",
+            availability_zones=config.zones,
+            nat_gateways=config.nat_gateways,
+            nat=config.nat,
+            nat_instance_type=config.nat_instance_type,
+            interface_endpoints=config.interface_endpoints,
         )
         self.database = Database(
             self,

@@ -18,9 +18,13 @@ class EdgeStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.functions = EdgeFunctions(self, "Edge", config=config)
-        self.waf = Waf(
-            self,
-            "Waf",
-            name=f"{config.stack_prefix}-web-acl",
-            rate_limit_per_5_minutes=config.waf_rate_limit_per_5_minutes,
+        self.waf = (
+            Waf(
+                self,
+                "Waf",
+                name=f"{config.stack_prefix}-web-acl",
+                rate_limit_per_5_minutes=config.waf_rate_limit_per_5_minutes,
+            )
+            if config.waf
+            else None
         )

@@ -51,7 +51,13 @@ class ServiceStack(Stack):
         }
         logs = AccessLogs(self, "AccessLogs", retain=config.retain_data, retention_days=365)
         layers = Layers(self, "Layers", bundle=config.bundle, retain=config.retain_data).all
-        identity = Identity(self, "Identity", retain=config.retain_data, prefix=config.stack_prefix)
+        identity = Identity(
+            self,
+            "Identity",
+            retain=config.retain_data,
+            prefix=config.stack_prefix,
+            threat_protection=config.cognito_threat_protection,
+        )
 
         stripe = StripeSecret(self, "Stripe", name=f"{config.stack_prefix}/stripe", retain=config.retain_data)
         jobs = Jobs(
@@ -124,8 +130,10 @@ class ServiceStack(Stack):
             webhook_url=webhooks.receiver_url,
             viewer_request=edge.functions.viewer_request.current_version,
             origin_request=edge.functions.origin_request.current_version,
-            viewer_response=edge.functions.viewer_response.current_version,
-            web_acl_arn=edge.waf.web_acl.attr_arn,
+            viewer_response=edge.functions.viewer_response.current_version
+            if config.anonymous_cookie_at_edge
+            else None,
+            web_acl_arn=edge.waf.web_acl.attr_arn if edge.waf else None,
             access_logs=logs.bucket,
             domain_names=config.domain_names,
             certificate_arn=config.certificate_arn,

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match
 
-from tests.infra.conftest import Assembly
+from tests.infra.conftest import Assembly, cdk_context
 
 CONTRACT_HANDLERS = {
     "api.main.handler",
@@ -28,13 +28,16 @@ def python_functions(assembly: Assembly, suffix: str) -> dict[str, dict[str, Any
 
 
 def test_every_contract_handler_is_deployed_on_arm64_with_tracing(assembly: Assembly) -> None:
+    from infra.config import load_config
+
+    tracing = load_config(cdk_context(), default_account=None, default_region=None).tracing
     functions = python_functions(assembly, "service").values()
     assert {function["Properties"]["Handler"] for function in functions} == CONTRACT_HANDLERS
     for function in functions:
         properties = function["Properties"]
         assert properties["Architectures"] == ["arm64"]
         assert properties["Runtime"] == "python3.12"
-        assert properties["TracingConfig"] == {"Mode": "Active"}
+        assert properties["TracingConfig"] == {"Mode": "Active" if tracing == "active" else "PassThrough"}
         assert len(properties["Layers"]) == 2  # deps + shared
 
 
