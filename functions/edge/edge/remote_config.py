@@ -135,46 +135,46 @@ class RemoteConfig:
         self.settings = parse_remote_settings(bundled.get(REMOTE_KEY, {}))
         self._fetch = fetch
         self._monotonic = monotonic
-        self._fallback: dict[str | None, EdgeConfig] = {}
+        self._fallback: dict[Any, EdgeConfig] = {}
         self._current: EdgeConfig | None = None
         self._body: bytes | None = None
-        self._fetched_at: float | None = None
-        self._failed_at: float | None = None
+        # Monotonic time from which a fetch is due: now + ttl after a success, now + retry after a failure.
+        self._next_fetch = float("-inf")
         self._lock = _thread.allocate_lock()
         self.last_error: str | None = None
 
-    def bundled_config(self, origin: str | None) -> EdgeConfig:
+    def bundled_config(self, domain: Any) -> EdgeConfig:
         """The bundled document alone (cold start before the first fetch, or the origin unreachable)."""
-        config = self._fallback.get(origin)
+        config = self._fallback.get(domain)
         if config is None:
-            config = merge_document(self._bundled, {}, origin)
-            self._fallback[origin] = config
+            config = merge_document(self._bundled, {}, distribution_origin(domain))
+            self._fallback[domain] = config
         return config
 
     def config_for(self, cf: Mapping[str, Any] | None) -> EdgeConfig:
+        current = self._current
+        if current is not None and self._monotonic() < self._next_fetch:
+            return current  # the warm path: one clock read
         event = cf.get("config") if isinstance(cf, Mapping) else None
         event = event if isinstance(event, Mapping) else {}
-        origin = distribution_origin(event.get("distributionDomainName"))
+        domain = event.get("distributionDomainName")
         request = cf.get("request") if isinstance(cf, Mapping) else None
         uri = request.get("uri") if isinstance(request, Mapping) else None
         # Only viewer-request verifies tokens; the other triggers use whatever this container holds.
         if event.get("eventType") == "viewer-request" and uri != self.settings.path and self._due():
-            self._refresh(origin)
-        return self._current or self.bundled_config(origin)
+            self._refresh(domain)
+        return self._current or self.bundled_config(domain)
 
     def _due(self) -> bool:
-        now = self._monotonic()
-        if self._failed_at is not None and now - self._failed_at < self.settings.retry_seconds:
-            return False
-        return self._fetched_at is None or now - self._fetched_at >= self.settings.ttl_seconds
+        return self._monotonic() >= self._next_fetch
 
-    def _refresh(self, origin: str | None) -> None:
+    def _refresh(self, domain: Any) -> None:
         # Another thread (the threaded local gateway) may be fetching: wait for it rather than fetch twice.
         if not self._lock.acquire(True, self.settings.timeout_seconds + 1):
             return
         try:
             if self._due():
-                self._fetch_document(origin)
+                self._fetch_document(distribution_origin(domain))
         finally:
             self._lock.release()
 
@@ -190,7 +190,7 @@ class RemoteConfig:
                 self._current = merge_document(self._bundled, json.loads(body), origin)
                 self._body = body
         except (OSError, ValueError) as exc:
-            self._failed_at = self._monotonic()
+            self._next_fetch = self._monotonic() + self.settings.retry_seconds
             self.last_error = f"{type(exc).__name__}: {exc}"[:300]
             log(
                 "WARNING",
@@ -199,10 +199,10 @@ class RemoteConfig:
                 stale=self._current is not None,
             )
             return
-        self._fetched_at = self._monotonic()
-        self._failed_at = None
+        finished = self._monotonic()
+        self._next_fetch = finished + self.settings.ttl_seconds
         self.last_error = None
-        log("INFO", "remote edge config loaded", milliseconds=round((self._fetched_at - started) * 1000, 1))
+        log("INFO", "remote edge config loaded", milliseconds=round((finished - started) * 1000, 1))
 
 
 ConfigSource = StaticConfig | RemoteConfig
@@ -230,12 +230,12 @@ def source_for(
     return StaticConfig()
 
 
-def load_bundled(document: Mapping[str, Any], *, origin: str | None = None) -> EdgeConfig:
+def load_bundled(document: Mapping[str, Any], *, domain: str | None = None) -> EdgeConfig:
     """Validate a bundled document as the edge would read it (synth): `remote` section, path, issuers."""
     if REMOTE_KEY not in document:
         return load_config(document)
     source = RemoteConfig(document)
-    config = source.bundled_config(origin)
+    config = source.bundled_config(domain)
     path = source.settings.path
     if config.is_protected("GET", path) and not config.is_public("GET", path):
         raise ConfigError(f"remote.path {path} is a protected path: the edge could not fetch it")
