@@ -243,3 +243,14 @@ def test_origin_request_uses_the_config_in_force_without_fetching(remote_edge):
     result = handler.origin_request(_with_domain(load_event("origin-request.json")))
     assert "x-flags" in result["headers"]
     assert remote_edge.calls == []
+
+
+def test_flags_eval_reads_a_bundled_config_with_a_remote_section(signing_key, tmp_path, capsys):
+    from saas_cli.main import main
+
+    document = bundled(signing_key)
+    document["flags"] = {"payload": {"features": {"beta": {"defaultValue": True}}}}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(document))
+    assert main(["flags", "eval", "--config", str(path)]) == 0
+    assert "beta" in capsys.readouterr().out
