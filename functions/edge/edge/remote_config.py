@@ -135,7 +135,8 @@ class RemoteConfig:
         self.settings = parse_remote_settings(bundled.get(REMOTE_KEY, {}))
         self._fetch = fetch
         self._monotonic = monotonic
-        self._fallback: dict[Any, EdgeConfig] = {}
+        # The bundled config resolved for the last domain seen (one per distribution, so one entry).
+        self._fallback: tuple[Any, EdgeConfig] | None = None
         self._current: EdgeConfig | None = None
         self._body: bytes | None = None
         # Monotonic time from which a fetch is due: now + ttl after a success, now + retry after a failure.
@@ -145,11 +146,9 @@ class RemoteConfig:
 
     def bundled_config(self, domain: Any) -> EdgeConfig:
         """The bundled document alone (cold start before the first fetch, or the origin unreachable)."""
-        config = self._fallback.get(domain)
-        if config is None:
-            config = merge_document(self._bundled, {}, distribution_origin(domain))
-            self._fallback[domain] = config
-        return config
+        if self._fallback is None or self._fallback[0] != domain:
+            self._fallback = (domain, merge_document(self._bundled, {}, distribution_origin(domain)))
+        return self._fallback[1]
 
     def config_for(self, cf: Mapping[str, Any] | None) -> EdgeConfig:
         current = self._current

@@ -254,3 +254,14 @@ def test_flags_eval_reads_a_bundled_config_with_a_remote_section(signing_key, tm
     path.write_text(json.dumps(document))
     assert main(["flags", "eval", "--config", str(path)]) == 0
     assert "beta" in capsys.readouterr().out
+
+
+def test_bundled_fallback_is_built_once_per_domain_and_holds_one(signing_key):
+    origin = Origin({})
+    origin.error = ConnectionRefusedError("down")
+    source = RemoteConfig(bundled(signing_key), fetch=origin)
+    first = source.config_for(cf(uri=CONFIG_PATH))
+    assert source.config_for(cf(uri=CONFIG_PATH)) is first
+    other = source.config_for(cf(uri=CONFIG_PATH, domain="d2.cloudfront.net"))
+    assert other.issuers[0].jwks_url == "https://d2.cloudfront.net/.well-known/jwks.json"
+    assert source.config_for(cf(uri=CONFIG_PATH)) is not first, "only the last domain's config is kept"
