@@ -38,8 +38,8 @@ class DatabaseConfig(_Frozen):
 
 
 class IdentityProviderConfig(_Frozen):
-    """An OIDC issuer the edge and the API accept for sign-up/sign-in. Cognito's values are only known
-    after the first deploy (stack outputs), so they enter here for the second one."""
+    """An extra OIDC issuer the edge accepts, known before any deploy. The stack's own Cognito pool is not
+    listed here: the edge learns it at run time from the API (`edge.remote_config`, docs/deploy.md)."""
 
     issuer: str
     jwks_url: str

@@ -113,6 +113,7 @@ def run_gateway(state: StackState, stop: threading.Event) -> None:
         receiver=receiver,
         local_page=local_pages(state, lambda: every),
         viewer_country=state.viewer_country,
+        distribution_domain=f"127.0.0.1:{state.gateway_port}",
     )
     server = GatewayServer(("127.0.0.1", state.gateway_port), gateway)
     write_heartbeat(state.root, "gateway", {"functions": {}})  # before the first request can ask

@@ -4,7 +4,9 @@ Per request, as CloudFront does it (DESIGN §1): viewer-request (may answer on i
 origin-request (flags, body hash; may answer too), then the origin chosen by path — `/api/*` and
 `/.well-known/*` to the API Function URL, `/webhooks/stripe` to the receiver — invoked with a Function
 URL event as OAC would send it, then viewer-response on the way back. `/_local/*` is the stack's own
-page (status, dev IdP keys) and is not behind the edge.
+page (status, dev IdP keys) and is not behind the edge. Every event names the gateway's own address as
+`distributionDomainName`, so the edge fetches its runtime config through the gateway as it does through
+CloudFront.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 from local.events import (
+    DISTRIBUTION_DOMAIN,
     HttpRequest,
     HttpResponse,
     body_after_origin_request,
@@ -78,8 +81,10 @@ class Gateway:
         receiver: LocalFunction,
         local_page: LocalPage,
         viewer_country: str = "US",
+        distribution_domain: str = DISTRIBUTION_DOMAIN,
     ) -> None:
         self.edge = edge
+        self.distribution_domain = distribution_domain
         self.api = Origin(api, API_DOMAIN)
         self.receiver = Origin(receiver, WEBHOOKS_DOMAIN)
         self.local_page = local_page
@@ -105,20 +110,28 @@ class Gateway:
             log.exception("function error")
             return problem(502, "Function error", f"{type(exc).__name__}: {exc}", cf_request_id)
 
+    def _at_distribution(self, event: dict[str, Any]) -> dict[str, Any]:
+        event["Records"][0]["cf"]["config"]["distributionDomainName"] = self.distribution_domain
+        return event
+
     def _through_cloudfront(self, request: HttpRequest, cf_request_id: str) -> HttpResponse:
-        viewer = self.edge.viewer_request.invoke(viewer_request_event(request, request_id=cf_request_id))
+        viewer = self.edge.viewer_request.invoke(
+            self._at_distribution(viewer_request_event(request, request_id=cf_request_id))
+        )
         if is_cf_response(viewer):
             return response_from_cf(viewer)
         origin = self.origin_for(str(viewer.get("uri", request.path)))
         if origin is None:
             return problem(404, "Not Found", "no CloudFront behavior matches this path", cf_request_id)
         forwarded = self.edge.origin_request.invoke(
-            origin_request_event(
-                viewer,
-                request.body,
-                request_id=cf_request_id,
-                viewer_country=self.viewer_country,
-                origin_domain=origin.domain,
+            self._at_distribution(
+                origin_request_event(
+                    viewer,
+                    request.body,
+                    request_id=cf_request_id,
+                    viewer_country=self.viewer_country,
+                    origin_domain=origin.domain,
+                )
             )
         )
         if is_cf_response(forwarded):
@@ -130,7 +143,7 @@ class Gateway:
             )
             response = response_from_function_url(result)
         after = self.edge.viewer_response.invoke(
-            viewer_response_event(viewer, response, request_id=cf_request_id)
+            self._at_distribution(viewer_response_event(viewer, response, request_id=cf_request_id))
         )
         return response_from_cf(after.get("response", after), body=response.body)
 

@@ -14,13 +14,25 @@ ORIGIN_TIMEOUT = 30.0  # Lambda@Edge origin triggers
 def edge_functions() -> tuple[LocalFunction, LocalFunction, LocalFunction]:
     return (
         LocalFunction(
-            "edge-viewer-request", "edge.handler.viewer_request", timeout=VIEWER_TIMEOUT, memory=128
+            "edge-viewer-request",
+            "edge.handler.viewer_request",
+            timeout=VIEWER_TIMEOUT,
+            memory=128,
+            serialized=False,
         ),
         LocalFunction(
-            "edge-origin-request", "edge.handler.origin_request", timeout=ORIGIN_TIMEOUT, memory=128
+            "edge-origin-request",
+            "edge.handler.origin_request",
+            timeout=ORIGIN_TIMEOUT,
+            memory=128,
+            serialized=False,
         ),
         LocalFunction(
-            "edge-viewer-response", "edge.handler.viewer_response", timeout=VIEWER_TIMEOUT, memory=128
+            "edge-viewer-response",
+            "edge.handler.viewer_response",
+            timeout=VIEWER_TIMEOUT,
+            memory=128,
+            serialized=False,
         ),
     )
 

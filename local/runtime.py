@@ -9,6 +9,7 @@ in Lambda, so a handler returning something unserialisable fails here as it woul
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import json
 import threading
@@ -77,7 +78,14 @@ class FunctionStats:
 
 class LocalFunction:
     def __init__(
-        self, name: str, handler: str, *, timeout: float, memory: int = 512, needs_event_loop: bool = False
+        self,
+        name: str,
+        handler: str,
+        *,
+        timeout: float,
+        memory: int = 512,
+        needs_event_loop: bool = False,
+        serialized: bool = True,
     ) -> None:
         self.name = name
         self.handler_path = handler
@@ -87,7 +95,12 @@ class LocalFunction:
         self._handler: Handler | None = None
         # Mangum asks for the current thread's event loop, which only a main thread has by default.
         self.needs_event_loop = needs_event_loop
-        self._lock = threading.Lock()  # one invocation at a time, like a Lambda container
+        # One invocation at a time, like a Lambda container holding one database connection. Lambda@Edge
+        # functions hold none and CloudFront runs as many as requests arrive: an edge trigger fetching
+        # its runtime config through the gateway must not wait for itself.
+        self._lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if serialized else contextlib.nullcontext()
+        )
 
     def load(self) -> Handler:
         if self._handler is None:

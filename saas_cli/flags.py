@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from edge.config import CONFIG_FILE, CONFIG_PATH_ENV, ConfigError, load_config_file
+from edge.config import CONFIG_FILE, CONFIG_PATH_ENV, ConfigError
 from edge.flags import EvalContext, FlagEngine
 from edge.flagstore import encode_experiments, encode_flags
+from edge.remote_config import load_bundled
 from edge.sticky import StickyBuckets
 
 
@@ -32,7 +33,12 @@ def _payload(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[str, ...] 
     if args.payload:
         return json.loads(Path(args.payload).read_text()), None, 3 * 1024
     path = Path(args.config or os.environ.get(CONFIG_PATH_ENV) or CONFIG_FILE)
-    config = load_config_file(path)
+    # A synthesized config has a `remote` section (issuers learnt at run time); its flags are all bundled.
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read edge config {path}: {exc}") from exc
+    config = load_bundled(document)
     return dict(config.flags.payload), config.flags.forward, config.flags.sticky_bucketing.max_cookie_bytes
 
 

@@ -1,7 +1,8 @@
 """`saas` — operator and developer commands.
 
 Subcommands are registered by small modules so each area owns its own: database (`migrate`), local
-stack (`dev`, `token`), webhooks (`webhooks replay|redrive|send`), flags (`flags eval`).
+stack (`dev`, `token`), webhooks (`webhooks replay|redrive|send`), flags (`flags eval`), a deployed
+environment (`stripe connect`, `ses dkim`, `doctor`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ COMMAND_MODULES = (
     "saas_cli.webhooks",
     "saas_cli.flags",
     "saas_cli.cost",
+    "saas_cli.stripe_connect",
+    "saas_cli.ses",
+    "saas_cli.doctor",
 )
 
 

@@ -1,6 +1,6 @@
 """The three Lambda@Edge handlers (us-east-1, x86_64, no environment variables): one asset holding the
-stdlib-only `edge` and `saascontracts` packages plus a `config.json` generated here from the
-environment's configuration."""
+stdlib-only `edge` and `saascontracts` packages plus a `config.json` generated here from the environment's configuration;
+deploy-time values reach the edge at run time from the origin (`edge.remote_config`)."""
 
 from __future__ import annotations
 
@@ -19,22 +19,26 @@ from infra.packaging import CONTRACTS_PACKAGE, REPO_ROOT, stage_tree
 EDGE_PACKAGE = REPO_ROOT / "functions" / "edge" / "edge"
 EDGE_RUNTIME = lambda_.Runtime.PYTHON_3_13
 CONFIG_FILE = "edge/config.json"
+# Served by the API behind the distribution's `/.well-known/*` behavior (api.routes.edge_config).
+REMOTE_CONFIG_PATH = "/.well-known/saas-edge-config.json"
+SESSION_JWKS_PATH = "/.well-known/jwks.json"
 
 
 def edge_config(config: EnvironmentConfig) -> dict[str, Any]:
-    """The bundled edge configuration (schema: `edge/config.py`): public material only, never secrets.
-    Public paths keep the edge's defaults (the contract's allow-list; every other path is protected)."""
-    issuers: list[dict[str, Any]] = []
-    if config.session_jwks_url or config.session_public_keys:
-        session: dict[str, Any] = {
+    """The bundled edge configuration (schema: `edge/config.py`, `edge/remote_config.py`): public material
+    only, never secrets, and nothing known only after a deploy. The session issuer's keys are a path on
+    the distribution; the Cognito issuer and client id come at run time from the API's
+    `REMOTE_CONFIG_PATH` document, which CDK fills from the same deploy. `identity_providers` adds issuers
+    known before any deploy. Public and protected paths keep the edge's defaults (the contract's allow-list)."""
+    issuers: list[dict[str, Any]] = [
+        {
             "issuer": config.session_issuer,
             "audiences": [config.session_audience],
             "algorithms": ["RS256"],
+            "jwks_url": SESSION_JWKS_PATH,
             "keys": list(config.session_public_keys),
         }
-        if config.session_jwks_url:
-            session["jwks_url"] = config.session_jwks_url
-        issuers.append(session)
+    ]
     for idp in config.identity_providers:
         entry: dict[str, Any] = {
             "issuer": idp.issuer,
@@ -46,27 +50,23 @@ def edge_config(config: EnvironmentConfig) -> dict[str, Any]:
         if idp.token_use:
             entry["token_use"] = idp.token_use
         issuers.append(entry)
-    if not issuers:
-        raise ConfigError(
-            f"environment {config.name!r}: the edge trusts no issuer; set public_base_url (or domain_names, or "
-            "session_public_keys) so it can verify session tokens"
-        )
     return {
         "environment": config.name,
         "issuers": issuers,
         "cookies": {"session": "__Host-session"},
         "flags": {"payload": config.flags},
+        "remote": {"path": REMOTE_CONFIG_PATH},
     }
 
 
 def edge_asset_dir(config: EnvironmentConfig) -> Path:
     """Stage the edge package with its config, validated by the edge's own loader before bundling."""
     from edge.config import ConfigError as EdgeConfigError
-    from edge.config import load_config as load_edge_config
+    from edge.remote_config import load_bundled
 
     document = edge_config(config)
     try:
-        load_edge_config(document)
+        load_bundled(document)
     except EdgeConfigError as exc:
         raise ConfigError(f"environment {config.name!r}: invalid edge config: {exc}") from exc
     payload = json.dumps(document, indent=2, sort_keys=True).encode()

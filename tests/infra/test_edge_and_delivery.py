@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from edge.config import load_config as load_edge_config
+from edge.remote_config import load_bundled as load_edge_config
 from infra.components.edge import edge_config
 from infra.config import ConfigError, EnvironmentConfig, IdentityProviderConfig
 from tests.infra.conftest import Assembly, cdk_context
@@ -140,16 +140,19 @@ def test_edge_config_carries_public_material_only() -> None:
     )
     document = edge_config(config)
     issuers = {issuer["issuer"]: issuer for issuer in document["issuers"]}
-    assert issuers[config.session_issuer]["jwks_url"] == "https://app.example.com/.well-known/jwks.json"
+    assert issuers[config.session_issuer]["jwks_url"] == "/.well-known/jwks.json"
     assert issuers["https://cognito-idp.eu-west-1.amazonaws.com/pool"]["audiences"] == ["client"]
     assert document["flags"] == {"payload": {"features": {"new-dashboard": {"defaultValue": False}}}}
     assert "secret" not in json.dumps(document).lower()
     assert load_edge_config(document).is_public("POST", "/webhooks/stripe")
 
 
-def test_edge_config_without_any_issuer_stops_synth() -> None:
-    with pytest.raises(ConfigError, match="trusts no issuer"):
-        edge_config(EnvironmentConfig(name="dev"))
+def test_edge_config_with_an_invalid_issuer_stops_synth() -> None:
+    from infra.components.edge import edge_asset_dir
+
+    bad = IdentityProviderConfig(issuer="https://idp.example", jwks_url="https://idp.example/jwks")
+    with pytest.raises(ConfigError, match=r"invalid edge config: issuers\[1\]"):
+        edge_asset_dir(EnvironmentConfig(name="dev", identity_providers=(bad,)))
 
 
 def test_bundled_edge_asset_holds_a_config_the_edge_loader_accepts(assembly: Assembly) -> None:

@@ -10,6 +10,10 @@ Stripe's own fixtures (``tests/events/stripe/*.json``, copied from stripe/openap
 - ``POST /v1/invoices/create_preview`` (and the pre-basil ``GET /v1/invoices/upcoming``): a proration preview
 - ``POST /v1/billing/meter_events``: one event per ``identifier`` (a repeated identifier returns the
   first event and is not counted again, as Stripe de-duplicates identifiers for at least 24 hours)
+- ``GET /v1/account``; ``GET/POST /v1/webhook_endpoints``, ``POST/DELETE /v1/webhook_endpoints/{id}`` (the
+  signing ``secret`` only in the creation response, as Stripe does)
+
+With ``stub.api_keys`` set, a request with any other key gets Stripe's 401 ``authentication_error``.
 
 Every request is recorded (``stub.requests``); a POST repeated with the same ``Idempotency-Key`` gets the
 first response back (header ``Idempotent-Replayed: true``) and creates nothing. Tests can queue failures
@@ -114,6 +118,9 @@ class StripeStub:
     portal_sessions: dict[str, Json] = field(default_factory=dict)
     meter_events: dict[str, Json] = field(default_factory=dict)
     prices: dict[str, Json] = field(default_factory=dict)
+    webhook_endpoints: dict[str, Json] = field(default_factory=dict)
+    webhook_secrets: dict[str, str] = field(default_factory=dict)
+    api_keys: set[str] | None = None
     _idempotent: dict[str, tuple[int, Json]] = field(default_factory=dict)
     _failures: list[tuple[str, int]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -222,6 +229,10 @@ class StripeStub:
                 if path.startswith(prefix):
                     del self._failures[index]
                     return status, {"error": {"type": "api_error", "message": "injected failure"}}
+            presented = headers.get("authorization", "").removeprefix("Bearer ")
+            if self.api_keys is not None and presented not in self.api_keys:
+                message = f"Invalid API Key provided: {presented[:8]}****"
+                return 401, {"error": {"type": "authentication_error", "message": message}}
             key = headers.get("idempotency-key")
             if method == "POST" and key is not None:
                 cache_key = f"{path}|{key}"
@@ -252,6 +263,11 @@ class StripeStub:
             ("POST", r"/v1/invoices/create_preview", self._preview_invoice),
             ("GET", r"/v1/invoices/upcoming", self._preview_invoice),
             ("POST", r"/v1/billing/meter_events", self._create_meter_event),
+            ("GET", r"/v1/account", lambda p: load_fixture("account")),
+            ("GET", r"/v1/webhook_endpoints", self._list_webhook_endpoints),
+            ("POST", r"/v1/webhook_endpoints", self._create_webhook_endpoint),
+            ("POST", r"/v1/webhook_endpoints/(?P<id>[^/]+)", self._update_webhook_endpoint),
+            ("DELETE", r"/v1/webhook_endpoints/(?P<id>[^/]+)", self._delete_webhook_endpoint),
         ]
         for route_method, pattern, fn in routes:
             match = re.fullmatch(pattern, path)
@@ -446,6 +462,46 @@ class StripeStub:
         )
         self.meter_events[identifier] = event
         return event
+
+    def _webhook_endpoint(self, endpoint_id: str) -> Json:
+        try:
+            return self.webhook_endpoints[endpoint_id]
+        except KeyError:
+            raise StripeError(404, f"No such webhook endpoint: '{endpoint_id}'") from None
+
+    def _list_webhook_endpoints(self, params: Json) -> Json:
+        data = sorted(self.webhook_endpoints.values(), key=lambda endpoint: endpoint["created"], reverse=True)
+        return {"object": "list", "data": data, "has_more": False, "url": "/v1/webhook_endpoints"}
+
+    def _create_webhook_endpoint(self, params: Json) -> Json:
+        for required in ("url", "enabled_events"):
+            if required not in params:
+                raise StripeError(400, f"Missing required param: {required}.", code="parameter_missing")
+        endpoint = load_fixture("webhook_endpoint")
+        endpoint.update(
+            id=new_id("we"),
+            created=int(time.time()),
+            url=params["url"],
+            enabled_events=params["enabled_events"],
+            api_version=params.get("api_version"),
+            description=params.get("description"),
+            metadata=params.get("metadata", {}),
+        )
+        self.webhook_endpoints[endpoint["id"]] = endpoint
+        self.webhook_secrets[endpoint["id"]] = "whsec_" + secrets.token_hex(16)
+        return {**endpoint, "secret": self.webhook_secrets[endpoint["id"]]}
+
+    def _update_webhook_endpoint(self, params: Json, id: str) -> Json:
+        endpoint = self._webhook_endpoint(id)
+        for key in ("enabled_events", "url", "description", "disabled"):
+            if key in params:
+                endpoint[key] = params[key]
+        return endpoint
+
+    def _delete_webhook_endpoint(self, params: Json, id: str) -> Json:
+        self._webhook_endpoint(id)
+        del self.webhook_endpoints[id]
+        return {"id": id, "object": "webhook_endpoint", "deleted": True}
 
 
 class _Handler(BaseHTTPRequestHandler):

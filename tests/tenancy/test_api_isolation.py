@@ -31,6 +31,7 @@ PUBLIC_OPERATIONS = {
     ("GET", "/api/docs/oauth2-redirect"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/.well-known/jwks.json"),
+    ("GET", "/.well-known/saas-edge-config.json"),
     ("POST", "/api/v1/signup"),
     ("POST", "/api/v1/sessions"),
     ("POST", "/api/v1/sessions/refresh"),

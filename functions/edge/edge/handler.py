@@ -27,7 +27,7 @@ def _run(name: str, trigger: Trigger, event: Any) -> dict[str, Any]:
     cf: Any = None
     try:
         cf = event["Records"][0]["cf"]
-        return trigger(get_runtime(), cf)
+        return trigger(get_runtime(cf), cf)
     # Whatever failed, the edge must still answer; the error is logged once with its type.
     except Exception as exc:
         request_id = triggers.request_id_of(cf if isinstance(cf, dict) else {})

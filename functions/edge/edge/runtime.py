@@ -1,7 +1,8 @@
 """Per-container state built once from the config: the token verifier and the flag store.
 
 `configure(...)` (tests, local stack) installs a config and optional clocks/fetchers and rebuilds the
-state; in Lambda the first request builds it from the bundled config.json.
+state; in Lambda the first request builds it from the bundled config.json, overlaid with the origin's
+document when the bundled one has a `remote` section (`edge.remote_config`); a changed config rebuilds it.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-from edge.config import EdgeConfig, get_config, use_config
+from edge.config import EdgeConfig, use_config
 from edge.flagstore import FlagStore, PayloadFetcher
+from edge.remote_config import ConfigSource, DocumentFetcher, source_for
 from saascontracts.fetch import http_get
 from saascontracts.keys import Fetcher, fetch_url
 from saascontracts.records import record
@@ -34,10 +36,12 @@ class _Hooks:
     monotonic: Callable[[], float] = time.monotonic
     jwks_fetch: Fetcher = fetch_url
     flags_fetch: PayloadFetcher = http_get
+    config_fetch: DocumentFetcher = http_get
 
 
 _hooks = _Hooks()
 _runtime: Runtime | None = None
+_source: ConfigSource | None = None
 
 
 def build_runtime(config: EdgeConfig, hooks: _Hooks) -> Runtime:
@@ -62,10 +66,14 @@ def build_runtime(config: EdgeConfig, hooks: _Hooks) -> Runtime:
     return Runtime(config, verifier, flags)
 
 
-def get_runtime() -> Runtime:
-    global _runtime  # noqa: PLW0603 - one runtime per container, built on first use
-    if _runtime is None:
-        _runtime = build_runtime(get_config(), _hooks)
+def get_runtime(cf: Mapping[str, Any] | None = None) -> Runtime:
+    """The runtime for this event (`Records[0].cf`: the remote source reads its domain and trigger)."""
+    global _runtime, _source  # noqa: PLW0603 - one runtime per container, built on first use
+    if _source is None:
+        _source = source_for(None, fetch=_hooks.config_fetch, monotonic=_hooks.monotonic)
+    config = _source.config_for(cf)
+    if _runtime is None or _runtime.config is not config:
+        _runtime = build_runtime(config, _hooks)
     return _runtime
 
 
@@ -76,9 +84,11 @@ def configure(
     monotonic: Callable[[], float] = time.monotonic,
     jwks_fetch: Fetcher = fetch_url,
     flags_fetch: PayloadFetcher = http_get,
+    config_fetch: DocumentFetcher = http_get,
 ) -> None:
     """Install a config (None: back to the bundled file) and rebuild the runtime on next use."""
-    global _runtime, _hooks  # noqa: PLW0603 - swapped only by tests and the local stack
-    use_config(config)
-    _hooks = _Hooks(clock, monotonic, jwks_fetch, flags_fetch)
+    global _runtime, _hooks, _source  # noqa: PLW0603 - swapped only by tests and the local stack
+    _hooks = _Hooks(clock, monotonic, jwks_fetch, flags_fetch, config_fetch)
+    _source = None if config is None else source_for(config, fetch=config_fetch, monotonic=monotonic)
+    use_config(None if _source is not None and _source.settings is not None else config)
     _runtime = None

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "api.routes.health": ("/api/v1/health",),
-    "api.routes.well_known": ("/.well-known",),
+    "api.routes.well_known": ("/.well-known/jwks.json",),
+    "api.routes.edge_config": ("/.well-known/saas-edge-config.json",),
     "api.routes.sessions": ("/api/v1/signup", "/api/v1/sessions"),
     "api.routes.tenancy": ("/api/v1/me", "/api/v1/tenant"),
     "api.routes.members": ("/api/v1/members",),
