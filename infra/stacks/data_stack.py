@@ -8,8 +8,10 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
+from infra.components import checkov
 from infra.components.database import Database
 from infra.components.network import Network
+from infra.components.service_function import LOG_GROUP_KMS_REASON
 from infra.config import EnvironmentConfig
 
 
@@ -21,6 +23,8 @@ class DataStack(Stack):
         self.network = Network(
             self, "Network", availability_zones=config.zones, nat_gateways=config.nat_gateways
         )
+        flow_logs = self.network.vpc.node.find_child("All").node.find_child("LogGroup")
+        checkov.skip(flow_logs, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         self.database = Database(
             self,
             "Database",
@@ -31,4 +35,5 @@ class DataStack(Stack):
             data_subnets=self.network.data_subnets,
             app_clients=self.network.app_functions_sg,
             owner_clients=self.network.migrate_sg,
+            owner_client_subnets=self.network.function_subnets,
         )
