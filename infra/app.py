@@ -7,11 +7,13 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import App, Environment, Tags, Validations
+from aws_cdk import App, Aspects, Environment, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
+from infra.components.checkov import CdkProviderSkips
 from infra.config import EDGE_REGION, EnvironmentConfig, load_config
 from infra.stacks.data_stack import DataStack
+from infra.stacks.edge_monitoring_stack import EdgeMonitoringStack
 from infra.stacks.edge_stack import EdgeStack
 from infra.stacks.service_stack import ServiceStack
 
@@ -24,10 +26,14 @@ CONTEXT_KEYS = (
     "prefix",
     "public_base_url",
     "alarm_email",
+    "alarm_topic_arn",
+    "edge_alarm_topic_arn",
 )
 
 
-def build_stacks(app: App, config: EnvironmentConfig) -> tuple[EdgeStack, DataStack, ServiceStack]:
+def build_stacks(
+    app: App, config: EnvironmentConfig
+) -> tuple[EdgeStack, DataStack, ServiceStack, EdgeMonitoringStack]:
     home = Environment(account=config.account, region=config.region)
     prefix = config.stack_prefix
     edge = EdgeStack(
@@ -35,7 +41,6 @@ def build_stacks(app: App, config: EnvironmentConfig) -> tuple[EdgeStack, DataSt
         f"{prefix}-edge",
         config=config,
         env=Environment(account=config.account, region=EDGE_REGION),
-        cross_region_references=True,
         description="Lambda@Edge auth/flags functions and the CloudFront WAF (us-east-1)",
     )
     data = DataStack(
@@ -53,14 +58,26 @@ def build_stacks(app: App, config: EnvironmentConfig) -> tuple[EdgeStack, DataSt
         data=data,
         edge=edge,
         env=home,
-        cross_region_references=True,
         description="API, webhooks, jobs, identity, CloudFront and monitoring",
     )
-    for stack in (edge, data, service):
+    # Values cross regions through SSM parameters each writer owns (decision 0050), so order is explicit.
+    service.add_stack_dependency(edge)
+    edge_monitoring = EdgeMonitoringStack(
+        app,
+        f"{prefix}-edge-monitoring",
+        config=config,
+        edge=edge,
+        service=service,
+        env=Environment(account=config.account, region=EDGE_REGION),
+        description="CloudFront and Lambda@Edge alarms (us-east-1)",
+    )
+    edge_monitoring.add_stack_dependency(service)
+    for stack in (edge, data, service, edge_monitoring):
+        Aspects.of(stack).add(CdkProviderSkips())
         for key, value in (("app", "saas-platform"), ("environment", config.name)):
             # CloudFormation has no Tags on proxy target groups although CDK marks them taggable.
             Tags.of(stack).add(key, value, exclude_resource_types=["AWS::RDS::DBProxyTargetGroup"])
-    return edge, data, service
+    return edge, data, service, edge_monitoring
 
 
 def create_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = None) -> App:

@@ -8,12 +8,19 @@ account-specific lives in the repository.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 EDGE_REGION = "us-east-1"  # Lambda@Edge, CloudFront WAF and CloudFront certificates live only here
+CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
+TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:(?P<region>[a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$")
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+EMAIL = re.compile(r"^[^@\s]+@[a-z0-9.-]+\.[a-z]{2,63}$")
 
 
 class ConfigError(ValueError):
@@ -32,6 +39,9 @@ class DatabaseConfig(_Frozen):
     backup_retention_days: int = Field(default=7, ge=1, le=35)
     deletion_protection: bool = False
     proxy_max_connections_percent: int = Field(default=90, ge=1, le=100)
+    # How many connections the app's functions may hold on the proxy at once; every concurrency cap
+    # derives from it (`concurrency_limits`, docs/infrastructure.md).
+    connection_budget: int = Field(default=40, ge=12, le=5000)
     name: str = "saas"
     owner_user: str = "saas_owner"
     app_user: str = "saas_app"
@@ -64,7 +74,6 @@ class EnvironmentConfig(_Frozen):
     database: DatabaseConfig = DatabaseConfig()
     api_memory_mb: int = Field(default=1024, ge=128, le=10240)
     api_timeout_seconds: int = Field(default=15, ge=3, le=60)
-    api_reserved_concurrency: int | None = Field(default=None, ge=1)
     worker_timeout_seconds: int = Field(default=120, ge=10, le=900)
     processor_timeout_seconds: int = Field(default=30, ge=5, le=900)
     waf_rate_limit_per_5_minutes: int = Field(default=2000, ge=10)
@@ -72,6 +81,9 @@ class EnvironmentConfig(_Frozen):
     certificate_arn: str | None = None
     public_base_url: str | None = None
     alarm_email: str | None = None
+    # Existing SNS topics (Chatbot, paging) the alarms also notify: one in the home region, one in us-east-1.
+    alarm_topic_arn: str | None = None
+    edge_alarm_topic_arn: str | None = None
     ses_identity: str = "example.com"  # a verified domain (or one address) SES sends from
     email_sender: str | None = None  # defaults to no-reply@<ses_identity domain>
     session_issuer: str = "saas-api"
@@ -100,21 +112,115 @@ class EnvironmentConfig(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> EnvironmentConfig:
-        if self.domain_names and not self.certificate_arn:
-            raise ValueError("domain_names need certificate_arn (an ACM certificate in us-east-1)")
-        if self.certificate_arn and f":{EDGE_REGION}:" not in self.certificate_arn:
-            raise ValueError("CloudFront certificates must be issued in us-east-1")
+        """Every refusal names the key and the fix, so a bad `cdk.json` fails at synth, not at deploy."""
+        problems = [*self._domain_problems(), *self._alarm_problems(), *self._prod_problems()]
         if self.availability_zones and len(self.availability_zones) != self.max_azs:
-            raise ValueError("availability_zones must list exactly max_azs zones")
-        if self.name == "prod" and not self.retain_data:
-            raise ValueError("prod must retain data (retain_data=true)")
+            problems.append(
+                f"availability_zones: lists {len(self.availability_zones)} zones but max_azs is "
+                f"{self.max_azs}; list exactly max_azs zones of {self.region} or leave it empty"
+            )
+        if self.public_base_url is not None and not re.match(
+            r"^https://[a-z0-9.-]+(:\d+)?/?$", self.public_base_url
+        ):
+            problems.append(
+                f"public_base_url: {self.public_base_url!r} is not an https origin; use https://<host> "
+                "with no path"
+            )
+        identity = self.ses_identity
+        if not (EMAIL.match(identity) if "@" in identity else HOSTNAME.match(identity)):
+            problems.append(
+                f"ses_identity: {identity!r} is neither a domain nor an e-mail address; set the domain "
+                "(or address) SES sends from"
+            )
         if self.name == "prod" and not self.waf:
-            raise ValueError("prod keeps the WAF (waf=true)")
+            problems.append("waf: prod keeps the WAF; set waf to true")
         if not self.nat_gateways and not self.interface_endpoints:
-            raise ValueError("with nat_gateways=0 the functions need interface_endpoints to reach AWS APIs")
-        if self.name == "prod" and self.log_level == "DEBUG":
-            raise ValueError("DEBUG logging is not allowed in prod")
+            problems.append(
+                "nat_gateways: with 0 NAT gateways the functions need interface_endpoints to reach AWS APIs; "
+                "set nat_gateways >= 1 or list interface_endpoints"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+    def _domain_problems(self) -> list[str]:
+        problems = [
+            f"domain_names: {name!r} is not a lower-case host name; list the viewer host names only"
+            for name in self.domain_names
+            if not HOSTNAME.match(name)
+        ]
+        if self.domain_names and not self.certificate_arn:
+            problems.append(
+                "certificate_arn: domain_names need an ACM certificate; request one in us-east-1 covering "
+                "them and set its ARN"
+            )
+        if self.certificate_arn:
+            match = CERTIFICATE_ARN.match(self.certificate_arn)
+            if match is None:
+                problems.append(
+                    f"certificate_arn: {self.certificate_arn!r} is not an ACM certificate ARN "
+                    "(arn:aws:acm:us-east-1:<account>:certificate/<id>)"
+                )
+            elif match["region"] != EDGE_REGION:
+                problems.append(
+                    f"certificate_arn: CloudFront certificates must be issued in us-east-1, not "
+                    f"{match['region']}; request (or import) the certificate in us-east-1"
+                )
+            if not self.domain_names:
+                problems.append("domain_names: certificate_arn is set but no domain names use it; list them")
+        return problems
+
+    def _alarm_problems(self) -> list[str]:
+        problems: list[str] = []
+        if self.alarm_email is not None and not EMAIL.match(self.alarm_email):
+            problems.append(f"alarm_email: {self.alarm_email!r} is not an e-mail address")
+        for key, arn, region in (
+            ("alarm_topic_arn", self.alarm_topic_arn, self.region),
+            ("edge_alarm_topic_arn", self.edge_alarm_topic_arn, EDGE_REGION),
+        ):
+            if arn is None:
+                continue
+            match = TOPIC_ARN.match(arn)
+            if match is None:
+                problems.append(
+                    f"{key}: {arn!r} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"
+                )
+            elif match["region"] != region:
+                problems.append(
+                    f"{key}: alarms can only notify a topic in their own region ({region}), not "
+                    f"{match['region']}; give a topic in {region}"
+                )
+        if (self.alarm_topic_arn is None) != (self.edge_alarm_topic_arn is None):
+            problems.append(
+                "alarm_topic_arn, edge_alarm_topic_arn: give both or neither; CloudFront and edge alarms "
+                "live in us-east-1 and need a topic there too"
+            )
+        return problems
+
+    def _prod_problems(self) -> list[str]:
+        if self.name != "prod":
+            return []
+        problems: list[str] = []
+        if not self.retain_data:
+            problems.append("retain_data: prod must retain data; set retain_data=true")
+        if self.log_level == "DEBUG":
+            problems.append("log_level: DEBUG logging is not allowed in prod; use INFO")
+        if not self.domain_names or not self.certificate_arn:
+            problems.append(
+                "domain_names, certificate_arn: prod serves only a custom domain with an ACM certificate "
+                "(TLS 1.2+); CloudFront's default certificate allows TLSv1. Set environments.prod.domain_names "
+                "and environments.prod.certificate_arn (us-east-1)"
+            )
+        if not (self.alarm_email or self.alarm_topic_arn):
+            problems.append(
+                "alarm_email, alarm_topic_arn: prod alarms need a subscriber; set alarm_email or the "
+                "topic ARNs (alarm_topic_arn and edge_alarm_topic_arn)"
+            )
+        return problems
+
+    @property
+    def concurrency(self) -> ConcurrencyLimits:
+        return concurrency_limits(self.database.connection_budget)
 
     @property
     def stack_prefix(self) -> str:
@@ -144,6 +250,55 @@ class EnvironmentConfig(_Frozen):
         return f"{self.app_url}/.well-known/jwks.json" if self.app_url else None
 
 
+# Functions holding one proxy connection each at most, outside the shares below: the scheduler (reserved
+# concurrency 1) and the deploy-time migrate function (reserved concurrency 1; it goes to the instance, but
+# counts here so operators never need to think about it).
+FIXED_CONNECTIONS = 2
+SHARES = {"api": 0.6, "jobs_worker": 0.2, "webhook_processor": 0.1, "ses_consumer": 0.1}
+SQS_MINIMUM_CONCURRENCY = 2  # the least MaximumConcurrency an SQS event source mapping accepts
+
+
+@dataclass(frozen=True, slots=True)
+class ConcurrencyLimits:
+    """Concurrency caps from the connection budget. Every execution environment holds at most one
+    connection (saascore.db.connection keeps one, never pools), so the caps' sum bounds the connections."""
+
+    api: int  # reserved concurrency (the only cap a Function URL has)
+    jobs_worker: int  # SQS event source MaximumConcurrency (no reserved pool, no throttled receives)
+    webhook_processor: int
+    ses_consumer: int
+    scheduler: int = 1
+    migrate: int = 1
+
+    @property
+    def total(self) -> int:
+        return (
+            self.api
+            + self.jobs_worker
+            + self.webhook_processor
+            + self.ses_consumer
+            + self.scheduler
+            + self.migrate
+        )
+
+
+def concurrency_limits(budget: int) -> ConcurrencyLimits:
+    """Split `budget - FIXED_CONNECTIONS` by SHARES, rounding down (SQS consumers at least 2), and give
+    what rounding left over to the API."""
+    shared = budget - FIXED_CONNECTIONS
+    queues = {
+        name: max(SQS_MINIMUM_CONCURRENCY, math.floor(shared * share))
+        for name, share in SHARES.items()
+        if name != "api"
+    }
+    api = shared - sum(queues.values())
+    if api < 1:
+        raise ConfigError(
+            f"database.connection_budget: {budget} leaves the API no connection; raise it to at least 12"
+        )
+    return ConcurrencyLimits(api=api, **queues)
+
+
 _BOOL_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
@@ -163,7 +318,16 @@ def load_config(
     if env_name not in environments:
         raise ConfigError(f"unknown environment {env_name!r}; known: {sorted(environments)}")
     raw: dict[str, Any] = {"name": env_name, **environments[env_name]}
-    for key in ("account", "region", "bundle", "prefix", "public_base_url", "alarm_email"):
+    for key in (
+        "account",
+        "region",
+        "bundle",
+        "prefix",
+        "public_base_url",
+        "alarm_email",
+        "alarm_topic_arn",
+        "edge_alarm_topic_arn",
+    ):
         if context.get(key) is not None:
             raw[key] = _coerce(context[key])
     raw.setdefault("account", default_account)
@@ -172,4 +336,17 @@ def load_config(
     try:
         return EnvironmentConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"invalid configuration for environment {env_name!r}:\n{exc}") from exc
+        raise ConfigError(_describe(env_name, exc)) from exc
+
+
+def _describe(env_name: str, error: ValidationError) -> str:
+    """One line per problem, each naming the cdk.json key (`environments.<env>.<key>`) to fix."""
+    lines = [f"invalid configuration for environment {env_name!r} (cdk.json: environments.{env_name}):"]
+    for problem in error.errors():
+        location = ".".join(str(part) for part in problem["loc"])
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        if location:
+            lines.append(f"  {location}: {message} (got {problem.get('input')!r})")
+        else:
+            lines.extend(f"  {line}" for line in message.splitlines())
+    return "\n".join(lines)

@@ -3,10 +3,13 @@
 Code trees are copied into content-addressed folders under `build/cdk/` (so identical input gives an
 identical asset hash); the dependency layer is a `pip install --target` for the Lambda platform, cached
 by the hash of the requirements file and the platform, so a warm synth needs neither Docker nor network.
+Every staged tree ships bytecode for the runtime's interpreter (`compile_bytecode`): Lambda's code
+folders are read-only, so without it every cold start compiles every module it imports.
 """
 
 from __future__ import annotations
 
+import compileall
 import hashlib
 import os
 import shutil
@@ -16,6 +19,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from py_compile import PycInvalidationMode
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The stdlib-only edge↔origin contracts, staged into both the edge asset and the shared layer.
@@ -42,11 +46,10 @@ class Platform:
         return f"{self.pip_platforms[0]}-py{self.python_version.replace('.', '')}"
 
 
-# Lambda's Python 3.12 runtime runs on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels load too,
-# and some pinned wheels (psycopg-binary 3.3) exist only with that tag for aarch64.
-LAMBDA_ARM64 = Platform(
-    pip_platforms=("manylinux2014_aarch64", "manylinux_2_28_aarch64"), python_version="3.12"
-)
+# Lambda's python3.11 runtime (x86_64, Amazon Linux 2, glibc 2.26): manylinux2014 wheels only. The build
+# interpreter is CPython 3.11, so the bytecode it writes is the runtime's (docs/decisions/0051).
+LAMBDA_PLATFORM = Platform(pip_platforms=("manylinux2014_x86_64",), python_version="3.11")
+RUNTIME_CACHE_TAG = "cpython-311"  # what `sys.implementation.cache_tag` is on the Lambda runtime
 
 
 def cache_root() -> Path:
@@ -68,7 +71,7 @@ def _source_files(root: Path) -> Iterator[Path]:
 
 
 def _tree_digest(sources: Mapping[str, Path], files: Mapping[str, bytes]) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(RUNTIME_CACHE_TAG.encode())
     for destination, source in sorted(sources.items()):
         for path in _source_files(source):
             digest.update(f"{destination}/{path.relative_to(source).as_posix()}\0".encode())
@@ -106,7 +109,31 @@ def stage_tree(name: str, *, sources: Mapping[str, Path], files: Mapping[str, by
     for relative, content in extra.items():
         (build / relative).parent.mkdir(parents=True, exist_ok=True)
         (build / relative).write_bytes(content)
+    compile_bytecode(build)
     return _publish(build, target)
+
+
+def compile_bytecode(folder: Path) -> None:
+    """Write `__pycache__/<module>.cpython-311.pyc` beside every module under `folder`.
+
+    Unchecked hash-based pycs: the interpreter loads them without reading the source or comparing
+    mtimes (a zip round trip changes those), which is safe because a deployed asset never changes. Their
+    bytes depend only on the source, so the staged folder's digest and CDK's asset hash stay stable.
+    """
+    if sys.implementation.cache_tag != RUNTIME_CACHE_TAG:
+        raise PackagingError(
+            f"bytecode for the Lambda runtime ({RUNTIME_CACHE_TAG}) needs a CPython 3.11 build "
+            f"interpreter; this one is {sys.implementation.cache_tag}"
+        )
+    compiled = compileall.compile_dir(
+        folder,
+        quiet=1,
+        workers=1,
+        invalidation_mode=PycInvalidationMode.UNCHECKED_HASH,
+        stripdir=str(folder),
+    )
+    if not compiled:
+        raise PackagingError(f"some modules under {folder} do not compile (syntax errors above)")
 
 
 def pip_install_target(requirements: Path, *, target: Path, platform: Platform | None) -> None:
@@ -145,7 +172,7 @@ def deps_layer(requirements: Path, *, platform: Platform | None) -> Path:
     """A layer folder (`python/` inside) with the pinned requirements installed, cached by content."""
     platform_key = platform.key if platform else f"local-{sys.implementation.cache_tag}-{os.uname().machine}"
     digest = hashlib.sha256(requirements.read_bytes())
-    digest.update(platform_key.encode())
+    digest.update(f"{platform_key}-{RUNTIME_CACHE_TAG}".encode())
     target = cache_root() / f"{platform_key}-{digest.hexdigest()[:20]}"
     if target.is_dir():
         return target
@@ -153,6 +180,7 @@ def deps_layer(requirements: Path, *, platform: Platform | None) -> Path:
     build = Path(tempfile.mkdtemp(prefix=".deps-", dir=target.parent))
     try:
         pip_install_target(requirements, target=build / "python", platform=platform)
+        compile_bytecode(build)
     except PackagingError:
         shutil.rmtree(build, ignore_errors=True)
         raise

@@ -1,9 +1,10 @@
-"""The origin API: FastAPI on Lambda (arm64, in the VPC, through RDS Proxy with IAM auth), a Function
+"""The origin API: FastAPI on Lambda (x86_64, in the VPC, through RDS Proxy with IAM auth), a Function
 URL with AWS_IAM auth that only CloudFront's OAC can call, and the DynamoDB rate-limit table."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
@@ -13,14 +14,16 @@ from constructs import Construct
 
 from infra.components.service_function import ServiceFunction
 from infra.config import EnvironmentConfig
-from infra.packaging import REPO_ROOT
+from infra.packaging import REPO_ROOT, stage_tree
 
-ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc"]
+
+def function_code_dir(name: str) -> Path:
+    """A function's code root is `functions/<name>` (it holds the `<name>` package); staged with bytecode."""
+    return stage_tree(f"function-{name}", sources={name: REPO_ROOT / "functions" / name / name})
 
 
 def function_code(name: str) -> lambda_.Code:
-    """A function's code root is `functions/<name>` (it holds the `<name>` package)."""
-    return lambda_.Code.from_asset(str(REPO_ROOT / "functions" / name), exclude=ASSET_EXCLUDES)
+    return lambda_.Code.from_asset(str(function_code_dir(name)))
 
 
 class Api(Construct):
@@ -60,7 +63,7 @@ class Api(Construct):
             layers=layers,
             memory_mb=config.api_memory_mb,
             timeout=Duration.seconds(config.api_timeout_seconds),
-            reserved_concurrency=config.api_reserved_concurrency,
+            reserved_concurrency=config.concurrency.api,
             vpc=vpc,
             vpc_subnets=subnets,
             security_groups=[security_group],

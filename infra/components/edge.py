@@ -8,16 +8,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.components import checkov
 from infra.config import ConfigError, EnvironmentConfig
 from infra.packaging import CONTRACTS_PACKAGE, REPO_ROOT, stage_tree
 
 EDGE_PACKAGE = REPO_ROOT / "functions" / "edge" / "edge"
-EDGE_RUNTIME = lambda_.Runtime.PYTHON_3_13
+EDGE_RUNTIME = lambda_.Runtime.PYTHON_3_11  # the build interpreter's: its bytecode ships (decision 0051)
 CONFIG_FILE = "edge/config.json"
 # Served by the API behind the distribution's `/.well-known/*` behavior (api.routes.edge_config).
 REMOTE_CONFIG_PATH = "/.well-known/saas-edge-config.json"
@@ -93,6 +94,11 @@ class EdgeFunctions(Construct):
         self.viewer_response = self._function(
             "ViewerResponse", code, "viewer_response", Duration.seconds(5), 128
         )
+        self.by_event = {
+            "viewer-request": self.viewer_request,
+            "origin-request": self.origin_request,
+            "viewer-response": self.viewer_response,
+        }
         Validations.of(self).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
@@ -100,14 +106,15 @@ class EdgeFunctions(Construct):
             ),
             Acknowledgment(
                 id="AwsSolutions-L1",
-                reason="Python 3.13 is the newest runtime Lambda@Edge supports.",
+                reason="Python 3.11 on purpose: the asset ships bytecode compiled by the 3.11 build interpreter "
+                "(docs/decisions/0051-python-3-11-runtimes-with-shipped-bytecode.md).",
             ),
         )
 
     def _function(
         self, construct_id: str, code: lambda_.Code, entry: str, timeout: Duration, memory_mb: int
     ) -> cloudfront.experimental.EdgeFunction:
-        return cloudfront.experimental.EdgeFunction(
+        function = cloudfront.experimental.EdgeFunction(
             self,
             construct_id,
             code=code,
@@ -117,4 +124,17 @@ class EdgeFunctions(Construct):
             memory_size=memory_mb,
             timeout=timeout,
             description=f"Lambda@Edge {entry.replace('_', '-')}",
+            # CloudFront may still run (and a rolled-back distribution may name) the previous version, and
+            # replicas block its deletion for hours: old versions stay (decision 0050).
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.RETAIN),
         )
+        for check_id, reason in EDGE_CHECKOV_REASONS.items():
+            checkov.skip(function.lambda_, check_id, reason)
+        return function
+
+
+EDGE_CHECKOV_REASONS = {
+    "CKV_AWS_115": "Lambda@Edge supports no reserved concurrency; CloudFront scales it per region.",
+    "CKV_AWS_116": "Lambda@Edge supports no dead-letter queue: CloudFront invokes it synchronously.",
+    "CKV_AWS_117": "Lambda@Edge cannot run in a VPC: CloudFront runs it in its regional edge caches.",
+}

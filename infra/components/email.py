@@ -29,8 +29,6 @@ FEEDBACK_EVENTS = (
 )
 CONSUMER_TIMEOUT = Duration.seconds(30)
 CONSUMER_BATCH_SIZE = 10
-# Feedback is never urgent: a bounce storm must not open hundreds of database connections.
-CONSUMER_MAX_CONCURRENCY = 5
 
 
 class Email(Construct):
@@ -102,7 +100,7 @@ class Email(Construct):
                 self.queues.queue,
                 batch_size=CONSUMER_BATCH_SIZE,
                 report_batch_item_failures=True,
-                max_concurrency=CONSUMER_MAX_CONCURRENCY,
+                max_concurrency=config.concurrency.ses_consumer,
             )
         )
 

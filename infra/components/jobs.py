@@ -116,11 +116,15 @@ class Jobs(Construct):
             description="Turns EventBridge Scheduler ticks into jobs for every tenant",
             memory_mb=512,
             timeout=Duration.minutes(2),
+            reserved_concurrency=config.concurrency.scheduler,
             **common,  # type: ignore[arg-type]
         ).function
         self.worker.add_event_source(
             sources.SqsEventSource(
-                self.queues.queue, batch_size=WORKER_BATCH_SIZE, report_batch_item_failures=True
+                self.queues.queue,
+                batch_size=WORKER_BATCH_SIZE,
+                report_batch_item_failures=True,
+                max_concurrency=config.concurrency.jobs_worker,
             )
         )
         for function in (self.worker, self.scheduler):

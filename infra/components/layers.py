@@ -1,5 +1,5 @@
 """The two origin layers: `shared` (saascore + `saascontracts`, the stdlib token verifier and edge↔origin
-contracts) and `deps` (the pinned runtime wheels for arm64/Python 3.12, Powertools included)."""
+contracts) and `deps` (the pinned runtime wheels for x86_64/Python 3.11, Powertools included)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.packaging import CONTRACTS_PACKAGE, LAMBDA_ARM64, REPO_ROOT, deps_layer, stage_tree
+from infra.components.service_function import ARCHITECTURE, RUNTIME
+from infra.packaging import CONTRACTS_PACKAGE, LAMBDA_PLATFORM, REPO_ROOT, deps_layer, stage_tree
 
 SHARED_SOURCES = {
     "python/saascore": REPO_ROOT / "layers" / "shared" / "python" / "saascore",
@@ -33,8 +34,8 @@ class Layers(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, bundle: bool, retain: bool) -> None:
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
-        runtimes = [lambda_.Runtime.PYTHON_3_12]
-        architectures = [lambda_.Architecture.ARM_64]
+        runtimes = [RUNTIME]
+        architectures = [ARCHITECTURE]
         self.shared = lambda_.LayerVersion(
             self,
             "Shared",
@@ -44,7 +45,7 @@ class Layers(Construct):
             description="saascore shared domain code and the saascontracts token verifier",
             removal_policy=removal,
         )
-        deps_dir = deps_layer(REQUIREMENTS, platform=LAMBDA_ARM64) if bundle else unbundled_deps_dir()
+        deps_dir = deps_layer(REQUIREMENTS, platform=LAMBDA_PLATFORM) if bundle else unbundled_deps_dir()
         self.deps = lambda_.LayerVersion(
             self,
             "Deps",

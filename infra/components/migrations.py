@@ -50,6 +50,7 @@ class Migrations(Construct):
             layers=layers,
             memory_mb=512,
             timeout=MIGRATE_TIMEOUT,
+            reserved_concurrency=config.concurrency.migrate,
             vpc=vpc,
             vpc_subnets=subnets,
             security_groups=[security_group],

@@ -7,6 +7,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.components import checkov
+
 MAX_RECEIVES = 5
 VISIBILITY_FACTOR = 6
 DLQ_RETENTION = Duration.days(14)
@@ -48,3 +50,10 @@ class QueueWithDlq(Construct):
             ),
             **fifo_props,  # type: ignore[arg-type]
         )
+        for queue in (self.queue, self.dead_letter_queue):
+            checkov.skip(
+                queue,
+                "CKV_AWS_27",
+                "Encrypted at rest with SSE-SQS (SQS-managed keys); a KMS key would add per-request KMS calls "
+                "and a key policy for every producer and consumer without protecting more.",
+            )

@@ -85,6 +85,9 @@ class Webhooks(Construct):
         stripe.grant_read(self.processor)
         self.processor.add_event_source(
             sources.SqsEventSource(
-                self.queues.queue, batch_size=PROCESSOR_BATCH_SIZE, report_batch_item_failures=True
+                self.queues.queue,
+                batch_size=PROCESSOR_BATCH_SIZE,
+                report_batch_item_failures=True,
+                max_concurrency=config.concurrency.webhook_processor,
             )
         )

@@ -8,8 +8,10 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
+from infra.components import checkov
 from infra.components.database import Database
 from infra.components.network import Network
+from infra.components.service_function import LOG_GROUP_KMS_REASON
 from infra.config import EnvironmentConfig
 
 
@@ -27,6 +29,8 @@ class DataStack(Stack):
             nat_instance_type=config.nat_instance_type,
             interface_endpoints=config.interface_endpoints,
         )
+        flow_logs = self.network.vpc.node.find_child("All").node.find_child("LogGroup")
+        checkov.skip(flow_logs, "CKV_AWS_158", LOG_GROUP_KMS_REASON)
         self.database = Database(
             self,
             "Database",
@@ -37,4 +41,5 @@ class DataStack(Stack):
             data_subnets=self.network.data_subnets,
             app_clients=self.network.app_functions_sg,
             owner_clients=self.network.migrate_sg,
+            owner_client_subnets=self.network.function_subnets,
         )

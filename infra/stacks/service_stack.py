@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnElement, CfnOutput, Stack
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.components.access_logs import AccessLogs
@@ -16,11 +17,13 @@ from infra.components.jobs import Jobs
 from infra.components.layers import Layers
 from infra.components.migrations import Migrations
 from infra.components.monitoring import Monitoring
+from infra.components.regional_parameters import RegionalParameterReader, reader_log_group, write_parameter
+from infra.components.service_function import log_retention
 from infra.components.stripe_secret import StripeSecret
 from infra.components.webhooks import Webhooks
-from infra.config import EnvironmentConfig
+from infra.config import EDGE_REGION, EnvironmentConfig
 from infra.stacks.data_stack import DataStack
-from infra.stacks.edge_stack import EdgeStack
+from infra.stacks.edge_stack import EDGE_WEB_ACL_KEY, EdgeStack
 
 
 class ServiceStack(Stack):
@@ -123,17 +126,20 @@ class ServiceStack(Stack):
         identity.grant_session_signing(api.function)
         stripe.grant_read(api.function)
 
+        from_edge = self._read_edge_handover(config, edge)
+        versions = {
+            key: lambda_.Version.from_version_arn(self, f"Edge-{key}", from_edge[f"edge/{key}"])
+            for key in edge.functions.by_event
+        }
         delivery = Delivery(
             self,
             "Delivery",
             api_url=api.url,
             webhook_url=webhooks.receiver_url,
-            viewer_request=edge.functions.viewer_request.current_version,
-            origin_request=edge.functions.origin_request.current_version,
-            viewer_response=edge.functions.viewer_response.current_version
-            if config.anonymous_cookie_at_edge
-            else None,
-            web_acl_arn=edge.waf.web_acl.attr_arn if edge.waf else None,
+            viewer_request=versions["viewer-request"],
+            origin_request=versions["origin-request"],
+            viewer_response=versions["viewer-response"] if config.anonymous_cookie_at_edge else None,
+            web_acl_arn=from_edge[EDGE_WEB_ACL_KEY] if edge.waf else None,
             access_logs=logs.bucket,
             domain_names=config.domain_names,
             certificate_arn=config.certificate_arn,
@@ -156,9 +162,22 @@ class ServiceStack(Stack):
                 "Jobs": jobs.queues.dead_letter_queue,
                 "SesEvents": jobs.email.queues.dead_letter_queue,
             },
+            queues={
+                "Webhooks": webhooks.queues.queue,
+                "Jobs": jobs.queues.queue,
+                "SesEvents": jobs.email.queues.queue,
+            },
+            consumers={
+                "WebhookProcessor": webhooks.processor,
+                "JobsWorker": jobs.worker,
+                "SesEvents": jobs.email.consumer,
+            },
             proxy=database.proxy,
+            instance=database.instance,
             p99_latency_ms=config.p99_latency_ms,
+            connection_budget=config.database.connection_budget,
             alarm_email=config.alarm_email,
+            alarm_topic_arn=config.alarm_topic_arn,
         )
         outputs = {
             "DistributionDomain": delivery.distribution.distribution_domain_name,
@@ -175,3 +194,36 @@ class ServiceStack(Stack):
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
+        # The us-east-1 alarms stack reads the distribution id from here (same mechanism, other way).
+        write_parameter(
+            self,
+            "Handover-distribution-id",
+            prefix=config.stack_prefix,
+            key=DISTRIBUTION_ID_KEY,
+            value=delivery.distribution.distribution_id,
+        )
+        cfn_distribution = delivery.distribution.node.default_child
+        if not isinstance(cfn_distribution, CfnElement):
+            raise TypeError("the distribution has no CloudFormation resource")
+        self.distribution_revision = cfn_distribution.logical_id
+
+    def _read_edge_handover(self, config: EnvironmentConfig, edge: EdgeStack) -> dict[str, str]:
+        """What the edge stack wrote in us-east-1; the service stack deploys after it (`add_dependency`)."""
+        log_group = reader_log_group(
+            self, retention=log_retention(config.log_retention_days), retain=config.retain_data
+        )
+        return {
+            key: RegionalParameterReader(
+                self,
+                f"FromEdge-{key.replace('/', '-')}",
+                prefix=config.stack_prefix,
+                key=key,
+                region=EDGE_REGION,
+                revision=revision,
+                log_group=log_group,
+            ).value
+            for key, (_, revision) in edge.handover.items()
+        }
+
+
+DISTRIBUTION_ID_KEY = "delivery/distribution-id"

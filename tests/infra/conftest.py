@@ -10,15 +10,31 @@ from typing import Any
 
 import pytest
 
+from infra.config import EnvironmentConfig
 from infra.packaging import REPO_ROOT
 
 TEST_ACCOUNT = "123456789012"  # a documentation account id; synth never calls AWS
+# What an operator fills in for prod (config refuses prod without them).
+PROD_OVERRIDES: dict[str, Any] = {
+    "domain_names": ["app.saas.example.com"],
+    "certificate_arn": f"arn:aws:acm:us-east-1:{TEST_ACCOUNT}:certificate/0f3c2d1e-4b5a-4c6d-8e7f-90a1b2c3d4e5",
+    "alarm_email": "oncall@example.com",
+}
 
 
 def cdk_context(**overrides: Any) -> dict[str, Any]:
     """The context the CLI would pass from cdk.json, plus test overrides."""
     context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    if overrides.get("env") == "prod":
+        environments = context["environments"]
+        context["environments"] = {**environments, "prod": {**environments["prod"], **PROD_OVERRIDES}}
     return {**context, "bundle": "false", "account": TEST_ACCOUNT, **overrides}
+
+
+def config_for(env: str) -> EnvironmentConfig:
+    from infra.config import load_config
+
+    return load_config(cdk_context(env=env), default_account=None, default_region=None)
 
 
 @dataclass(frozen=True)
@@ -48,12 +64,10 @@ class Assembly:
         return str(artifact["environment"]).rsplit("/", 1)[-1]
 
 
-@pytest.fixture(scope="session")
-def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+def _synth(outdir: Path, env: str) -> Assembly:
     from infra.app import create_app
 
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app = create_app(cdk_context(), outdir=str(outdir))
+    app = create_app(cdk_context(env=env), outdir=str(outdir))
     error: str | None = None
     try:
         app.synth()
@@ -65,6 +79,17 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     }
     manifest = json.loads((outdir / "manifest.json").read_text())
     return Assembly(outdir=outdir, templates=templates, manifest=manifest, synth_error=error)
+
+
+@pytest.fixture(scope="session")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    return _synth(tmp_path_factory.mktemp("cdk.out"), "dev")
+
+
+@pytest.fixture(scope="session")
+def prod_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    """Prod, as an operator would fill it in (PROD_OVERRIDES); synthesized once per session too."""
+    return _synth(tmp_path_factory.mktemp("cdk.out.prod"), "prod")
 
 
 @pytest.fixture(scope="session")

@@ -49,15 +49,25 @@ def test_instance_is_encrypted_private_backed_up_and_forces_tls(data: Any) -> No
     )
 
 
+def _instance_id(resources: dict[str, Any]) -> str:
+    (instance_id,) = [lid for lid, r in resources.items() if r["Type"] == "AWS::RDS::DBInstance"]
+    return instance_id
+
+
 def test_postgres_is_reachable_only_from_the_proxy_and_the_migrate_function(assembly: Assembly) -> None:
     resources = assembly.template("data")["Resources"]
     ingress = [
         r["Properties"]
         for r in resources.values()
-        if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"].get("FromPort") == 5432
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+        and r["Properties"]["FromPort"] in (5432, {"Fn::GetAtt": [_instance_id(resources), "Endpoint.Port"]})
     ]
     sources = {rule["SourceSecurityGroupId"]["Fn::GetAtt"][0] for rule in ingress}
-    assert len(ingress) == 3
+    # One rule per client group: EC2 refuses a duplicate rule at deploy time.
+    rules = [
+        (rule["GroupId"]["Fn::GetAtt"][0], rule["SourceSecurityGroupId"]["Fn::GetAtt"][0]) for rule in ingress
+    ]
+    assert len(rules) == len(set(rules)) == 3
     assert all("CidrIp" not in rule for rule in ingress)
     descriptions = {resources[source]["Properties"]["GroupDescription"] for source in sources}
     assert descriptions == {

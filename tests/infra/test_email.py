@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobs.tasks.email_templates import TEMPLATES
-from tests.infra.conftest import Assembly
+from tests.infra.conftest import Assembly, config_for
 
 CONSUMER = "jobs.ses_events.handler"
 
@@ -89,7 +89,7 @@ def test_the_consumer_reads_the_sns_envelope_from_a_queue_with_a_dlq(assembly: A
     )
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["ScalingConfig"]["MaximumConcurrency"] <= 5
+    assert mapping["ScalingConfig"]["MaximumConcurrency"] == config_for("dev").concurrency.ses_consumer
     assert "VpcConfig" in consumer
     assert consumer["Environment"]["Variables"]["DB_AUTH"] == "iam"
 

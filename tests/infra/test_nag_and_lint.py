@@ -72,5 +72,5 @@ def lint_matches(assembly: Assembly) -> dict[str, list[str]]:
 
 
 def test_cfn_lint_reports_zero_errors(lint_matches: dict[str, list[str]]) -> None:
-    assert len(lint_matches) == 3
+    assert len(lint_matches) == 4
     assert {name: errors for name, errors in lint_matches.items() if errors} == {}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from infra import packaging
-from infra.packaging import LAMBDA_ARM64, PackagingError, deps_layer, stage_tree
+from infra.packaging import LAMBDA_PLATFORM, PackagingError, deps_layer, stage_tree
 
 EDGE_VIEWER_ZIP_LIMIT = 1024 * 1024  # Lambda@Edge viewer triggers: 1 MB zipped
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + layers, unzipped
@@ -31,7 +31,7 @@ def _tree_size(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
-def test_stage_tree_is_content_addressed_and_skips_bytecode(
+def test_stage_tree_is_content_addressed_and_compiles_its_own_bytecode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(packaging, "STAGING_ROOT", tmp_path / "staging")
@@ -42,9 +42,12 @@ def test_stage_tree_is_content_addressed_and_skips_bytecode(
     first = stage_tree("probe", sources={"pkg": source}, files={"pkg/config.json": b"{}"})
     assert stage_tree("probe", sources={"pkg": source}, files={"pkg/config.json": b"{}"}) == first
     assert sorted(p.relative_to(first).as_posix() for p in first.rglob("*") if p.is_file()) == [
+        "pkg/__pycache__/mod.cpython-311.pyc",
         "pkg/config.json",
         "pkg/mod.py",
     ]
+    # The source tree's stale pyc is never copied: the staged one is compiled from the staged source.
+    assert (first / "pkg" / "__pycache__" / "mod.cpython-311.pyc").read_bytes() != b"junk"
     (source / "mod.py").write_text("X = 2\n")
     assert stage_tree("probe", sources={"pkg": source}, files={"pkg/config.json": b"{}"}) != first
 
@@ -61,12 +64,12 @@ def test_a_cached_deps_layer_needs_no_pip(tmp_path: Path, monkeypatch: pytest.Mo
         (target / "example.py").write_text("")
 
     monkeypatch.setattr(packaging, "pip_install_target", fake_pip)
-    built = deps_layer(requirements, platform=LAMBDA_ARM64)
-    assert deps_layer(requirements, platform=LAMBDA_ARM64) == built
+    built = deps_layer(requirements, platform=LAMBDA_PLATFORM)
+    assert deps_layer(requirements, platform=LAMBDA_PLATFORM) == built
     assert len(calls) == 1
     assert (built / "python" / "example.py").is_file()
     requirements.write_text("example==2.0\n")
-    assert deps_layer(requirements, platform=LAMBDA_ARM64) != built
+    assert deps_layer(requirements, platform=LAMBDA_PLATFORM) != built
 
 
 def test_a_failed_pip_install_leaves_no_half_built_layer(
@@ -82,7 +85,7 @@ def test_a_failed_pip_install_leaves_no_half_built_layer(
 
     monkeypatch.setattr(packaging, "pip_install_target", failing_pip)
     with pytest.raises(PackagingError):
-        deps_layer(requirements, platform=LAMBDA_ARM64)
+        deps_layer(requirements, platform=LAMBDA_PLATFORM)
     assert list((tmp_path / "deps-layers").iterdir()) == []
 
 
