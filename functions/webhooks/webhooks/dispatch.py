@@ -113,7 +113,7 @@ def process_event(
     if route.tenant_id is None:
         return _park_or_drop(event, payload, reason="customer not linked, no tenant named", database=database)
     try:
-        result = _apply(
+        result, linked = _apply(
             event,
             payload,
             route.tenant_id,
@@ -127,7 +127,8 @@ def process_event(
         raise
     if result.outcome == "unroutable":
         return _park_or_drop(event, payload, reason="named tenant does not exist", database=database)
-    _remember(event.customer_id, route.tenant_id)
+    if linked:
+        _remember(event.customer_id, route.tenant_id)
     try:
         deliver_pending(database=database)
     except (SaasError, psycopg.Error):
@@ -166,19 +167,23 @@ def _apply(
     database: Database | None,
     now: datetime,
     replay: bool,
-) -> EventResult:
+) -> tuple[EventResult, bool]:
+    """The result, and whether the event's customer is now linked to the tenant (then it may be cached)."""
     with tenant_transaction(tenant_id, database=database) as conn:
         tenant, claimed = events.lock_and_claim(
             conn, tenant_id=tenant_id, event=event, payload=payload, again=replay
         )
         if tenant is None:
             logger.warning("Stripe event names a tenant that does not exist", extra={"event_id": event.id})
-            return EventResult(event.id, "unroutable")
+            return EventResult(event.id, "unroutable"), False
         customer = event.customer_id
-        if not route.linked and customer is not None:
+        linked = route.linked
+        if not linked and customer is not None:
             # Found through our metadata (or the operator): remember the customer so its later events
-            # route directly.
-            customers.link_customer(conn, tenant_id=tenant_id, customer_id=customer, livemode=event.livemode)
+            # route directly. A tenant that has another customer keeps it (one per tenant).
+            linked = customers.link_customer(
+                conn, tenant_id=tenant_id, customer_id=customer, livemode=event.livemode
+            )
         parked = [] if route.cached or customer is None else _taken(conn, customer, but=event.id)
         if not parked:
             outcome = _handle(conn, tenant_id, event, tenant, now=now) if claimed else "duplicate"
@@ -188,7 +193,7 @@ def _apply(
         "Stripe event processed",
         extra={"event_id": event.id, "event_type": event.type, "outcome": outcome, "unparked": len(parked)},
     )
-    return EventResult(event.id, outcome, tenant_id, unparked=len(parked))
+    return EventResult(event.id, outcome, tenant_id, unparked=len(parked)), linked
 
 
 def _taken(conn: Connection, customer: str, *, but: str) -> list[tuple[StripeEvent, dict[str, Any]]]:

@@ -555,3 +555,12 @@ def test_replaying_a_parked_event_whose_customer_is_still_unknown_keeps_it_parke
     assert replayed is not None
     assert replayed.outcome == "parked"
     assert parked_ids(app_database) == [paid["id"]]
+
+
+def test_a_second_customer_naming_a_tenant_is_not_linked_nor_cached(app_database, tenant) -> None:
+    stranger = "cus_second_" + tenant.slug
+    event = samples.build_event("customer.subscription.updated", customer=stranger, tenant_id=str(tenant.id))
+    assert process_event(event).outcome == "applied"
+    [customer] = fetch_all(app_database, tenant.id, "SELECT stripe_customer_id FROM billing_customers")
+    assert customer["stripe_customer_id"] == tenant.customer  # one customer per tenant stays
+    assert stranger not in dispatch._tenant_of_customer
