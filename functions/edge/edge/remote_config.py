@@ -23,9 +23,9 @@ import time
 from collections.abc import Callable, Mapping
 
 from edge.config import CONFIG_FILE, CONFIG_PATH_ENV, ConfigError, EdgeConfig, get_config, load_config
-from edge.fetch import LOOPBACK_HOSTS, http_get
 from edge.log import log
-from edge.records import record
+from saascontracts.fetch import LOOPBACK_HOSTS, http_get
+from saascontracts.records import record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -236,6 +236,6 @@ def load_bundled(document: Mapping[str, Any], *, domain: str | None = None) -> E
     source = RemoteConfig(document)
     config = source.bundled_config(domain)
     path = source.settings.path
-    if config.is_protected("GET", path) and not config.is_public("GET", path):
+    if not config.is_public("GET", path):
         raise ConfigError(f"remote.path {path} is a protected path: the edge could not fetch it")
     return config

@@ -132,14 +132,24 @@ def test_receiver_accepts_deliveries_signed_by_either_endpoint_during_a_rotation
     connect(deployed, api_key=GOOD_KEY)
     connect(deployed, api_key=GOOD_KEY, rotate=True)
     configured = stored_secret(deployed)["webhook_secret"].split(",")
-    payload = json.dumps({"id": "evt_rotation", "object": "event", "type": "invoice.paid", "livemode": False})
+    payload = json.dumps(
+        {
+            "id": "evt_rotation",
+            "object": "event",
+            "type": "invoice.paid",
+            "livemode": False,
+            "created": int(time.time()),
+            "api_version": STRIPE_API_VERSION,
+            "data": {"object": {"id": "in_rotation", "object": "invoice", "customer": "cus_rotation"}},
+        }
+    )
     timestamp = int(time.time())
     for endpoint_id, endpoint_secret in stripe_account.webhook_secrets.items():
         signature = hmac.new(
             endpoint_secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256
         ).hexdigest()
         event = verify(payload, f"t={timestamp},v1={signature}", configured, tolerance=300)
-        assert event["id"] == "evt_rotation", endpoint_id
+        assert event.id == "evt_rotation", endpoint_id
 
 
 def test_an_endpoint_made_by_hand_without_its_secret_is_not_guessed_at(deployed, stripe_account):

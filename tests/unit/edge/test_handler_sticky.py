@@ -10,7 +10,7 @@ import pytest
 
 from edge import handler
 from saascontracts.b64 import b64url_decode, b64url_encode
-from tests.unit.edge.conftest import NOW, FrozenClock, SigningKey
+from tests.support.tokens import NOW, FrozenClock, SigningKey
 from tests.unit.edge.test_handler import edge_config, load_event, origin_event
 
 VISITOR_ID = "0123456789abcdef"

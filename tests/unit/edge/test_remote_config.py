@@ -18,7 +18,7 @@ from edge.remote_config import (
     merge_document,
     parse_remote_settings,
 )
-from tests.unit.edge.conftest import AUDIENCE, ISSUER, NOW, FrozenClock, SigningKey, standard_claims
+from tests.support.tokens import AUDIENCE, ISSUER, NOW, FrozenClock, SigningKey, standard_claims
 from tests.unit.edge.test_handler import load_event, viewer_event
 
 DOMAIN = "d111111abcdef8.cloudfront.net"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edge.config import load_config
 from edge.remote_config import merge_document
-from edge.tokens import TokenVerifier
+from saascontracts.tokens import TokenVerifier
 from tests.integration.api.harness import IDP_AUDIENCE, IDP_ISSUER, SESSION_ISSUER, api, configure_env
 
 __all__ = ["api"]
