@@ -97,10 +97,18 @@ FREE_TYPES = frozenset(
         "AWS::SQS::QueuePolicy",
         "AWS::Scheduler::ScheduleGroup",
         "AWS::SecretsManager::SecretTargetAttachment",
+        "AWS::SecretsManager::ResourcePolicy",
+        # Rotation runs once per 30 days: four Lambda calls a month, inside any free tier.
+        "AWS::SecretsManager::RotationSchedule",
+        "AWS::Serverless::Application",
+        "AWS::SSM::Parameter",  # standard-tier parameters (the cross-region handover) are free
         "AWS::XRay::SamplingRule",
     }
 )
-DEPLOY_TIME_HANDLERS = frozenset({"saascore.db.migrate_handler.handler"})
+# Functions that run only while CloudFormation deploys (migrations, the handover readers, log retention).
+DEPLOY_TIME_HANDLERS = frozenset(
+    {"saascore.db.migrate_handler.handler", "edge_log_retention.handler.handler", "index.handler"}
+)
 
 
 class CostError(Exception):

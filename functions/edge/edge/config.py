@@ -32,6 +32,7 @@ DEFAULT_PUBLIC_PATHS = (
     "GET /api/docs",
     "GET /api/v1/openapi.json",
     "GET /.well-known/jwks.json",
+    "GET /.well-known/saas-edge-config.json",
     "POST /api/v1/signup",
     "POST /api/v1/sessions",
     "POST /api/v1/sessions/refresh",

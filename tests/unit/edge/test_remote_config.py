@@ -188,7 +188,7 @@ def test_remote_settings_are_validated_with_the_key_named(section, message):
 
 def test_load_bundled_refuses_a_document_path_the_edge_protects(signing_key):
     document = bundled(signing_key)
-    document["protected_paths"] = ["* /*"]
+    document["public_paths"] = ["GET /api/v1/health"]
     with pytest.raises(ConfigError, match="protected path"):
         load_bundled(document)
     document["public_paths"] = [f"GET {CONFIG_PATH}"]
