@@ -90,7 +90,8 @@ def test_the_distribution_runs_the_versions_the_edge_stack_published(assembly: A
     }
     assert len(arns) == 2  # dev turns the anonymous-cookie trigger off (a cost knob)
     assert all('"Parameter.Value"' in arn for arn in arns)
-    assert "WebACLId" not in config  # dev runs without WAF (a cost knob); prod refuses to synthesize without it
+    # Dev runs without WAF (a cost knob); prod refuses to synthesize without it.
+    assert "WebACLId" not in config
 
 
 def test_stacks_deploy_in_handover_order(assembly: Assembly) -> None:
