@@ -28,7 +28,7 @@ from saascore.billing.events import StripeEvent
 from saascore.billing.exceptions import MalformedEventError
 from saascore.billing.stripe_api import STRIPE_API_VERSION
 from saascore.observability import get_logger, get_metrics, get_tracer
-from saascore.problems import PROBLEM_CONTENT_TYPE, Problem
+from saascore.problems import Problem, function_url_response
 from saascore.secrets import resolve_secret
 from webhooks.exceptions import RejectedError
 from webhooks.settings import WebhooksSettings, get_settings
@@ -141,14 +141,6 @@ def raw_body(event: LambdaFunctionUrlEvent) -> str:
     return body
 
 
-def problem_response(problem: Problem) -> Response:
-    return {
-        "statusCode": problem.status,
-        "headers": {"content-type": PROBLEM_CONTENT_TYPE},
-        "body": json.dumps(problem.to_dict()),
-    }
-
-
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @event_source(data_class=LambdaFunctionUrlEvent)
@@ -162,7 +154,7 @@ def handler(event: LambdaFunctionUrlEvent, context: LambdaContext) -> Response:
         logger.info(
             "webhook rejected", extra={"status": rejected.problem.status, "reason": rejected.problem.title}
         )
-        return problem_response(rejected.problem)
+        return function_url_response(rejected.problem)
     metrics.add_metric(name="Enqueued", unit=MetricUnit.Count, value=1)
     logger.info("webhook enqueued", extra={"event_id": received.id, "event_type": received.type})
     return {

@@ -9,21 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import stripe
 
-from api.main import app
-from api.routes import billing as billing_routes
-from api.services import billing as service
 from saascore.billing.settings import get_billing_settings
-from saascore.billing.stripe_api import STRIPE_API_VERSION
 from saascore.db.connection import Database
 from saascore.db.tenancy import tenant_transaction
-from tests.integration.api.harness import ApiHarness, api
-from tests.support.stripe_stub import TEST_API_KEY, StripeStub, stripe_stub
+from tests.support.stripe_stub import stripe_stub
 from webhooks import dispatch
 from webhooks.settings import get_settings
 
-__all__ = ["api", "stripe_stub"]
+__all__ = ["stripe_stub"]
 
 
 @dataclass(frozen=True)
@@ -72,20 +66,3 @@ def tenant(make_tenant: Callable[..., BillingTenant]) -> BillingTenant:
 def fetch_all(database: Database, tenant_id: uuid.UUID, sql: str, *params: Any) -> list[dict[str, Any]]:
     with tenant_transaction(tenant_id, database=database) as conn:
         return [dict(row) for row in conn.execute(sql, params).fetchall()]
-
-
-@pytest.fixture
-def billing_api(api: ApiHarness, stripe_stub: StripeStub) -> Iterator[ApiHarness]:
-    client = stripe.StripeClient(
-        TEST_API_KEY,
-        stripe_version=STRIPE_API_VERSION,
-        base_addresses={"api": stripe_stub.url},
-        max_network_retries=0,
-    )
-    app.dependency_overrides[billing_routes.stripe_client] = lambda: client
-    service._price_cache.clear()
-    try:
-        yield api
-    finally:
-        app.dependency_overrides.pop(billing_routes.stripe_client, None)
-        service._price_cache.clear()
