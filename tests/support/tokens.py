@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 JWT_VECTORS = Path(__file__).resolve().parents[1] / "unit" / "saascontracts" / "conformance" / "jwt-rfc7515"
@@ -80,3 +81,23 @@ class FrozenClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> SigningKey:
+    return make_key("key-1")
+
+
+@pytest.fixture(scope="session")
+def other_key() -> SigningKey:
+    return make_key("key-2")
+
+
+@pytest.fixture(scope="session")
+def ec_key() -> EcSigningKey:
+    return make_ec_key("ec-1")
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
