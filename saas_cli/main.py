@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "saas_cli.stripe_connect",
     "saas_cli.ses",
     "saas_cli.doctor",
+    "saas_cli.tenants",
+    "saas_cli.ops",
 )
 
 

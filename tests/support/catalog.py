@@ -11,6 +11,8 @@ from typing import Any
 
 import psycopg
 
+from saascore.db.tenant_tables import TENANT_COLUMN_OVERRIDES
+
 TENANT_EXPRESSION = "current_setting('app.tenant_id'::text, true)"
 
 
@@ -38,9 +40,6 @@ GLOBAL_TABLES: dict[str, GlobalTable] = {
         " only) / app.parked_stripe_events"
     ),
 }
-
-# Tables whose tenant column is not called tenant_id.
-TENANT_COLUMN_OVERRIDES: dict[str, str] = {"tenants": "id"}
 
 # The only policy name allowed to apply to a role other than the application's: `owner_directory`, granted
 # to the table's owner alone, used by the SECURITY DEFINER directory functions (see migration 0004).
