@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-import psycopg
 import pytest
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
@@ -17,43 +16,9 @@ from moto.ses.models import ses_backends
 from jobs.tasks.email_templates import TEMPLATES, ses_template_name
 from local.moto_process import moto_server_process
 from tests.support.queues import MAX_RECEIVES, Queues, aws, queues
+from tests.support.tenants import make_tenant, owner_sql
 
-__all__ = ["MAX_RECEIVES", "Queues", "aws", "queues"]
-
-
-@pytest.fixture
-def make_tenant(pg: Any) -> Callable[..., uuid.UUID]:
-    """Insert a tenant as the owner (RLS on tenants allows the owner nothing else without a tenant)."""
-
-    def make(slug: str | None = None, **columns: Any) -> uuid.UUID:
-        tenant_id = uuid.uuid4()
-        slug = slug or f"t-{tenant_id.hex[:10]}"
-        with psycopg.connect(pg.owner_url, autocommit=True) as conn, conn.transaction():
-            conn.execute("SELECT app.set_tenant(%s)", (tenant_id,))
-            names = ["id", "name", "slug", *columns]
-            values = [tenant_id, slug, slug, *columns.values()]
-            conn.execute(
-                f"INSERT INTO tenants ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(values))})",
-                values,
-            )
-        return tenant_id
-
-    return make
-
-
-@pytest.fixture
-def owner_sql(pg: Any) -> Callable[..., list[dict[str, Any]]]:
-    """Run SQL as the owner inside a tenant's context (for arranging and inspecting rows)."""
-
-    def run(tenant_id: uuid.UUID | None, query: str, params: Any = ()) -> list[dict[str, Any]]:
-        from psycopg.rows import dict_row
-
-        with psycopg.connect(pg.owner_url, autocommit=True, row_factory=dict_row) as conn, conn.transaction():
-            conn.execute("SELECT app.set_tenant(%s)", (tenant_id,))
-            cursor = conn.execute(query, params)
-            return list(cursor.fetchall()) if cursor.description else []
-
-    return run
+__all__ = ["MAX_RECEIVES", "Queues", "aws", "make_tenant", "owner_sql", "queues"]
 
 
 @dataclass

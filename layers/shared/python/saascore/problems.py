@@ -10,8 +10,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://errors.saas.example/"
+from saascontracts.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE
+
+__all__ = ["PROBLEM_CONTENT_TYPE", "PROBLEM_TYPE_BASE", "Problem", "function_url_response"]
 
 
 @dataclass(frozen=True, slots=True)
