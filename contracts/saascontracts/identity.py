@@ -5,6 +5,14 @@ from __future__ import annotations
 
 # OAC signing overwrites the viewer's Authorization header, so the verified token travels here.
 AUTH_TOKEN_HEADER = "x-auth-token"  # noqa: S105 - a header name, not a secret
+# The host the viewer asked for (the distribution's domain or an alias): the origin only ever sees its own
+# Function URL host, and builds public URLs (Stripe redirects) from this when no public base URL is set.
+VIEWER_HOST_HEADER = "x-auth-viewer-host"
+# What the edge forwards there (lower-case DNS name, optional port); the origin checks it again.
+VIEWER_HOST_PATTERN = (
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::[0-9]{1,5})?"
+)
+MAX_VIEWER_HOST_CHARS = 253
 # Every header with this prefix is set only by the edge; client-sent copies are dropped.
 TRUSTED_HEADER_PREFIX = "x-auth-"
 

@@ -91,6 +91,7 @@ class ServiceStack(Stack):
                 "IDP_AUDIENCES": identity.client.user_pool_client_id,
                 "IDP_TOKEN_USE": "id",
                 "STRIPE_API_KEY": stripe.reference("api_key"),
+                # Without a domain these are paths, resolved against the host the viewer asked for.
                 "BILLING_CHECKOUT_SUCCESS_URL": f"{config.app_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
                 "BILLING_CHECKOUT_CANCEL_URL": f"{config.app_url}/billing/canceled",
                 "BILLING_PORTAL_RETURN_URL": f"{config.app_url}/billing",

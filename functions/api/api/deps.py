@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -116,6 +117,19 @@ async def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+_VIEWER_HOST = re.compile(edge_contract.VIEWER_HOST_PATTERN)
+
+
+async def get_public_origin(request: Request) -> str | None:
+    """``https://<host the viewer asked for>`` as the edge forwarded it; None off the edge path."""
+    host = request.headers.get(edge_contract.VIEWER_HOST_HEADER, "")
+    if len(host) > edge_contract.MAX_VIEWER_HOST_CHARS or not _VIEWER_HOST.fullmatch(host):
+        return None
+    return f"https://{host}"
+
+
+PublicOriginDep = Annotated[str | None, Depends(get_public_origin)]
 
 
 async def rate_limited_principal(request: Request, principal: PrincipalDep) -> Principal:

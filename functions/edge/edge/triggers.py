@@ -17,7 +17,13 @@ from collections.abc import Mapping, MutableMapping
 from edge.responses import CfHeaders, all_values, first_value, header_entry, problem
 from edge.runtime import Runtime
 from edge.session import CredentialError, Identity, cross_site_reason, parse_cookies, presented_token
-from saascontracts.identity import AUTH_TOKEN_HEADER, TRUSTED_HEADER_PREFIX
+from saascontracts.identity import (
+    AUTH_TOKEN_HEADER,
+    MAX_VIEWER_HOST_CHARS,
+    TRUSTED_HEADER_PREFIX,
+    VIEWER_HOST_HEADER,
+    VIEWER_HOST_PATTERN,
+)
 from saascontracts.tokens import TokenError
 
 TYPE_CHECKING = False
@@ -33,6 +39,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _ANONYMOUS_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+_VIEWER_HOST = re.compile(VIEWER_HOST_PATTERN)
 # Attributes from headers CloudFront adds after viewer-request: viewer-response may not see them.
 ORIGIN_ONLY_ATTRIBUTES = frozenset({"country", "deviceType"})
 _DEVICE_HEADERS = (
@@ -114,6 +121,9 @@ def viewer_request(runtime: Runtime, cf: MutableMapping[str, Any]) -> dict[str, 
             security_headers=runtime.config.security_headers,
         )
     headers["x-request-id"] = header_entry("X-Request-Id", request_id)
+    viewer_host = (first_value(headers, "host") or "").strip().lower()
+    if len(viewer_host) <= MAX_VIEWER_HOST_CHARS and _VIEWER_HOST.fullmatch(viewer_host):
+        headers[VIEWER_HOST_HEADER] = header_entry("X-Auth-Viewer-Host", viewer_host)
     config = runtime.config
     method = str(request.get("method") or "GET").upper()
     uri = str(request.get("uri") or "/")

@@ -102,6 +102,25 @@ def test_public_path_passes_without_identity_and_strips_spoofed_headers() -> Non
 
 
 @pytest.mark.usefixtures("configured")
+def test_the_viewer_host_is_forwarded_and_a_client_copy_is_dropped() -> None:
+    request = handler.viewer_request(
+        viewer_event("/api/v1/health", Host="D111.CloudFront.net", X_Auth_Viewer_Host="evil.example")
+    )
+    assert request["headers"]["x-auth-viewer-host"] == [
+        {"key": "X-Auth-Viewer-Host", "value": "d111.cloudfront.net"}
+    ]
+
+
+@pytest.mark.usefixtures("configured")
+@pytest.mark.parametrize(
+    "host", ["evil.example/path", "a..b", "-a.example", "a.example:port", "x" * 254, "a.example\r\nx: y"]
+)
+def test_a_malformed_viewer_host_is_not_forwarded(host: str) -> None:
+    request = handler.viewer_request(viewer_event("/api/v1/health", Host=host, X_Auth_Viewer_Host="evil"))
+    assert "x-auth-viewer-host" not in request["headers"]
+
+
+@pytest.mark.usefixtures("configured")
 def test_protected_path_without_credentials_gets_401_problem() -> None:
     response = handler.viewer_request(viewer_event())
     body = assert_problem(response, 401)

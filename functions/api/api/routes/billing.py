@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from api.deps import ActorDep, IdempotencyDep, RequirePermission, TenantTx
+from api.deps import ActorDep, IdempotencyDep, PublicOriginDep, RequirePermission, TenantTx
 from api.schemas.billing import (
     BillingOverview,
     CheckoutSession,
@@ -65,10 +65,16 @@ async def create_checkout_session(
     idem: IdempotencyDep,
     client: StripeDep,
     settings: SettingsDep,
+    public_origin: PublicOriginDep,
 ) -> Response:
     def produce() -> CheckoutSession:
         session_id, url = billing.start_checkout(
-            conn, client, settings, tenant_id=access.principal.tenant_id, plan=plan_for(body.plan)
+            conn,
+            client,
+            settings,
+            tenant_id=access.principal.tenant_id,
+            plan=plan_for(body.plan),
+            public_origin=public_origin,
         )
         audit.record(
             conn,
@@ -85,11 +91,16 @@ async def create_checkout_session(
 
 @router.post("/portal-session", status_code=201, response_model=PortalSession)
 async def create_portal_session(
-    conn: TenantTx, access: CanManage, client: StripeDep, settings: SettingsDep
+    conn: TenantTx,
+    access: CanManage,
+    client: StripeDep,
+    settings: SettingsDep,
+    public_origin: PublicOriginDep,
 ) -> PortalSession:
-    return PortalSession(
-        url=billing.open_portal(conn, client, settings, tenant_id=access.principal.tenant_id)
+    url = billing.open_portal(
+        conn, client, settings, tenant_id=access.principal.tenant_id, public_origin=public_origin
     )
+    return PortalSession(url=url)
 
 
 @router.post("/plan-change/preview", response_model=PlanChangePreview)

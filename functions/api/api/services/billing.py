@@ -33,6 +33,7 @@ from saascore.billing.settings import BillingSettings
 from saascore.billing.state import effective_access_level
 from saascore.billing.stripe_api import get_stripe_client
 from saascore.db.connection import Connection
+from saascore.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     import stripe
@@ -53,6 +54,19 @@ class LiveSubscription:
     stripe_item_id: str | None
     plan: str
     status: str
+
+
+def redirect_url(url: str, public_origin: str | None) -> str:
+    """A configured redirect URL; a path is resolved against the viewer's origin, which is how a deploy
+    without a custom domain learns its CloudFront domain without a second deploy."""
+    if not url.startswith("/"):
+        return url
+    if public_origin is None:
+        raise ConfigurationError(
+            "billing redirect URLs are paths and the request carries no viewer host (it did not come"
+            " through the edge); set public_base_url"
+        )
+    return public_origin + url
 
 
 def stripe_client() -> StripeClient:
@@ -153,10 +167,13 @@ def start_checkout(
     *,
     tenant_id: uuid.UUID,
     plan: Plan,
+    public_origin: str | None,
 ) -> tuple[str, str]:
     """A Stripe Checkout session for ``plan``: (session id, url). Refused when already subscribed."""
     import stripe
 
+    success_url = redirect_url(settings.checkout_success_url, public_origin)
+    cancel_url = redirect_url(settings.checkout_cancel_url, public_origin)
     tenant = _lock_tenant(conn, tenant_id)
     if _live_subscription(conn, tenant_id) is not None:
         raise AlreadySubscribedError("the tenant already has a subscription; change its plan instead")
@@ -172,8 +189,8 @@ def start_checkout(
                 "line_items": [{"price": price, "quantity": 1}],
                 "metadata": metadata,
                 "subscription_data": {"metadata": metadata},
-                "success_url": settings.checkout_success_url,
-                "cancel_url": settings.checkout_cancel_url,
+                "success_url": success_url,
+                "cancel_url": cancel_url,
             }
         )
     except stripe.StripeError as exc:
@@ -182,16 +199,22 @@ def start_checkout(
 
 
 def open_portal(
-    conn: Connection, client: stripe.StripeClient, settings: BillingSettings, *, tenant_id: uuid.UUID
+    conn: Connection,
+    client: stripe.StripeClient,
+    settings: BillingSettings,
+    *,
+    tenant_id: uuid.UUID,
+    public_origin: str | None,
 ) -> str:
     import stripe
 
+    return_url = redirect_url(settings.portal_return_url, public_origin)
     customer = repo.customer_id(conn, tenant_id=tenant_id)
     if customer is None:
         raise NoCustomerError("the tenant has no billing account yet; start a checkout first")
     try:
         session = client.v1.billing_portal.sessions.create(
-            params={"customer": customer, "return_url": settings.portal_return_url}
+            params={"customer": customer, "return_url": return_url}
         )
     except stripe.StripeError as exc:
         raise _provider_error(exc) from exc

@@ -7,9 +7,11 @@ import time
 from typing import Any, get_args
 
 from api.main import app
+from api.routes import billing as billing_routes
 from api.schemas.billing import PaidPlan
 from saas_cli import stripe_samples as samples
 from saascore.billing.plans import PLANS
+from saascore.billing.settings import BillingSettings
 from tests.integration.api.harness import ApiHarness, Session
 from tests.support.stripe_stub import StripeStub
 from webhooks.dispatch import process_event
@@ -54,6 +56,40 @@ def test_checkout_creates_one_customer_with_tenant_metadata(
     assert session["client_reference_id"] == str(owner.tenant_id)
     assert session["subscription_data_requested"] == {"metadata": {"tenant_id": str(owner.tenant_id)}}
     assert session["line_items_requested"] == [{"price": "price_pro_monthly", "quantity": "1"}]
+
+
+def test_redirect_paths_resolve_against_the_viewer_host(
+    billing_api: ApiHarness, stripe_stub: StripeStub
+) -> None:
+    paths = BillingSettings(
+        BILLING_CHECKOUT_SUCCESS_URL="/billing/success?session_id={CHECKOUT_SESSION_ID}",
+        BILLING_CHECKOUT_CANCEL_URL="/billing/canceled",
+        BILLING_PORTAL_RETURN_URL="/billing",
+    )
+    app.dependency_overrides[billing_routes.billing_settings] = lambda: paths
+    try:
+        owner = billing_api.sign_up()
+        off_edge = post(billing_api, owner, "checkout-session", {"plan": "pro"})
+        assert off_edge.status_code == 503
+        assert off_edge.json()["type"].endswith("/service-misconfigured")
+        assert stripe_stub.customers == {}
+        viewer = {"x-auth-viewer-host": "d111.cloudfront.net"}
+        created = post(billing_api, owner, "checkout-session", {"plan": "pro"}, **viewer)
+        assert created.status_code == 201, created.text
+        session = stripe_stub.checkout_sessions[created.json()["id"]]
+        assert (
+            session["success_url"]
+            == "https://d111.cloudfront.net/billing/success?session_id={CHECKOUT_SESSION_ID}"
+        )
+        assert session["cancel_url"] == "https://d111.cloudfront.net/billing/canceled"
+        forged = post(billing_api, owner, "portal-session", None, **{"x-auth-viewer-host": "evil.example/x"})
+        assert forged.status_code == 503
+        portal = post(billing_api, owner, "portal-session", None, **viewer)
+        assert portal.status_code == 201, portal.text
+        [portal_request] = stripe_stub.requests_to("POST", "/v1/billing_portal/sessions")
+        assert portal_request.params["return_url"] == "https://d111.cloudfront.net/billing"
+    finally:
+        app.dependency_overrides.pop(billing_routes.billing_settings, None)
 
 
 def test_concurrent_checkouts_still_create_one_customer(
