@@ -29,6 +29,8 @@ BOOTSTRAP_STACK = "CDKToolkit"
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"  # the default qualifier
 # Synthesized templates refuse bootstrap versions 1-5 (their CheckBootstrapVersion rule).
 MIN_BOOTSTRAP_VERSION = 6
+# The sandbox's daily sending quota (SES developer guide, "Request production access").
+SES_SANDBOX_DAILY_QUOTA = 200
 READY = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE")
 
 
@@ -198,12 +200,34 @@ class Doctor:
             return Check(name, False, f"not verified (DKIM {status.dkim_status})", fix)
         return Check(name, True, "verified")
 
+    def ses_production_access(self) -> Check:
+        """The SES sandbox (200 messages a day, verified recipients only) shows as that send quota; the
+        SESv2 GetAccount flag says the same but is not in every SDK stand-in, the quota is."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        name = "SES production access"
+        fix = (
+            "request production access: aws sesv2 put-account-details --production-access-enabled"
+            " --mail-type TRANSACTIONAL --website-url <your site> --use-case-description <how you send>"
+            f" --region {self.target.config.region}"
+        )
+        try:
+            quota = self.target.client("ses").get_send_quota()
+        except (BotoCoreError, ClientError) as exc:
+            return Check(name, False, _error_message(exc), fix)
+        per_day = int(quota["Max24HourSend"])
+        if per_day > SES_SANDBOX_DAILY_QUOTA:
+            return Check(name, True, f"{per_day:,} messages per 24 h")
+        if self.target.config.name != "prod":
+            return Check(name, True, "sandbox (verified recipients only, 200 a day): enough for dev")
+        return Check(name, False, "sandbox: mail reaches verified recipients only, 200 a day", fix)
+
     def run(self) -> list[Check]:
         checks = [self.credentials()]
         checks += [self.bootstrap(region) for region in self.target.regions]
         checks += self.stacks()
         secret, stored = self.stored_secret()
-        checks += [secret, self.webhook_endpoint(stored), self.ses_identity()]
+        checks += [secret, self.webhook_endpoint(stored), self.ses_identity(), self.ses_production_access()]
         return checks
 
 

@@ -6,6 +6,7 @@ import json
 
 import boto3
 import pytest
+from moto.ses.models import SESBackend, SESQuota
 
 from saas_cli import main as saas
 from saas_cli.deployment import Deployment, environment_config
@@ -50,7 +51,8 @@ def test_fresh_account_lacks_everything_and_each_line_says_what_to_run(aws, caps
     assert "MISSING stack saas-dev-service (eu-west-1)" in out
     assert "fix: npx cdk deploy --all -c env=dev" in out
     assert "MISSING Stripe secret filled" in out
-    assert "1/9 in place; 8 missing" in out
+    assert "ok      SES production access: sandbox (verified recipients only, 200 a day)" in out
+    assert "2/10 in place; 8 missing" in out
 
 
 def test_connected_environment_lacks_nothing(deployed, stripe_account, capsys):
@@ -62,7 +64,7 @@ def test_connected_environment_lacks_nothing(deployed, stripe_account, capsys):
     )
     connect(deployed, api_key=GOOD_KEY)
     assert saas.main(["doctor", "--env", "dev"]) == 0, capsys.readouterr().out
-    assert "9/9 in place" in capsys.readouterr().out
+    assert "10/10 in place" in capsys.readouterr().out
 
 
 def test_placeholder_secret_and_missing_identity_are_named(deployed, stripe_account):
@@ -88,6 +90,22 @@ def test_endpoint_deleted_in_stripe_or_with_other_events_is_missing(deployed, st
     check = Doctor(deployed).webhook_endpoint(json.loads(_secret(deployed)))
     assert not check.ok
     assert "no endpoint for https://" in check.detail
+
+
+@pytest.mark.parametrize(
+    ("env", "daily_quota", "ok"), [("prod", 200, False), ("prod", 50_000, True), ("dev", 200, True)]
+)
+def test_prod_in_the_ses_sandbox_is_missing(aws, monkeypatch, env, daily_quota, ok):
+    # A copy of dev named prod: the check reads only the name and the region.
+    target = Deployment(environment_config("dev").model_copy(update={"name": env}))
+    quota = SESQuota(sent=0)
+    quota.max24_hour_send = daily_quota
+    monkeypatch.setattr(SESBackend, "get_send_quota", lambda self: quota)
+    check = Doctor(target).ses_production_access()
+    assert check.ok is ok
+    if not ok:
+        assert "sandbox" in check.detail
+        assert "aws sesv2 put-account-details --production-access-enabled" in check.fix
 
 
 @pytest.mark.parametrize(("version", "ok"), [("5", False), ("6", True)])
