@@ -23,7 +23,8 @@ from infra.config import EDGE_REGION
 from infra.packaging import REPO_ROOT, stage_tree
 
 HANDLER_PACKAGE = REPO_ROOT / "infra" / "custom_resources" / "edge_log_retention"
-# Where CloudFront's regional edge caches run Lambda@Edge (and so where its log groups appear).
+# Where CloudFront's regional edge caches run Lambda@Edge, so where its log groups appear: the 13 regions
+# with regional edge caches (CloudFront developer guide, "Edge function logs"; the list Gruntwork keeps agrees).
 EDGE_LOG_REGIONS = (
     "us-east-1",
     "us-east-2",
