@@ -2,17 +2,17 @@
 
 Subcommands are registered by small modules so each area owns its own: database (`migrate`), local
 stack (`dev`, `token`), webhooks (`webhooks replay|redrive|send`), flags (`flags eval`), a deployed
-environment (`stripe connect`, `ses dkim`, `doctor`).
+environment (`stripe connect`, `ses dkim`, `doctor`), one tenant (`tenants …`), operations (`ops`); see `registry`.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
-# Each module exposes `register(subparsers)`; a module that is missing is simply not offered.
+from saas_cli.registry import register_modules
+
 COMMAND_MODULES = (
     "saas_cli.db",
     "saas_cli.dev",
@@ -29,15 +29,7 @@ COMMAND_MODULES = (
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="saas", description="SaaS platform operator commands")
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(subparsers)
+    register_modules(parser.add_subparsers(dest="command", required=True), COMMAND_MODULES)
     return parser
 
 
