@@ -22,7 +22,9 @@ from schemathesis.specs.openapi.checks import (
 
 from api.main import OPENAPI_URL, app
 
-AREA_TAGS = ["health", "sessions", "tenant", "members", "roles", "audit", "projects"]
+# Every operation except billing's, which needs the Stripe stub and has its own fuzz test beside its routes;
+# an operation added later is fuzzed without anyone listing it.
+EXCLUDED_TAGS = ["billing"]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
 CHECKS = [
     not_a_server_error,
@@ -34,7 +36,7 @@ CHECKS = [
 
 pytestmark = pytest.mark.slow
 
-schema = schemathesis.openapi.from_asgi(OPENAPI_URL, app).include(tag=AREA_TAGS)
+schema = schemathesis.openapi.from_asgi(OPENAPI_URL, app).exclude(tag=EXCLUDED_TAGS)
 
 
 @schema.parametrize()

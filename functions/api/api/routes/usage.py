@@ -24,7 +24,14 @@ CanRead = Annotated[Access, Depends(RequirePermission("usage:read"))]
 SOFT_LIMIT_HEADER = "X-Usage-Warning"
 
 
-@router.post("", status_code=201, response_model=UsageEvent)
+@router.post(
+    "",
+    status_code=201,
+    response_model=UsageEvent,
+    responses={
+        200: {"model": UsageEvent, "description": "A retry: the event already recorded under this key"}
+    },
+)
 async def record(
     body: UsageCreate,
     conn: TenantTx,
