@@ -10,6 +10,7 @@ import pytest
 
 from saascore.db.connection import Database, get_database
 from saascore.settings import DatabaseSettings, get_database_settings
+from tests.support.cells import TestCells, configure_cells, dedicated_database
 from tests.support.pgbouncer import PgBouncer, start_pgbouncer
 from tests.support.postgres import (
     PgServer,
@@ -43,6 +44,20 @@ def pg(pg_template: PgServer) -> Iterator[TestDatabase]:
         yield database
     finally:
         drop_database(database)
+
+
+@pytest.fixture
+def dedicated_pg(pg_template: PgServer) -> Iterator[TestDatabase]:
+    """A second migrated database of this test's own: a dedicated cell beside the pooled ``pg``."""
+    yield from dedicated_database(pg_template)
+
+
+@pytest.fixture
+def cells(
+    pg: TestDatabase, dedicated_pg: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestCells]:
+    """``CELLS`` names the dedicated cell; ``cells.place(slug)`` routes that slug's sign-up to it."""
+    yield from configure_cells(pg, dedicated_pg, monkeypatch)
 
 
 @pytest.fixture

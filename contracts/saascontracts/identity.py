@@ -23,6 +23,9 @@ IDENTITY_CLAIMS = (
     ("role", "x-auth-role", "X-Auth-Role"),
     ("plan", "x-auth-plan", "X-Auth-Plan"),
     ("sid", "x-auth-session", "X-Auth-Session"),
+    # The cell holding the tenant's data (absent from tokens issued without one: the origin then asks
+    # its directory). Trusted only as part of the verified token, like every claim here.
+    ("cell", "x-auth-cell", "X-Auth-Cell"),
 )
 
 # `__Host-`: Secure, Path=/, no Domain, so no sibling subdomain can plant or read it.

@@ -14,12 +14,15 @@ import uuid
 from typing import Any
 
 import psycopg
+import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.deps import get_principal, tenant_tx
 from api.main import app, routes
+from saascore.db.cells import POOLED_CELL
 from tests.integration.api.harness import api
+from tests.support.cells import DEDICATED_CELL
 from tests.support.rows import insert_row
 
 __all__ = ["api"]
@@ -140,12 +143,24 @@ def _body_for(path: str, schema: dict[str, Any], method: str) -> dict[str, Any] 
     return BODY_EXAMPLES[name]
 
 
-def test_tenant_a_cannot_reach_tenant_b_resources(api, pg):
+# (cell of tenant A, cell of tenant B): both pooled, both in one dedicated cell (forced RLS there too),
+# and split across cells (A's requests reach a database where B does not exist).
+PLACEMENTS = {
+    "pooled": (POOLED_CELL, POOLED_CELL),
+    "dedicated": (DEDICATED_CELL, DEDICATED_CELL),
+    "split": (DEDICATED_CELL, POOLED_CELL),
+}
+
+
+@pytest.mark.parametrize("placement", sorted(PLACEMENTS))
+def test_tenant_a_cannot_reach_tenant_b_resources(api, cells, placement):
+    a_cell, b_cell = PLACEMENTS[placement]
+    cells.place(*[slug for slug, cell in (("tenant-a", a_cell), ("tenant-b", b_cell)) if cell != POOLED_CELL])
     a = api.sign_up("tenant-a")
     b = api.sign_up("tenant-b")
     api.client.post("/api/v1/projects", json={"name": MARKER}, headers=b.headers)
     schema = api.client.get("/api/v1/openapi.json").json()
-    with _admin(pg) as admin:
+    with _admin(cells.database_of(b_cell)) as admin:
         b_ids: dict[str, str] = {}
         for method, path, _route in operations():
             for param in re.findall(r"{(\w+)}", path):

@@ -15,9 +15,15 @@ TENANT_A = uuid.UUID("aaaaaaaa-0000-4000-8000-000000000001")
 TENANT_B = uuid.UUID("bbbbbbbb-0000-4000-8000-000000000002")
 
 
+@pytest.fixture(params=["pooled", "dedicated"])
+def cell_pg(request, pg):
+    """The matrices run in the pooled cell and in a dedicated one (every cell has the same schema)."""
+    return pg if request.param == "pooled" else request.getfixturevalue("dedicated_pg")
+
+
 @pytest.fixture
-def admin(pg):
-    with psycopg.connect(_admin_url(pg), autocommit=True) as conn:
+def admin(cell_pg):
+    with psycopg.connect(_admin_url(cell_pg), autocommit=True) as conn:
         yield conn
 
 
@@ -74,14 +80,14 @@ def test_global_tables_are_read_only_to_the_application(admin):
             assert allowed == (False,), f"saas_app may {privilege} {table}"
 
 
-def test_rows_of_another_tenant_are_invisible_and_untouchable(admin, pg):
+def test_rows_of_another_tenant_are_invisible_and_untouchable(admin, cell_pg):
     checked = []
     for table, column in tenant_tables(admin):
         insert_row(admin, table=table, tenant_column=column, tenant_id=TENANT_A)
         insert_row(admin, table=table, tenant_column=column, tenant_id=TENANT_B)
         checked.append((table, column))
     failures: list[str] = []
-    with psycopg.connect(pg.app_url, autocommit=True) as app:
+    with psycopg.connect(cell_pg.app_url, autocommit=True) as app:
         for table, column in checked:
             ident, col = sql.Identifier(table), sql.Identifier(column)
             with app.transaction():
@@ -105,7 +111,7 @@ def test_rows_of_another_tenant_are_invisible_and_untouchable(admin, pg):
                 count = app.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()
                 if count != (0,):
                     failures.append(f"{table}: {count[0] if count else '?'} rows visible with no tenant set")
-    with psycopg.connect(_admin_url(pg), autocommit=True) as check:
+    with psycopg.connect(_admin_url(cell_pg), autocommit=True) as check:
         for table, column in checked:
             remaining = check.execute(
                 sql.SQL("SELECT count(*) FROM {} WHERE {} = %s").format(
@@ -119,9 +125,9 @@ def test_rows_of_another_tenant_are_invisible_and_untouchable(admin, pg):
     assert len(checked) >= 10
 
 
-def test_writing_a_row_for_another_tenant_is_refused(admin, pg):
+def test_writing_a_row_for_another_tenant_is_refused(admin, cell_pg):
     failures = []
-    with psycopg.connect(pg.app_url, autocommit=True) as app:
+    with psycopg.connect(cell_pg.app_url, autocommit=True) as app:
         for table, column in tenant_tables(admin):
             for tenant_setting in (TENANT_A, None):
                 try:

@@ -34,6 +34,7 @@ from api.services.identity import Principal, principal_from_token
 from api.services.ratelimit import get_rate_limiter
 from api.settings import ApiSettings, get_settings
 from saascontracts import identity as edge_contract
+from saascore.db.cells import UnknownCellError, route_database
 from saascore.db.connection import Connection, Database, get_database
 from saascore.db.tenancy import tenant_transaction
 from saascore.observability import get_logger
@@ -54,6 +55,7 @@ _PRINCIPAL_ATTRIBUTE = {
     "role": "role",
     "plan": "plan",
     "sid": "session_id",
+    "cell": "cell",
 }
 EDGE_CLAIM_HEADERS = {
     header: _PRINCIPAL_ATTRIBUTE[claim] for claim, header, _ in edge_contract.IDENTITY_CLAIMS
@@ -109,7 +111,8 @@ async def get_principal(
     principal = principal_from_token(token)
     for header, attribute in EDGE_CLAIM_HEADERS.items():
         claimed = request.headers.get(header)
-        if claimed is not None and not hmac.compare_digest(claimed, str(getattr(principal, attribute))):
+        verified = getattr(principal, attribute)
+        if claimed is not None and (verified is None or not hmac.compare_digest(claimed, str(verified))):
             raise UnauthenticatedError("identity headers do not match the verified token")
     logger.append_keys(tenant_id=str(principal.tenant_id), user_id=str(principal.user_id))
     request.state.principal = principal
@@ -156,10 +159,23 @@ async def get_db() -> Database:
     return get_database()
 
 
-async def tenant_tx(
+async def get_tenant_db(
     principal: Annotated[Principal, Depends(rate_limited_principal)], db: Annotated[Database, Depends(get_db)]
+) -> Database:
+    """The database of the caller's cell, from the signed cell claim (``db`` stands for the pooled cell)."""
+    try:
+        return route_database(principal.tenant_id, claimed_cell=principal.cell, default=db)
+    except UnknownCellError as exc:
+        raise UnauthenticatedError("the session names a cell that does not exist; refresh it") from exc
+
+
+TenantDb = Annotated[Database, Depends(get_tenant_db)]
+
+
+async def tenant_tx(
+    principal: Annotated[Principal, Depends(rate_limited_principal)], db: TenantDb
 ) -> AsyncIterator[Connection]:
-    """The request's one transaction, scoped to the caller's tenant (RLS)."""
+    """The request's one transaction, scoped to the caller's tenant (RLS), in the tenant's cell."""
     with tenant_transaction(principal.tenant_id, database=db) as conn:
         yield conn
 

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jobs.registry import SWEEP_OUTBOX, spec_for
 from jobs.repositories import tenants as repo
-from saascore.db.connection import Database, get_database
+from saascore.db.cells import every_cell_database
+from saascore.db.connection import Database
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
 from saascore.jobs import deliver_pending, enqueue_job, send_system_job, sweep_outbox
 from saascore.jobs.model import JOB_TYPE_PATTERN
@@ -44,19 +45,23 @@ def schedule(event: ScheduledEvent, *, database: Database | None = None) -> dict
         return {"job_type": spec.type, "enqueued": 1, "job_id": str(job_id)}
     tick = (event.scheduled_time or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
     dedup_key = f"schedule:{tick.isoformat()}"
-    with tenantless_transaction(database=database) as conn:
-        tenants = repo.active_tenant_ids(conn)
-    for tenant_id in tenants:
-        with tenant_transaction(tenant_id, database=database) as conn:
-            enqueue_job(
-                conn, tenant_id=tenant_id, job_type=spec.type, payload=event.payload, dedup_key=dedup_key
-            )
-        deliver_pending(database=database)
-    return {"job_type": spec.type, "enqueued": len(tenants), "dedup_key": dedup_key}
+    enqueued = 0
+    # Without ``database``, every cell's tenants (each cell lists the tenants it holds).
+    for db in [database] if database is not None else every_cell_database():
+        with tenantless_transaction(database=db) as conn:
+            tenants = repo.active_tenant_ids(conn)
+        for tenant_id in tenants:
+            with tenant_transaction(tenant_id, database=db) as conn:
+                enqueue_job(
+                    conn, tenant_id=tenant_id, job_type=spec.type, payload=event.payload, dedup_key=dedup_key
+                )
+            deliver_pending(database=db)
+        enqueued += len(tenants)
+    return {"job_type": spec.type, "enqueued": enqueued, "dedup_key": dedup_key}
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    outcome = schedule(ScheduledEvent.model_validate(event), database=get_database())
+    outcome = schedule(ScheduledEvent.model_validate(event))
     logger.info("schedule tick handled", extra=outcome)
     return outcome

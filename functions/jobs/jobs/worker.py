@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from jobs.exceptions import JobDead, PermanentJobError, RetryLater
 from jobs.runner import run_message
 from jobs.settings import get_settings
-from saascore.db.connection import get_database
+from saascore.db.cells import route_database
 from saascore.jobs.model import JobMessage
 from saascore.jobs.outbox import get_sqs_client
 from saascore.observability import get_logger, get_metrics, get_tracer
@@ -44,7 +44,10 @@ def record_handler(record: SQSRecord) -> str:
     receive_count = int(record.attributes.approximate_receive_count)
     try:
         outcome = run_message(
-            message, receive_count=receive_count, settings=get_settings(), database=get_database()
+            message,
+            receive_count=receive_count,
+            settings=get_settings(),
+            database=route_database(message.tenant_id),
         )
     except RetryLater as exc:
         metrics.add_metric(name="JobRetried", unit=MetricUnit.Count, value=1)

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 import pytest
 
 import jobs.runner
@@ -227,3 +228,24 @@ def test_system_jobs_run_without_a_row_and_retry_through_sqs_alone(w):
     assert w.visibility_changes == [1]
     assert w.poller.poll(wait=5)[1] == []
     assert w.calls["global_echo"] == 2
+
+
+def test_a_dedicated_cell_tenants_job_is_enqueued_delivered_and_run_in_its_cell(w, cells, app_database):
+    from saascore.db.cells import place_tenant
+    from tests.support.cells import DEDICATED_CELL
+
+    w.behaviour["echo"] = {"cell": "dedicated"}
+    tenant = uuid.uuid4()
+    with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("SELECT app.set_tenant(%s)", (tenant,))
+        conn.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Big', 'big-co')", (tenant,))
+    place_tenant(app_database, tenant, DEDICATED_CELL)
+    job_id = enqueue(tenant, "echo")  # the job row, its outbox row and the delivery: the dedicated cell
+
+    records, failed = w.poller.poll()
+    assert (len(records), failed) == (1, [])
+    with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("SELECT app.set_tenant(%s)", (tenant,))
+        row = conn.execute("SELECT status, result FROM jobs WHERE id = %s", (job_id,)).fetchone()
+    assert row == ("succeeded", {"cell": "dedicated"})
+    assert w.owner_sql(tenant, "SELECT count(*) AS n FROM jobs") == [{"n": 0}]  # nothing in the pooled cell

@@ -564,3 +564,21 @@ def test_a_second_customer_naming_a_tenant_is_not_linked_nor_cached(app_database
     [customer] = fetch_all(app_database, tenant.id, "SELECT stripe_customer_id FROM billing_customers")
     assert customer["stripe_customer_id"] == tenant.customer  # one customer per tenant stays
     assert stranger not in dispatch._tenant_of_customer
+
+
+def test_an_event_of_a_dedicated_cell_tenant_is_routed_and_applied_in_its_cell(app_database, cells) -> None:
+    from saascore.db.cells import cell_database, place_tenant
+    from tests.integration.webhooks.conftest import create_tenant
+    from tests.support.cells import DEDICATED_CELL
+
+    dedicated = cell_database(DEDICATED_CELL)
+    tenant = create_tenant(dedicated)  # its customer is linked in the dedicated cell only
+    place_tenant(app_database, tenant.id, DEDICATED_CELL)
+    result = process_event(sub_event(tenant, "customer.subscription.created", lookup_key="pro_monthly"))
+    assert (result.outcome, result.tenant_id) == ("applied", tenant.id)
+    assert tenant_row(dedicated, tenant)["plan"] == "pro"
+    assert count(dedicated, tenant, "stripe_events") == 1
+    assert count(app_database, tenant, "stripe_events") == 0
+    replayed = replay_event(result.event_id)  # the stored event is found in its cell too
+    assert replayed is not None
+    assert replayed.tenant_id == tenant.id

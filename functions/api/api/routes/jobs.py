@@ -13,11 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
-from api.deps import IdempotencyDep, RequirePermission, TenantTx, get_db
+from api.deps import IdempotencyDep, RequirePermission, TenantDb, TenantTx
 from api.schemas.jobs import Job, ReportCreate
 from api.services import jobs
 from api.services.access import Access
-from saascore.db.connection import Database
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 
@@ -25,7 +24,7 @@ CanCreateReports = Annotated[Access, Depends(RequirePermission("reports:create")
 CanReadJobs = Annotated[Access, Depends(RequirePermission("jobs:read"))]
 
 
-async def job_delivery(db: Annotated[Database, Depends(get_db)]) -> AsyncIterator[jobs.JobDelivery]:
+async def job_delivery(db: TenantDb) -> AsyncIterator[jobs.JobDelivery]:
     delivery = jobs.JobDelivery(db)
     yield delivery  # nothing is sent when the route (and so its transaction) failed
     delivery.send()

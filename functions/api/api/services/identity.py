@@ -18,6 +18,7 @@ from api.exceptions import UnauthenticatedError
 from api.services.signing import Signer, get_signer, sign_jws
 from api.settings import ApiSettings, get_settings
 from saascontracts.tokens import IssuerConfig, TokenError, TokenVerifier
+from saascore.db.cells import CELL_NAME
 from saascore.exceptions import ConfigurationError
 
 
@@ -31,6 +32,7 @@ class Principal:
     role: str
     plan: str
     token: str
+    cell: str | None = None  # the signed cell claim; None for tokens issued without one
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,9 @@ def principal_from_token(token: str) -> Principal:
     role, plan = claims.get("role"), claims.get("plan")
     if not isinstance(role, str) or not isinstance(plan, str):
         raise UnauthenticatedError("session token lacks role or plan")
+    cell = claims.get("cell")
+    if cell is not None and not (isinstance(cell, str) and CELL_NAME.fullmatch(cell)):
+        raise UnauthenticatedError("session token claim cell is invalid")
     return Principal(
         user_id=_uuid_claim(claims, "sub"),
         tenant_id=_uuid_claim(claims, "tid"),
@@ -94,6 +99,7 @@ def principal_from_token(token: str) -> Principal:
         role=role,
         plan=plan,
         token=token,
+        cell=cell,
     )
 
 
@@ -122,6 +128,7 @@ def issue_access_token(
     session_id: uuid.UUID,
     role: str,
     plan: str,
+    cell: str | None = None,
     settings: ApiSettings | None = None,
     signer: Signer | None = None,
     now: float | None = None,
@@ -141,4 +148,6 @@ def issue_access_token(
         "iat": issued,
         "exp": issued + ttl,
     }
+    if cell is not None:
+        claims["cell"] = cell
     return sign_jws(signer or get_signer(), claims), ttl

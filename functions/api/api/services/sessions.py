@@ -3,6 +3,10 @@
 Refresh tokens are self-describing, ``<tenant id>.<secret>``: the tenant part selects the tenant
 transaction (RLS stays on; no cross-tenant look-up), only SHA-256 of the secret is stored. A refresh
 token is used once; presenting a used one revokes its session, i.e. the whole token family.
+
+Every session token carries the tenant's cell (``cell`` claim): sign-up places the tenant (its reserved
+cell, else the pooled one) in the directory first; sign-in and refresh ask the router, so a session picks
+up a new cell on its next refresh. ``db`` is the pooled cell's Database (the control plane).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from api.services.audit import AuditActor
 from api.services.identity import IdpIdentity, issue_access_token
 from api.settings import ApiSettings
 from saascore.billing.plans import TRIAL_DAYS, TRIAL_PLAN
+from saascore.db.cells import cell_database, get_cell_router, place_tenant
 from saascore.db.connection import Connection, Database
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
 
@@ -48,6 +53,7 @@ class _Opened:
     tenant_id: uuid.UUID
     role: str
     plan: str
+    cell: str
 
 
 def _new_refresh_token(tenant_id: uuid.UUID) -> tuple[str, bytes]:
@@ -78,6 +84,7 @@ def _open(
     user_id: uuid.UUID,
     role: str,
     plan: str,
+    cell: str,
     origin: Origin,
 ) -> _Opened:
     session_id = repo.create_session(
@@ -103,7 +110,7 @@ def _open(
         resource_type="session",
         resource_id=session_id,
     )
-    return _Opened(session_id, refresh_token, user_id, tenant_id, role, plan)
+    return _Opened(session_id, refresh_token, user_id, tenant_id, role, plan, cell)
 
 
 def _tokens(opened: _Opened, settings: ApiSettings) -> SessionTokens:
@@ -114,6 +121,7 @@ def _tokens(opened: _Opened, settings: ApiSettings) -> SessionTokens:
         session_id=opened.session_id,
         role=opened.role,
         plan=opened.plan,
+        cell=opened.cell,
         settings=settings,
     )
     return SessionTokens(
@@ -150,8 +158,12 @@ def sign_up(
     """A new tenant in trial, the caller as its owner, and a session in it."""
     tenant_id = uuid.uuid4()
     trial_ends_at = datetime.now(UTC) + timedelta(days=TRIAL_DAYS)
+    router = get_cell_router()
+    # Placed before the tenant exists: an entry whose tenant never commits names a uuid nobody holds.
+    cell = place_tenant(db, tenant_id, router.placement_cell(tenant_slug))
+    router.remember(tenant_id, cell)
     try:
-        with tenant_transaction(tenant_id, database=db) as conn:
+        with tenant_transaction(tenant_id, database=cell_database(cell, default=db)) as conn:
             user_id = _upsert_user(conn, identity)
             tenant = tenants_repo.insert(
                 conn,
@@ -189,6 +201,7 @@ def sign_up(
                 user_id=user_id,
                 role="owner",
                 plan=TRIAL_PLAN,
+                cell=cell,
                 origin=origin,
             )
     except errors.UniqueViolation as exc:
@@ -196,23 +209,27 @@ def sign_up(
     return _tokens(opened, settings)
 
 
-def _resolve_tenant(db: Database, tenant: str) -> uuid.UUID | None:
+def _resolve_tenant(db: Database, tenant: str) -> tuple[uuid.UUID | None, str]:
+    """The tenant (by id or slug) and its cell; a slug lives in the cell it was placed in at sign-up."""
+    router = get_cell_router()
     try:
-        return uuid.UUID(tenant)
+        tenant_id = uuid.UUID(tenant)
     except ValueError:
-        with tenantless_transaction(database=db) as conn:
-            return directory.tenant_id_by_slug(conn, slug=tenant)
+        cell = router.placement_cell(tenant)
+        with tenantless_transaction(database=cell_database(cell, default=db)) as conn:
+            return directory.tenant_id_by_slug(conn, slug=tenant), cell
+    return tenant_id, router.tenant_cell(tenant_id)
 
 
 def sign_in(
     db: Database, settings: ApiSettings, identity: IdpIdentity, *, tenant: str, origin: Origin
 ) -> SessionTokens:
     """A session in ``tenant`` for a member (or an invitee whose verified email matches)."""
-    tenant_id = _resolve_tenant(db, tenant)
+    tenant_id, cell = _resolve_tenant(db, tenant)
     if tenant_id is None:
         raise PermissionDeniedError(NOT_A_MEMBER)  # same answer as for a tenant that exists
     opened: _Opened | None = None
-    with tenant_transaction(tenant_id, database=db) as conn:
+    with tenant_transaction(tenant_id, database=cell_database(cell, default=db)) as conn:
         user_id = _upsert_user(conn, identity)
         claims = repo.member_claims(conn, user_id=user_id)
         if (
@@ -239,6 +256,7 @@ def sign_in(
                 user_id=user_id,
                 role=claims["role"],
                 plan=plan,
+                cell=cell,
                 origin=origin,
             )
     if opened is None:
@@ -250,7 +268,8 @@ def refresh(db: Database, settings: ApiSettings, refresh_token: str, *, origin: 
     tenant_id, token_hash = parse_refresh_token(refresh_token)
     refusal: str | None = None
     opened: _Opened | None = None
-    with tenant_transaction(tenant_id, database=db) as conn:
+    cell = get_cell_router().tenant_cell(tenant_id)
+    with tenant_transaction(tenant_id, database=cell_database(cell, default=db)) as conn:
         row = repo.find_refresh_token(conn, token_hash=token_hash)
         if row is None:
             refusal = "refresh token is not valid"
@@ -287,7 +306,7 @@ def refresh(db: Database, settings: ApiSettings, refresh_token: str, *, origin: 
                     claims["plan"], claims["billing_status"], claims["trial_ends_at"], datetime.now(UTC)
                 )
                 opened = _Opened(
-                    row["session_id"], new_token, row["user_id"], tenant_id, claims["role"], plan
+                    row["session_id"], new_token, row["user_id"], tenant_id, claims["role"], plan, cell
                 )
     if opened is None:
         raise UnauthenticatedError(refusal)

@@ -12,14 +12,22 @@ from psycopg.types.json import Jsonb
 
 from saascore.billing.events import StripeEvent
 from saascore.billing.state import AccessLevel, TenantBilling
+from saascore.db.cells import every_cell_database
 from saascore.db.connection import Connection, Database
 from saascore.db.tenancy import tenantless_transaction
 
 
 def tenant_by_event(event_id: str, *, database: Database | None = None) -> UUID | None:
-    with tenantless_transaction(database=database) as conn:
-        row = conn.execute("SELECT app.tenant_id_by_stripe_event(%s) AS tenant_id", (event_id,)).fetchone()
-    return None if row is None else row["tenant_id"]
+    """The tenant a stored event belongs to; without ``database`` every cell is asked, pooled first."""
+    for db in [database] if database is not None else every_cell_database():
+        with tenantless_transaction(database=db) as conn:
+            row = conn.execute(
+                "SELECT app.tenant_id_by_stripe_event(%s) AS tenant_id", (event_id,)
+            ).fetchone()
+        if row is not None and row["tenant_id"] is not None:
+            tenant_id: UUID = row["tenant_id"]
+            return tenant_id
+    return None
 
 
 def lock_and_claim(

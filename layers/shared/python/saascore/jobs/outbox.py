@@ -22,7 +22,8 @@ from uuid import UUID, uuid4
 
 from psycopg.pq import TransactionStatus
 
-from saascore.db.connection import Connection, Database, get_database
+from saascore.db.cells import every_cell_database, route_database
+from saascore.db.connection import Connection, Database
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
 from saascore.jobs.exceptions import InvalidJobError, OutboxError, QueueSendError
 from saascore.jobs.model import JOB_TYPE_PATTERN, JobMessage, encode_payload
@@ -90,16 +91,18 @@ def deliver_pending(*, database: Database | None = None) -> int:
     pending = _pending.get()
     if not pending:
         return 0
-    db = database or get_database()
-    _require_idle(db)
-    _pending.set(())
     by_tenant: dict[UUID, list[UUID]] = {}
     for tenant_id, job_id in pending:
         by_tenant.setdefault(tenant_id, []).append(job_id)
+    # Each tenant's outbox rows are in its cell.
+    targets = {tenant_id: database or route_database(tenant_id) for tenant_id in by_tenant}
+    for db in targets.values():
+        _require_idle(db)
+    _pending.set(())
     sent = 0
     for tenant_id, job_ids in by_tenant.items():
         try:
-            sent += deliver(tenant_id=tenant_id, job_ids=job_ids, database=db)
+            sent += deliver(tenant_id=tenant_id, job_ids=job_ids, database=targets[tenant_id])
         except QueueSendError as exc:
             logger.warning(
                 "job delivery failed; the outbox sweeper will retry",
@@ -114,7 +117,7 @@ def deliver(*, tenant_id: UUID, job_ids: Sequence[UUID], database: Database | No
     Must run after the enqueuing transaction committed: inside it, this would be a savepoint of the same
     transaction and could send a message for a row that is later rolled back.
     """
-    db = database or get_database()
+    db = database or route_database(tenant_id)
     _require_idle(db)
     with tenant_transaction(tenant_id, database=db) as conn:
         bodies = repo.take_outbox(conn, job_ids=list(job_ids))
@@ -128,20 +131,24 @@ def _require_idle(db: Database) -> None:
 
 
 def sweep_outbox(*, database: Database | None = None, min_age: timedelta | None = None) -> int:
-    """Deliver outbox rows older than the grace period (their request path did not); returns sent count."""
+    """Deliver outbox rows older than the grace period (their request path did not); returns sent count.
+
+    Without ``database`` every cell's outbox is swept.
+    """
     age = (
         min_age if min_age is not None else timedelta(seconds=get_jobs_queue_settings().outbox_grace_seconds)
     )
-    with tenantless_transaction(database=database) as conn:
-        rows = conn.execute(
-            "SELECT job_id, tenant_id FROM app.pending_job_outbox(%s, %s)", (age, SWEEP_LIMIT)
-        ).fetchall()
-    by_tenant: dict[UUID, list[UUID]] = {}
-    for row in rows:
-        by_tenant.setdefault(row["tenant_id"], []).append(row["job_id"])
     sent = 0
-    for tenant_id, job_ids in by_tenant.items():
-        sent += deliver(tenant_id=tenant_id, job_ids=job_ids, database=database)
+    for db in [database] if database is not None else every_cell_database():
+        with tenantless_transaction(database=db) as conn:
+            rows = conn.execute(
+                "SELECT job_id, tenant_id FROM app.pending_job_outbox(%s, %s)", (age, SWEEP_LIMIT)
+            ).fetchall()
+        by_tenant: dict[UUID, list[UUID]] = {}
+        for row in rows:
+            by_tenant.setdefault(row["tenant_id"], []).append(row["job_id"])
+        for tenant_id, job_ids in by_tenant.items():
+            sent += deliver(tenant_id=tenant_id, job_ids=job_ids, database=db)
     if sent:
         logger.info("outbox sweep delivered jobs", extra={"delivered": sent})
     return sent

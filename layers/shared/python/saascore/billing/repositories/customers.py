@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from saascore.db.cells import every_cell_database
 from saascore.db.connection import Database
 from saascore.db.tenancy import tenantless_transaction
 
 
 def tenant_by_customer(customer_id: str, *, database: Database | None = None) -> UUID | None:
-    """The tenant linked to ``customer_id`` (``app.tenant_id_by_stripe_customer``), None when none is."""
-    with tenantless_transaction(database=database) as conn:
-        row = conn.execute(
-            "SELECT app.tenant_id_by_stripe_customer(%s) AS tenant_id", (customer_id,)
-        ).fetchone()
-    return None if row is None else row["tenant_id"]
+    """The tenant linked to ``customer_id`` (``app.tenant_id_by_stripe_customer``), None when none is.
+
+    Without ``database`` every cell is asked, pooled first: a customer is linked in its tenant's cell.
+    """
+    for db in [database] if database is not None else every_cell_database():
+        with tenantless_transaction(database=db) as conn:
+            row = conn.execute(
+                "SELECT app.tenant_id_by_stripe_customer(%s) AS tenant_id", (customer_id,)
+            ).fetchone()
+        if row is not None and row["tenant_id"] is not None:
+            tenant_id: UUID = row["tenant_id"]
+            return tenant_id
+    return None
