@@ -5,14 +5,20 @@
    import + first invocation (an authenticated GET /projects against the database) vs the hello app's,
    with routes loaded on first use and with every route built at import.
 2. Warm: ``POST /api/v1/projects`` (auth, idempotency key, insert, audit) and ``GET /api/v1/projects?limit=50``
-   through ``api.main.handler`` with Function URL events against a throwaway PostgreSQL, vs raw psycopg
-   executing the same SQL statements on one connection. Target: handler requests/s >= 40 % of raw.
-3. PostgreSQL round trips per request, counted at the psycopg connection (BEGIN and COMMIT included).
+   through ``api.main.handler`` with Function URL events against a throwaway PostgreSQL, directly and
+   through PgBouncer in transaction pooling mode (the RDS Proxy stand-in), vs raw psycopg executing the
+   same SQL statements one after the other on one connection (the baseline the API was first measured
+   against, so the ratio stays comparable). Target: handler requests/s >= 40 % of raw. The same
+   statements pipelined by hand are shown too: that is the floor the handler's pipelining aims at.
+3. PostgreSQL round trips per request, counted on the wire by a relay in front of the server or
+   PgBouncer (``tests/support/wire.py``: a round trip is a Sync/Flush/Query the client waited on;
+   BEGIN and COMMIT included). Budgets: GET <= 2, POST with an Idempotency-Key <= 3.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -22,7 +28,7 @@ import sys
 import tempfile
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -132,37 +138,6 @@ def bench_cold_request(event: dict[str, Any]) -> None:
         )
 
 
-class RoundTrips:
-    """Counts statements and BEGIN/COMMIT pairs issued through psycopg while active."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    @contextlib.contextmanager
-    def counting(self) -> Iterator[None]:
-        original_execute = psycopg.Connection.execute
-        original_transaction = psycopg.Connection.transaction
-        counter = self
-
-        def execute(conn: Any, *args: Any, **kwargs: Any) -> Any:
-            counter.count += 1
-            return original_execute(conn, *args, **kwargs)
-
-        @contextlib.contextmanager
-        def transaction(conn: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
-            counter.count += 2  # BEGIN, COMMIT (or ROLLBACK)
-            with original_transaction(conn, *args, **kwargs) as tx:
-                yield tx
-
-        psycopg.Connection.execute = execute  # type: ignore[method-assign,assignment]
-        psycopg.Connection.transaction = transaction  # type: ignore[assignment,method-assign]
-        try:
-            yield
-        finally:
-            psycopg.Connection.execute = original_execute  # type: ignore[method-assign]
-            psycopg.Connection.transaction = original_transaction  # type: ignore[method-assign]
-
-
 def _environment(app_url: str) -> tuple[Any, str]:
     from tests.integration.api.harness import (
         IDP_AUDIENCE,
@@ -218,14 +193,54 @@ def _call(handler: Callable[..., Any], event: dict[str, Any], context: Any) -> d
     return response
 
 
-def bench_warm(owner_url: str, app_url: str) -> None:
-    context, id_token = _environment(app_url)
-    from api.main import handler
+def _point_handler_at(url: str) -> None:
+    from saascore.db.connection import get_database
+    from saascore.settings import get_database_settings
+
+    get_database().discard()
+    os.environ["DATABASE_URL"] = url
+    get_database_settings.cache_clear()
+    get_database.cache_clear()
+
+
+def _raw_post_statements(raw: psycopg.Connection[Any], ids: dict[str, Any], key: str) -> None:
+    """What the handler's POST executes after the tenant context, as plain psycopg calls."""
     from api.repositories.access import ACCESS_SQL
     from api.repositories.audit import INSERT_SQL as AUDIT_SQL
     from api.repositories.idempotency import CLAIM_SQL, COMPLETE_SQL
-    from api.repositories.projects import COLUMNS, INSERT_SQL
-    from saascore.db.tenancy import SET_TENANT_SQL
+    from api.repositories.projects import INSERT_SQL
+
+    claim = {**ids, "key": key, "method": "POST", "path": "/api/v1/projects", "hash": b"x" * 32, "ttl": 86400}
+    raw.execute(CLAIM_SQL, claim)
+    raw.execute(ACCESS_SQL, ids).fetchone()
+    row = raw.execute(
+        INSERT_SQL, {**ids, "name": "raw", "description": "", "status": "active", "max": None}
+    ).fetchone()
+    assert row is not None
+    raw.execute(
+        AUDIT_SQL,
+        {
+            "tenant_id": ids["tid"],
+            "actor_type": "user",
+            "actor_user_id": ids["uid"],
+            "action": "project.created",
+            "resource_type": "project",
+            "resource_id": str(row["id"]),
+            "before": None,
+            "after": psycopg.types.json.Jsonb({k: str(v) for k, v in row.items()}),
+            "request_id": key,
+            "ip": "198.51.100.7",
+            "user_agent": "bench",
+        },
+    )
+    raw.execute(
+        COMPLETE_SQL,
+        {**ids, "key": key, "status": 201, "headers": psycopg.types.json.Jsonb({}), "body": b"{}"},
+    )
+
+
+def _pro_tenant(handler: Callable[..., Any], context: Any, id_token: str, owner_url: str) -> dict[str, Any]:
+    """Sign up through the handler, then lift the plan limits (as billing would): the session body."""
     from tests.integration.api.events import http_event
 
     signup = _call(
@@ -237,11 +252,24 @@ def bench_warm(owner_url: str, app_url: str) -> None:
         ),
         context,
     )
-    session = json.loads(signup["body"])
-    tenant_id, user_id, session_id = session["tenant_id"], session["user_id"], session["session_id"]
+    session: dict[str, Any] = json.loads(signup["body"])
     with psycopg.connect(owner_url) as conn:
-        conn.execute("SELECT app.set_tenant(%s)", (tenant_id,))
+        conn.execute("SELECT app.set_tenant(%s)", (session["tenant_id"],))
         conn.execute("UPDATE tenants SET plan = 'pro', billing_status = 'active'")
+    return session
+
+
+def bench_warm(owner_url: str, app_url: str, targets: dict[str, str]) -> None:
+    """``targets``: label -> app-role URL of the same database (directly, through PgBouncer)."""
+    context, id_token = _environment(app_url)
+    from api.main import handler
+    from api.repositories.access import ACCESS_SQL
+    from api.repositories.projects import COLUMNS
+    from saascore.db.tenancy import SET_TENANT_READ_ONLY_SQL, SET_TENANT_SQL
+    from tests.integration.api.events import http_event
+
+    session = _pro_tenant(handler, context, id_token, owner_url)
+    tenant_id, user_id, session_id = session["tenant_id"], session["user_id"], session["session_id"]
     headers = {"authorization": f"Bearer {session['access_token']}"}
 
     def post_event() -> dict[str, Any]:
@@ -256,59 +284,37 @@ def bench_warm(owner_url: str, app_url: str) -> None:
     bench_cold_request(get_event)
     for _ in range(60):  # enough rows for a full page, and a warm container
         assert _call(handler, post_event(), context)["statusCode"] == 201
-
-    raw = psycopg.connect(app_url, autocommit=True, prepare_threshold=None, row_factory=dict_row)
     ids = {"tid": tenant_id, "uid": user_id, "sid": session_id}
+    page_sql = (
+        f"SELECT {COLUMNS} FROM projects WHERE deleted_at IS NULL "
+        "ORDER BY created_at DESC, id DESC LIMIT %(limit)s"
+    )
 
-    def raw_post() -> None:
-        key = uuid.uuid4().hex
+    def raw_post(raw: psycopg.Connection[Any]) -> None:
+        with raw.transaction():
+            raw.execute(SET_TENANT_SQL, (tenant_id, 5000))
+            _raw_post_statements(raw, ids, uuid.uuid4().hex)
+
+    def raw_get(raw: psycopg.Connection[Any]) -> None:
         with raw.transaction():
             raw.execute(SET_TENANT_SQL, (tenant_id, 5000))
             raw.execute(ACCESS_SQL, ids).fetchone()
-            raw.execute(
-                CLAIM_SQL,
-                {
-                    **ids,
-                    "key": key,
-                    "method": "POST",
-                    "path": "/api/v1/projects",
-                    "hash": b"x" * 32,
-                    "ttl": 86400,
-                },
-            ).fetchone()
-            row = raw.execute(
-                INSERT_SQL, {**ids, "name": "raw", "description": "", "status": "active", "max": None}
-            ).fetchone()
-            assert row is not None
-            raw.execute(
-                AUDIT_SQL,
-                {
-                    "tenant_id": tenant_id,
-                    "actor_type": "user",
-                    "actor_user_id": user_id,
-                    "action": "project.created",
-                    "resource_type": "project",
-                    "resource_id": str(row["id"]),
-                    "before": None,
-                    "after": psycopg.types.json.Jsonb({k: str(v) for k, v in row.items()}),
-                    "request_id": key,
-                    "ip": "198.51.100.7",
-                    "user_agent": "bench",
-                },
-            )
-            raw.execute(
-                COMPLETE_SQL,
-                {**ids, "key": key, "status": 201, "headers": psycopg.types.json.Jsonb({}), "body": b"{}"},
-            )
+            raw.execute(page_sql, {"limit": 51}).fetchall()
 
-    def raw_get() -> None:
-        with raw.transaction():
+    def pipelined_post(raw: psycopg.Connection[Any]) -> None:
+        with raw.pipeline() as pipeline:
+            raw.execute("BEGIN")
             raw.execute(SET_TENANT_SQL, (tenant_id, 5000))
-            raw.execute(ACCESS_SQL, ids).fetchone()
-            raw.execute(
-                f"SELECT {COLUMNS} FROM projects WHERE deleted_at IS NULL ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
-                {"limit": 51},
-            ).fetchall()
+            _raw_post_statements(raw, ids, uuid.uuid4().hex)
+            raw.execute("COMMIT")
+            pipeline.sync()
+
+    def pipelined_get(raw: psycopg.Connection[Any]) -> None:
+        for sql, params in ((ACCESS_SQL, ids), (page_sql, {"limit": 51})):
+            with raw.pipeline():
+                raw.execute(SET_TENANT_READ_ONLY_SQL, (tenant_id, 5000))
+                cursor = raw.execute(sql, params)
+            cursor.fetchall()
 
     def api_post() -> None:
         response = _call(handler, post_event(), context)
@@ -318,20 +324,51 @@ def bench_warm(owner_url: str, app_url: str) -> None:
         response = _call(handler, get_event, context)
         assert response["statusCode"] == 200, response
 
-    for label, api_fn, raw_fn in (
-        ("POST /api/v1/projects", api_post, raw_post),
-        ("GET /api/v1/projects?limit=50", api_get, raw_get),
-    ):
-        trips = RoundTrips()
-        with trips.counting():
-            api_fn()
+    cases = (
+        ("POST /api/v1/projects", api_post, raw_post, pipelined_post),
+        ("GET /api/v1/projects?limit=50", api_get, raw_get, pipelined_get),
+    )
+    for target, url in targets.items():
+        _measure(target, url, cases)
+
+
+Case = tuple[str, Callable[[], None], Callable[[Any], None], Callable[[Any], None]]
+
+
+def _connect(url: str) -> psycopg.Connection[Any]:
+    return psycopg.connect(url, autocommit=True, prepare_threshold=None, row_factory=dict_row)
+
+
+def _measure(target: str, url: str, cases: tuple[Case, ...]) -> None:
+    """Round trips through the wire counter first, then timings without it (the relay adds latency)."""
+    from tests.support.wire import counted
+
+    trips: dict[str, tuple[int, int]] = {}
+    with counted(url) as (counter, relayed):
+        _point_handler_at(relayed)
+        raw = _connect(relayed)
+        for label, api_fn, raw_fn, _ in cases:
+            api_fn()  # the connection opens outside the count
+            with counter.counting():
+                api_fn()
+            handler_trips = counter.round_trips
+            with counter.counting():
+                raw_fn(raw)
+            trips[label] = (handler_trips, counter.round_trips)
+        raw.close()
+        _point_handler_at(url)
+    raw = _connect(url)
+    for label, api_fn, raw_fn, pipelined_fn in cases:
+        api_fn()
         api_seconds = median_seconds(api_fn, repeat=5, number=40)
-        raw_seconds = median_seconds(raw_fn, repeat=5, number=40)
-        share = raw_seconds / api_seconds
+        raw_seconds = median_seconds(functools.partial(raw_fn, raw), repeat=5, number=40)
+        piped_seconds = median_seconds(functools.partial(pipelined_fn, raw), repeat=5, number=40)
+        handler_trips, raw_trips = trips[label]
         print(
-            f"{label}: handler {1 / api_seconds:,.0f} req/s ({fmt_us(api_seconds)}) | raw psycopg "
-            f"{1 / raw_seconds:,.0f} req/s ({fmt_us(raw_seconds)}) | handler = {share:.0%} of raw (target >= 40%) "
-            f"| {trips.count} PostgreSQL round trips"
+            f"{label} [{target}]: handler {1 / api_seconds:,.0f} req/s ({fmt_us(api_seconds)}) | raw psycopg "
+            f"{1 / raw_seconds:,.0f} req/s ({fmt_us(raw_seconds)}) | handler = {raw_seconds / api_seconds:.0%} "
+            f"of raw (target >= 40%) | raw pipelined {1 / piped_seconds:,.0f} req/s, handler = "
+            f"{piped_seconds / api_seconds:.0%} of it | round trips: handler {handler_trips}, raw {raw_trips}"
         )
     raw.close()
 
@@ -339,16 +376,28 @@ def bench_warm(owner_url: str, app_url: str) -> None:
 def main() -> None:
     warnings.simplefilter("ignore")
     bench_cold_import()
+    from tests.support.pgbouncer import PgBouncer, pgbouncer_binary
     from tests.support.postgres import build_template, clone_database, start_server
 
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         servers = start_server(Path(tmp))
         server = next(servers)
+        bouncer: PgBouncer | None = None
         try:
             build_template(server)
             database = clone_database(server)
-            bench_warm(database.owner_url, database.app_url)
+            targets = {"direct": database.app_url}
+            binary = pgbouncer_binary()
+            if binary is None:
+                print("PgBouncer not installed (apt-get install pgbouncer): measured directly only")
+            else:
+                bouncer = PgBouncer(server, Path(tmp) / "pgbouncer")
+                bouncer.start(binary)
+                targets["pgbouncer"] = bouncer.app_url(database.name)
+            bench_warm(database.owner_url, database.app_url, targets)
         finally:
+            if bouncer is not None:
+                bouncer.stop()
             with contextlib.suppress(StopIteration):
                 next(servers)
 

@@ -1,9 +1,12 @@
 """Request context as FastAPI dependencies: principal, rate limit, tenant transaction, permissions.
 
-Order for a tenant route: the token is verified (no I/O), the rate limit counted (DynamoDB), then one
-transaction is opened for the tenant and the caller's access loaded with one query; the permission
-check, the idempotency claim and the route's own statements all run in that same transaction, which
-commits before the response is sent (``scope="function"``).
+Order for a tenant route: the token is verified (no I/O), the rate limit counted (DynamoDB), then the
+tenant's database work starts with one round trip that sets the tenant and loads the caller's access
+(and, for a route that takes ``IdempotencyDep``, claims the Idempotency-Key). A writing request (any
+method but GET/HEAD/OPTIONS) is one pipelined transaction on the primary: the permission check, the
+claim and the route's statements all run in it, and it commits before the response is sent
+(``scope="function"``), its COMMIT travelling with the last statements. A safe-method request runs its
+statements as read-only flights, one round trip each (``saascore.db.tenancy.tenant_reads``).
 
 The dependencies are ``async def`` although their I/O blocks: FastAPI runs every plain ``def``
 dependency on a worker thread, and a Lambda container serves one request at a time, so each of those
@@ -19,14 +22,16 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from api.exceptions import RateLimitedError, UnauthenticatedError
-from api.repositories.access import load_access
+from api.repositories.access import queue_access
 from api.services import idempotency
 from api.services.access import Access, access_from_row, authorize
 from api.services.audit import AuditActor
@@ -35,8 +40,8 @@ from api.services.ratelimit import get_rate_limiter
 from api.settings import ApiSettings, get_settings
 from saascontracts import identity as edge_contract
 from saascore.db.cells import UnknownCellError, route_database
-from saascore.db.connection import Connection, Database, get_database
-from saascore.db.tenancy import tenant_transaction
+from saascore.db.connection import Connection, Database, Deferred, get_database
+from saascore.db.tenancy import tenant_pipeline, tenant_reads
 from saascore.observability import get_logger
 
 MAX_USER_AGENT_CHARS = 512
@@ -172,22 +177,90 @@ async def get_tenant_db(
 TenantDb = Annotated[Database, Depends(get_tenant_db)]
 
 
-async def tenant_tx(
-    principal: Annotated[Principal, Depends(rate_limited_principal)], db: TenantDb
-) -> AsyncIterator[Connection]:
-    """The request's one transaction, scoped to the caller's tenant (RLS), in the tenant's cell."""
-    with tenant_transaction(principal.tenant_id, database=db) as conn:
-        yield conn
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+@dataclass(frozen=True, slots=True)
+class TenantWork:
+    """The request's tenant connection and what its first round trip fetched."""
+
+    conn: Connection
+    access_row: Deferred[dict[str, Any] | None]
+    claimed: Deferred[bool] | None
+
+
+def _takes_idempotency(dependant: Dependant) -> bool:
+    return any(sub.call is get_idempotency or _takes_idempotency(sub) for sub in dependant.dependencies)
+
+
+_IDEMPOTENT_ROUTES: dict[int, bool] = {}
+
+
+def _route_takes_idempotency(request: Request) -> bool:
+    """Whether the matched route declares ``IdempotencyDep`` (only then is a key claimed up front)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return False
+    known = _IDEMPOTENT_ROUTES.get(id(route))
+    if known is None:
+        known = _IDEMPOTENT_ROUTES[id(route)] = _takes_idempotency(route.dependant)
+    return known
+
+
+async def request_body(request: Request) -> bytes:
+    """The raw body (cached by Starlette, so model parsing still works) for the idempotency fingerprint."""
+    return await request.body()
+
+
+async def tenant_work(
+    request: Request,
+    principal: Annotated[Principal, Depends(rate_limited_principal)],
+    db: TenantDb,
+) -> AsyncIterator[TenantWork]:
+    """The request's database work for the caller's tenant (RLS): a pipelined transaction for a write,
+    read-only flights for a safe method; either way the first round trip loads access (and claims)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    claim_body: bytes | None = None
+    writes = request.method not in SAFE_METHODS
+    if writes and key is not None and idempotency.valid_key(key) and _route_takes_idempotency(request):
+        claim_body = await request.body()
+
+    def begin(conn: Connection) -> tuple[Deferred[dict[str, Any] | None], Deferred[bool] | None]:
+        access = queue_access(
+            conn, tenant_id=principal.tenant_id, user_id=principal.user_id, session_id=principal.session_id
+        )
+        claimed = None
+        if key is not None and claim_body is not None:
+            claimed = idempotency.queue_claim(
+                conn,
+                tenant_id=principal.tenant_id,
+                user_id=principal.user_id,
+                key=key,
+                method=request.method,
+                path=request.url.path,
+                body=claim_body,
+            )
+        return access, claimed
+
+    work = tenant_pipeline if writes else tenant_reads
+    with work(principal.tenant_id, begin, database=db) as (conn, (access, claimed)):
+        yield TenantWork(conn, access, claimed)
+
+
+TenantWorkDep = Annotated[TenantWork, Depends(tenant_work, scope="function")]
+
+
+async def tenant_tx(work: TenantWorkDep) -> Connection:
+    """The request's tenant connection: the one transaction of a write, read flights for a safe method."""
+    return work.conn
 
 
 TenantTx = Annotated[Connection, Depends(tenant_tx, scope="function")]
 
 
-async def get_access(principal: PrincipalDep, conn: TenantTx) -> Access:
-    row = load_access(
-        conn, tenant_id=principal.tenant_id, user_id=principal.user_id, session_id=principal.session_id
-    )
-    return access_from_row(principal, row, datetime.now(UTC))
+async def get_access(principal: PrincipalDep, work: TenantWorkDep) -> Access:
+    return access_from_row(principal, work.access_row.result(), datetime.now(UTC))
 
 
 AccessDep = Annotated[Access, Depends(get_access)]
@@ -211,11 +284,6 @@ def require_permission(permission: str) -> RequirePermission:
     return RequirePermission(permission)
 
 
-async def request_body(request: Request) -> bytes:
-    """The raw body (cached by Starlette, so model parsing still works) for the idempotency fingerprint."""
-    return await request.body()
-
-
 @dataclass(frozen=True, slots=True)
 class IdempotentWrite:
     """What a writing route calls: the idempotency service's answer as the HTTP response."""
@@ -234,16 +302,17 @@ class IdempotentWrite:
 
 
 async def get_idempotency(
-    request: Request, conn: TenantTx, access: AccessDep, body: Annotated[bytes, Depends(request_body)]
+    request: Request, work: TenantWorkDep, access: AccessDep, body: Annotated[bytes, Depends(request_body)]
 ) -> IdempotentWrite:
     return IdempotentWrite(
         idempotency.begin(
-            conn,
+            work.conn,
             access,
-            key=request.headers.get("idempotency-key"),
+            key=request.headers.get(IDEMPOTENCY_HEADER),
             method=request.method,
             path=request.url.path,
             body=body,
+            claimed=work.claimed,
         )
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from saascore.db.connection import Connection
+from saascore.db.connection import Connection, Deferred
 
 ACCESS_SQL = """
 SELECT t.plan, t.access_level, t.billing_grace_ends_at, t.billing_status, t.trial_ends_at, r.key AS role_key,
@@ -21,7 +21,15 @@ WHERE t.id = %(tid)s AND t.deleted_at IS NULL
 """
 
 
+def queue_access(
+    conn: Connection, *, tenant_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID
+) -> Deferred[dict[str, Any] | None]:
+    """The access query, sent now; in pipeline mode its row is read when asked for."""
+    cursor = conn.execute(ACCESS_SQL, {"tid": tenant_id, "uid": user_id, "sid": session_id})
+    return Deferred(cursor, lambda done: done.fetchone())
+
+
 def load_access(
     conn: Connection, *, tenant_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID
 ) -> dict[str, Any] | None:
-    return conn.execute(ACCESS_SQL, {"tid": tenant_id, "uid": user_id, "sid": session_id}).fetchone()
+    return queue_access(conn, tenant_id=tenant_id, user_id=user_id, session_id=session_id).result()

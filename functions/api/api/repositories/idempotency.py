@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from saascore.db.connection import Connection
+from saascore.db.connection import Connection, Deferred
 
 # Claims the key, or re-claims it when the stored answer expired. A concurrent claim of the same key
 # blocks on the unique index until the first transaction ends, then sees its row (no double execution).
@@ -34,7 +34,7 @@ WHERE tenant_id = %(tid)s AND user_id = %(uid)s AND key = %(key)s
 """
 
 
-def claim(
+def queue_claim(
     conn: Connection,
     *,
     tenant_id: uuid.UUID,
@@ -44,7 +44,8 @@ def claim(
     path: str,
     request_hash: bytes,
     ttl_seconds: int,
-) -> bool:
+) -> Deferred[bool]:
+    """The claim, sent now; whether it claimed the key is read when asked for (pipeline mode)."""
     params = {
         "tid": tenant_id,
         "uid": user_id,
@@ -54,7 +55,7 @@ def claim(
         "hash": request_hash,
         "ttl": ttl_seconds,
     }
-    return conn.execute(CLAIM_SQL, params).fetchone() is not None
+    return Deferred(conn.execute(CLAIM_SQL, params), lambda done: done.fetchone() is not None)
 
 
 def find(conn: Connection, *, tenant_id: uuid.UUID, user_id: uuid.UUID, key: str) -> dict[str, Any] | None:

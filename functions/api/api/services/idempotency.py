@@ -3,12 +3,17 @@
 The key row, the write it protects and the stored response commit or roll back together, so a retried
 request either replays the stored answer or runs again from scratch; never half. A request that failed
 (any problem response) stores nothing and may be retried with the same key.
+
+On the API's pipelined request path the claim is sent in the transaction's first round trip, together
+with the access query (``queue_claim``), before the permission check has run: a caller who may not
+write gets the same problem as before and the claim rolls back with the rest of the transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +28,7 @@ from api.exceptions import (
 )
 from api.repositories import idempotency as repo
 from api.services.access import Access
-from saascore.db.connection import Connection
+from saascore.db.connection import Connection, Deferred
 
 KEY_TTL_SECONDS = 24 * 3600
 MAX_KEY_CHARS = 255
@@ -84,23 +89,57 @@ class Idempotency:
         return Answer(status_code, response_headers, content)
 
 
+def valid_key(key: str) -> bool:
+    return 1 <= len(key) <= MAX_KEY_CHARS and key.isascii() and key.isprintable()
+
+
+def queue_claim(
+    conn: Connection,
+    *,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    key: str,
+    method: str,
+    path: str,
+    body: bytes,
+) -> Deferred[bool]:
+    """Send the claim of a valid ``key`` now; ``begin`` reads its result."""
+    return repo.queue_claim(
+        conn,
+        tenant_id=tenant_id,
+        user_id=user_id,
+        key=key,
+        method=method,
+        path=path,
+        request_hash=request_fingerprint(method, path, body),
+        ttl_seconds=KEY_TTL_SECONDS,
+    )
+
+
 def begin(
-    conn: Connection, access: Access, *, key: str | None, method: str, path: str, body: bytes
+    conn: Connection,
+    access: Access,
+    *,
+    key: str | None,
+    method: str,
+    path: str,
+    body: bytes,
+    claimed: Deferred[bool] | None = None,
 ) -> Idempotency:
-    """Claim ``key`` for this request, or raise ``IdempotentReplay`` / a mismatch / in-progress error."""
+    """Claim ``key`` for this request (or read the claim already sent as ``claimed``), or raise
+    ``IdempotentReplay`` / a mismatch / in-progress error."""
     if key is None:
         return Idempotency(conn, access, None)
-    if not 1 <= len(key) <= MAX_KEY_CHARS or not key.isascii() or not key.isprintable():
+    if not valid_key(key):
         raise MalformedRequestError(f"Idempotency-Key must be 1..{MAX_KEY_CHARS} printable ASCII characters")
-    fingerprint = request_fingerprint(method, path, body)
     principal = access.principal
     ids: dict[str, Any] = {"tenant_id": principal.tenant_id, "user_id": principal.user_id, "key": key}
-    if repo.claim(
-        conn, **ids, method=method, path=path, request_hash=fingerprint, ttl_seconds=KEY_TTL_SECONDS
-    ):
+    if claimed is None:
+        claimed = queue_claim(conn, **ids, method=method, path=path, body=body)
+    if claimed.result():
         return Idempotency(conn, access, key)
     row = repo.find(conn, **ids)
-    if row is None or bytes(row["request_hash"]) != fingerprint:
+    if row is None or bytes(row["request_hash"]) != request_fingerprint(method, path, body):
         raise IdempotencyMismatchError("this Idempotency-Key was used with a different request")
     if row["state"] != "completed":
         raise IdempotencyInProgressError("retry when the first request has finished")

@@ -6,6 +6,13 @@ server-side prepared statements off (psycopg's DEALLOCATE ALL would pin the prox
 unit of work is an explicit transaction whose first statement is ``app.set_tenant`` (see tenancy.py);
 if that first statement finds the connection broken (server restart, proxy idle timeout), the
 connection is re-opened once and the transaction retried, which is safe because nothing ran yet.
+
+The API's request path uses pipeline mode (psycopg 3) to pay fewer round trips, each of which costs the
+proxy's latency: ``pipelined_transaction`` sends BEGIN, the setup statement and the caller's first
+statements in one flight, then lets later statements queue until a result is needed, and sends COMMIT
+with the last ones; ``read_flights`` runs each statement as its own implicit transaction (setup +
+statement + Sync, one round trip). Both use the extended protocol with unnamed statements only, which
+RDS Proxy multiplexes and PgBouncer's transaction pooling passes through (no SET, no PREPARE).
 """
 
 from __future__ import annotations
@@ -14,10 +21,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 import psycopg
-from psycopg import errors
+from psycopg import errors, pq
+from psycopg.abc import Params, Query, QueryNoTemplate
 from psycopg.rows import DictRow, dict_row
 
 from saascore.exceptions import DatabaseUnavailableError, StatementTimeoutError
@@ -25,7 +33,9 @@ from saascore.observability import get_logger
 from saascore.settings import DatabaseSettings, get_database_settings
 
 Connection = psycopg.Connection[DictRow]
+Cursor = psycopg.Cursor[DictRow]
 PasswordProvider = Callable[[], str | None]
+T = TypeVar("T")
 
 # RDS IAM auth tokens are valid for 15 minutes and only checked at connect; renew well before that.
 IAM_TOKEN_REUSE_SECONDS = 600
@@ -57,6 +67,40 @@ class IamAuthToken:
         return self._token
 
 
+class FlightConnection(psycopg.Connection[DictRow]):
+    """A connection that, inside ``Database.read_flights``, runs every ``execute`` as one flight: the
+    setup statement and the statement in one implicit transaction, ended by one Sync (one round trip).
+
+    Outside a flight scope, or inside an explicit pipeline, ``execute`` is psycopg's own.
+    """
+
+    flight_setup: tuple[str, tuple[Any, ...]] | None = None
+
+    def execute(
+        self, query: Query, params: Params | None = None, *, prepare: bool | None = None, binary: bool = False
+    ) -> Cursor:
+        statement = cast(QueryNoTemplate, query)  # no t-string templates in this code base
+        setup = self.flight_setup
+        if setup is None or self._pipeline is not None:
+            return super().execute(statement, params, prepare=prepare, binary=binary)
+        with self.pipeline():
+            super().execute(*setup)
+            cursor = super().execute(statement, params, prepare=prepare, binary=binary)
+        return cursor
+
+
+class Deferred(Generic[T]):
+    """A pipelined statement's result, read from its cursor only when asked for (no round trip of its own
+    once the flight it travelled in has been answered)."""
+
+    def __init__(self, cursor: Cursor, read: Callable[[Cursor], T]) -> None:
+        self._cursor = cursor
+        self._read = read
+
+    def result(self) -> T:
+        return self._read(self._cursor)
+
+
 class Database:
     def __init__(self, settings: DatabaseSettings, *, password: PasswordProvider | None = None) -> None:
         self.settings = settings
@@ -80,9 +124,9 @@ class Database:
         }
         try:
             if settings.url is not None:
-                conn = psycopg.connect(settings.url.get_secret_value(), **options)
+                conn = FlightConnection.connect(settings.url.get_secret_value(), **options)
             else:
-                conn = psycopg.connect(
+                conn = FlightConnection.connect(
                     host=settings.host,
                     port=settings.port,
                     dbname=settings.name,
@@ -126,17 +170,121 @@ class Database:
                     raise DatabaseUnavailableError("the database connection failed twice") from exc
                 logger.warning("database connection was broken; reconnecting once")
                 continue
-            try:
-                with stack:
-                    yield conn
-            except errors.QueryCanceled as exc:
-                raise StatementTimeoutError(
-                    f"statement exceeded the {self.settings.statement_timeout_ms} ms statement timeout"
-                ) from exc
-            except psycopg.OperationalError as exc:
-                self.discard()
-                raise DatabaseUnavailableError("the database connection failed mid-transaction") from exc
+            with self._mapped_errors(), stack:
+                yield conn
             return
+
+    @contextmanager
+    def _mapped_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except errors.QueryCanceled as exc:
+            raise StatementTimeoutError(
+                f"statement exceeded the {self.settings.statement_timeout_ms} ms statement timeout"
+            ) from exc
+        except psycopg.OperationalError as exc:
+            self.discard()
+            raise DatabaseUnavailableError("the database connection failed mid-transaction") from exc
+
+    def _first_flight(
+        self, begin: Callable[[Connection], T], *, stay_pipelined: bool
+    ) -> tuple[Connection, ExitStack, T]:
+        """Enter pipeline mode, run ``begin`` (which only queues statements) and wait for its answers: one
+        round trip (a Sync, and leaving pipeline mode unless ``stay_pipelined``). A broken connection is
+        re-opened and the flight re-sent once, which is safe because nothing it sent committed."""
+        for attempt in (1, 2):
+            conn = self.connection()
+            stack = ExitStack()
+            try:
+                pipeline = stack.enter_context(conn.pipeline())
+                queued = begin(conn)
+                if stay_pipelined:
+                    pipeline.sync()
+                else:
+                    stack.close()
+            except psycopg.OperationalError as exc:
+                with suppress(psycopg.Error):
+                    stack.close()
+                self.discard()
+                if attempt == 2:
+                    raise DatabaseUnavailableError("the database connection failed twice") from exc
+                logger.warning("database connection was broken; reconnecting once")
+                continue
+            except BaseException:
+                self._abandon(conn, stack)
+                raise
+            return conn, stack, queued
+        raise AssertionError("unreachable")
+
+    def _abandon(self, conn: Connection, stack: ExitStack) -> None:
+        """Roll back whatever is open and leave pipeline mode, after an error; never raises. A ROLLBACK
+        queued in a still-open pipeline travels with its Sync (a pipeline aborted by an error skips it,
+        so the transaction is then rolled back after the Sync)."""
+        with suppress(psycopg.Error):
+            if conn.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+                conn.execute("ROLLBACK")
+        with suppress(psycopg.Error):
+            stack.close()
+        try:
+            if conn.info.transaction_status != pq.TransactionStatus.IDLE:
+                conn.execute("ROLLBACK")
+        except psycopg.Error:
+            self.discard()
+
+    @contextmanager
+    def pipelined_transaction(
+        self, setup_sql: str, setup_params: tuple[Any, ...], begin: Callable[[Connection], T]
+    ) -> Iterator[tuple[Connection, T]]:
+        """One transaction in pipeline mode: BEGIN, ``setup_sql`` and what ``begin`` queues travel in the
+        first round trip (retried once on a dead connection, like ``transaction``); later statements queue
+        until the block reads a result; COMMIT goes with the block's last statements, so a block whose
+        reads are all in ``begin`` and one more flight costs exactly three round trips.
+
+        A statement whose result the block never reads fails at the latest at COMMIT, inside this
+        context, so errors still map (statement timeout, broken connection) and everything rolls back.
+        """
+
+        def first(conn: Connection) -> T:
+            conn.execute("BEGIN")
+            conn.execute(setup_sql, setup_params)
+            return begin(conn)
+
+        conn, stack, queued = self._first_flight(first, stay_pipelined=True)
+        try:
+            with self._mapped_errors():
+                yield conn, queued
+                conn.execute("COMMIT")
+                stack.close()  # the Sync: the last flight's round trip
+        except BaseException:
+            self._abandon(conn, stack)
+            raise
+
+    @contextmanager
+    def read_flights(
+        self, setup_sql: str, setup_params: tuple[Any, ...], begin: Callable[[Connection], T]
+    ) -> Iterator[tuple[Connection, T]]:
+        """Read-only work as a series of flights, each one round trip and one implicit transaction that
+        starts with ``setup_sql``: the first carries what ``begin`` queues, then every ``execute`` in the
+        block is a flight of its own. Under READ COMMITTED each statement sees its own snapshot anyway,
+        so splitting the reads loses no consistency; there is no BEGIN or COMMIT to wait for."""
+
+        def first(conn: Connection) -> T:
+            conn.execute(setup_sql, setup_params)
+            return begin(conn)
+
+        conn, stack, queued = self._first_flight(first, stay_pipelined=False)
+        if not isinstance(conn, FlightConnection):
+            raise TypeError("read_flights needs the connections Database opens (FlightConnection)")
+        conn.flight_setup = (setup_sql, setup_params)
+        try:
+            with self._mapped_errors():
+                yield conn, queued
+        except BaseException:
+            conn.flight_setup = None
+            self._abandon(conn, stack)
+            raise
+        finally:
+            conn.flight_setup = None
 
 
 @lru_cache(maxsize=1)

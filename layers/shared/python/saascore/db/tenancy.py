@@ -8,23 +8,58 @@ explicit ``database`` the transaction runs in the tenant's cell (``saascore.db.c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 from uuid import UUID
 
 from saascore.db.cells import route_database
 from saascore.db.connection import Connection, Database, get_database
 
 SET_TENANT_SQL = "SELECT app.set_tenant(%s, %s)"
+# Read flights: the same tenant context, and the transaction read-only (migration 0950).
+SET_TENANT_READ_ONLY_SQL = "SELECT app.set_tenant_read_only(%s, %s)"
+
+T = TypeVar("T")
+
+
+def _uuid(tenant_id: UUID | str) -> UUID:
+    return tenant_id if isinstance(tenant_id, UUID) else UUID(str(tenant_id))
 
 
 @contextmanager
 def tenant_transaction(tenant_id: UUID | str, *, database: Database | None = None) -> Iterator[Connection]:
     """Run the block in one transaction that sees and writes only ``tenant_id``'s rows."""
-    tenant = tenant_id if isinstance(tenant_id, UUID) else UUID(str(tenant_id))
+    tenant = _uuid(tenant_id)
     db = database or route_database(tenant)
     with db.transaction(SET_TENANT_SQL, (tenant, db.settings.statement_timeout_ms)) as conn:
         yield conn
+
+
+@contextmanager
+def tenant_pipeline(
+    tenant_id: UUID | str, begin: Callable[[Connection], T], *, database: Database | None = None
+) -> Iterator[tuple[Connection, T]]:
+    """``tenant_transaction`` in pipeline mode: ``begin`` queues statements that travel with BEGIN and
+    the tenant context in the first round trip; the block's results read from them cost nothing more."""
+    tenant = _uuid(tenant_id)
+    db = database or route_database(tenant)
+    setup = (tenant, db.settings.statement_timeout_ms)
+    with db.pipelined_transaction(SET_TENANT_SQL, setup, begin) as (conn, queued):
+        yield conn, queued
+
+
+@contextmanager
+def tenant_reads(
+    tenant_id: UUID | str, begin: Callable[[Connection], T], *, database: Database | None = None
+) -> Iterator[tuple[Connection, T]]:
+    """Read-only tenant work, one round trip per statement, each flight its own read-only implicit
+    transaction that sees only ``tenant_id``'s rows (see ``Database.read_flights``)."""
+    tenant = _uuid(tenant_id)
+    db = database or route_database(tenant)
+    setup = (tenant, db.settings.statement_timeout_ms)
+    with db.read_flights(SET_TENANT_READ_ONLY_SQL, setup, begin) as (conn, queued):
+        yield conn, queued
 
 
 @contextmanager
