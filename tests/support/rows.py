@@ -19,6 +19,7 @@ from psycopg import sql
 COLUMN_VALUES: dict[tuple[str, str], str] = {
     ("tenants", "slug"): "'t-' || substr(md5(random()::text), 1, 10)",
     ("tenants", "name"): "'Tenant'",
+    ("tenants", "lifecycle_hold"): "NULL",  # an active tenant has no hold
     ("roles", "key"): "'role_' || substr(md5(random()::text), 1, 8)",
     ("memberships", "status"): "'active'",
     ("memberships", "user_id"): "gen_random_uuid()",

@@ -37,6 +37,18 @@ class TenantAccessError(ApiError):
     status, slug, title = 403, "tenant-access-restricted", "The tenant's access is restricted"
 
 
+class TenantSuspendedError(TenantAccessError):
+    """The platform operator suspended the tenant: every request is refused until it is reactivated."""
+
+    slug, title = "tenant-suspended", "The tenant is suspended"
+
+
+class TenantOffboardingError(TenantAccessError):
+    """The tenant is being offboarded: its data can still be read (and exported) until it is erased."""
+
+    slug, title = "tenant-offboarding", "The tenant is being offboarded"
+
+
 class PlanLimitError(ApiError):
     status, slug, title = 402, "plan-limit-reached", "Plan limit reached"
 

@@ -33,6 +33,7 @@ from saascore.billing.state import (
 )
 from saascore.db.connection import Connection
 from saascore.jobs import enqueue_job
+from saascore.lifecycle.transitions import follow_billing
 from saascore.observability import get_logger
 from webhooks.repositories import customers, subscriptions, tenants
 
@@ -54,7 +55,8 @@ class EventContext:
 
 
 def change_tenant_billing(ctx: EventContext, billing: TenantBilling) -> None:
-    """Store and audit the tenant's new billing summary (plan limits and the next session's plan claim)."""
+    """Store and audit the tenant's new billing summary (plan limits and the next session's plan claim);
+    a change of access level places or lifts the lifecycle's billing hold (decision 0110)."""
     if billing == ctx.tenant:
         return
     tenants.update_tenant_billing(
@@ -64,6 +66,8 @@ def change_tenant_billing(ctx: EventContext, billing: TenantBilling) -> None:
         event_id=ctx.event.id,
         before=tenants.billing_document(ctx.tenant),
     )
+    if billing.access_level is not ctx.tenant.access_level:
+        follow_billing(ctx.conn, tenant_id=ctx.tenant_id, access=billing.access_level, event_id=ctx.event.id)
 
 
 def apply_subscription(ctx: EventContext, snapshot: SubscriptionSnapshot) -> str:

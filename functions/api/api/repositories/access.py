@@ -1,4 +1,5 @@
-"""The one query behind every authorised request: tenant state, the caller's role, permissions, session."""
+"""The one query behind every authorised request: tenant state (billing and lifecycle), the caller's role,
+permissions, session."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 from saascore.db.connection import Connection, Deferred
 
 ACCESS_SQL = """
-SELECT t.plan, t.access_level, t.billing_grace_ends_at, t.billing_status, t.trial_ends_at, r.key AS role_key,
+SELECT t.plan, t.access_level, t.billing_grace_ends_at, t.billing_status, t.trial_ends_at, t.lifecycle_state,
+       t.lifecycle_hold, t.erase_after, r.key AS role_key,
        COALESCE((SELECT array_agg(rp.permission_id ORDER BY rp.permission_id)
                  FROM role_permissions rp WHERE rp.role_id = m.role_id), '{}') AS permissions,
        EXISTS (SELECT 1 FROM sessions s

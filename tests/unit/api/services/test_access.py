@@ -10,6 +10,8 @@ import pytest
 from api.exceptions import (
     PermissionDeniedError,
     TenantAccessError,
+    TenantOffboardingError,
+    TenantSuspendedError,
 )
 from api.services.access import Access, access_from_row, authorize, effective_plan
 from api.services.identity import Principal
@@ -22,8 +24,13 @@ def access(permissions, level="full"):
     return Access(principal, "member", frozenset(permissions), "starter", level, "active")
 
 
-def _access_row(access_level: str, grace_ends_at: datetime | None) -> dict[str, object]:
+def _access_row(
+    access_level: str, grace_ends_at: datetime | None, lifecycle: tuple[str, str | None] = ("active", None)
+) -> dict[str, object]:
     return {
+        "lifecycle_state": lifecycle[0],
+        "lifecycle_hold": lifecycle[1],
+        "erase_after": NOW + timedelta(days=30) if lifecycle[0] == "offboarding" else None,
         "session_active": True,
         "role_key": "member",
         "permissions": ["projects:read", "projects:create"],
@@ -74,3 +81,23 @@ def test_an_expired_grace_period_is_enforced_without_waiting_for_a_stripe_event(
         authorize(access, "projects:read", "GET")
         with pytest.raises(TenantAccessError):
             authorize(access, "projects:create", "POST")
+
+
+def test_an_operator_suspension_refuses_every_request_at_the_session_check():
+    principal = Principal(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "member", "starter", "t")
+    with pytest.raises(TenantSuspendedError) as raised:
+        access_from_row(principal, _access_row("full", None, ("suspended", "operator")), NOW)
+    assert raised.value.extensions == {"lifecycle_state": "suspended"}
+    # A billing hold leaves the way to billing open (the access level decides, as before).
+    held = access_from_row(principal, _access_row("suspended", None, ("suspended", "billing")), NOW)
+    with pytest.raises(TenantAccessError):
+        authorize(held, "projects:read", "GET")
+
+
+def test_an_offboarding_tenant_reads_but_does_not_write():
+    principal = Principal(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "member", "starter", "t")
+    offboarding = access_from_row(principal, _access_row("full", None, ("offboarding", None)), NOW)
+    authorize(offboarding, "projects:read", "GET")
+    with pytest.raises(TenantOffboardingError) as raised:
+        authorize(offboarding, "projects:create", "POST")
+    assert raised.value.extensions["erase_after"] == (NOW + timedelta(days=30)).isoformat()

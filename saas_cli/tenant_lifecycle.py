@@ -1,0 +1,100 @@
+"""`saas tenants suspend|reactivate|offboard <tenant>`: an operator moves a tenant through its lifecycle.
+
+- ``suspend`` refuses every request of the tenant from its next request on (its Stripe events and
+  scheduled jobs keep being recorded); ``reactivate`` lifts the operator's suspension, or cancels an
+  offboarding. A billing suspension is lifted by billing alone (decision 0110).
+- ``offboard`` starts the grace period (``--grace-days``, default ``$LIFECYCLE_ERASURE_GRACE_DAYS`` or
+  30) after which the tenant's data is erased; the tenant can still read its data until then.
+
+Each command is idempotent (repeating it changes nothing and says so) and audited in the tenant's audit
+log. A transition that does not start from the tenant's state exits 1 naming that state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from saas_cli.tenant_db import database_url, open_database, resolve_tenant
+from saascore.db.tenancy import tenant_transaction
+from saascore.exceptions import ConfigurationError
+from saascore.lifecycle.exceptions import LifecycleError
+from saascore.lifecycle.settings import get_lifecycle_settings
+from saascore.lifecycle.states import Action
+from saascore.lifecycle.transitions import apply_operator_action
+
+MAX_NOTE_CHARS = 500  # the tenants.lifecycle_note CHECK
+
+
+def run_transition(args: argparse.Namespace) -> int:
+    action = Action(args.tenant_command)
+    grace_days = args.grace_days if action is Action.OFFBOARD else None
+    grace = (
+        timedelta(days=grace_days)
+        if grace_days is not None
+        else get_lifecycle_settings().erasure_grace_period
+    )
+    try:
+        database = open_database(database_url(args.database_url))
+        tenant_id = resolve_tenant(database, args.tenant)
+        with tenant_transaction(tenant_id, database=database) as conn:
+            transition = apply_operator_action(
+                conn,
+                tenant_id=tenant_id,
+                action=action,
+                requested_by=args.requested_by,
+                now=datetime.now(UTC),
+                grace_period=grace,
+                note=args.note,
+            )
+    except (LifecycleError, ConfigurationError) as exc:
+        print(f"saas tenants {action.value}: {exc}", file=sys.stderr)
+        return 1
+    after = transition.after
+    state = after.state.value + (f" (held by {after.hold.value})" if after.hold else "")
+    if not transition.changed:
+        print(f"tenant {tenant_id} is already {state}; nothing changed")
+        return 0
+    print(f"tenant {tenant_id}: {transition.before.state.value} -> {state}")
+    if after.erase_after is not None:
+        print(f"its data is erased after {after.erase_after.isoformat()} unless it is reactivated before")
+    return 0
+
+
+def _note(value: str) -> str:
+    if len(value) > MAX_NOTE_CHARS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_NOTE_CHARS} characters")
+    return value
+
+
+def _grace_days(value: str) -> int:
+    days = int(value)
+    if not 0 <= days <= 365:
+        raise argparse.ArgumentTypeError("between 0 and 365 days")
+    return days
+
+
+def register(subparsers: Any) -> None:
+    helps = {
+        Action.SUSPEND: "refuse every request of the tenant until it is reactivated",
+        Action.REACTIVATE: "lift an operator's suspension, or cancel an offboarding",
+        Action.OFFBOARD: "start the grace period after which the tenant's data is erased",
+    }
+    for action, help_text in helps.items():
+        parser = subparsers.add_parser(action.value, help=help_text)
+        parser.add_argument("tenant", help="tenant id or slug")
+        parser.add_argument("--database-url", help="default $DATABASE_URL, else the local stack's")
+        parser.add_argument(
+            "--requested-by", default=getpass.getuser(), help="who asked for it, for the audit log"
+        )
+        parser.add_argument("--note", type=_note, help="why (kept with the state and in the audit log)")
+        if action is Action.OFFBOARD:
+            parser.add_argument(
+                "--grace-days",
+                type=_grace_days,
+                help="days until erasure (default $LIFECYCLE_ERASURE_GRACE_DAYS)",
+            )
+        parser.set_defaults(handler=run_transition)
