@@ -5,6 +5,9 @@ from __future__ import annotations
 
 # OAC signing overwrites the viewer's Authorization header, so the verified token travels here.
 AUTH_TOKEN_HEADER = "x-auth-token"  # noqa: S105 - a header name, not a secret
+# On a public path the edge copies the viewer's one Authorization header here (OAC overwrites the original),
+# for the credentials the origin checks itself: API keys at /api/v1/sessions/token, SCIM bearer tokens.
+VIEWER_AUTHORIZATION_HEADER = "x-auth-viewer-authorization"
 # Every header with this prefix is set only by the edge; client-sent copies are dropped.
 TRUSTED_HEADER_PREFIX = "x-auth-"
 

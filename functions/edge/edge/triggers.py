@@ -17,7 +17,7 @@ from collections.abc import Mapping, MutableMapping
 from edge.responses import CfHeaders, all_values, first_value, header_entry, problem
 from edge.runtime import Runtime
 from edge.session import CredentialError, Identity, cross_site_reason, parse_cookies, presented_token
-from saascontracts.identity import AUTH_TOKEN_HEADER, TRUSTED_HEADER_PREFIX
+from saascontracts.identity import AUTH_TOKEN_HEADER, TRUSTED_HEADER_PREFIX, VIEWER_AUTHORIZATION_HEADER
 from saascontracts.tokens import TokenError
 
 TYPE_CHECKING = False
@@ -118,6 +118,12 @@ def viewer_request(runtime: Runtime, cf: MutableMapping[str, Any]) -> dict[str, 
     method = str(request.get("method") or "GET").upper()
     uri = str(request.get("uri") or "/")
     if config.is_public(method, uri):
+        authorization = all_values(headers, "authorization")
+        if len(authorization) == 1:
+            # OAC overwrites Authorization; credentials the origin checks itself travel unchanged here.
+            headers[VIEWER_AUTHORIZATION_HEADER] = header_entry(
+                "X-Auth-Viewer-Authorization", authorization[0]
+            )
         return request
     identity = _identify(runtime, headers, method=method, request_id=request_id)
     if isinstance(identity, dict):

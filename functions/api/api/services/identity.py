@@ -20,6 +20,9 @@ from api.settings import ApiSettings, get_settings
 from saascontracts.tokens import IssuerConfig, TokenError, TokenVerifier
 from saascore.exceptions import ConfigurationError
 
+# The id of the API key a client-credentials token was issued for (absent on people's sessions).
+API_KEY_CLAIM = "api_key"
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -31,6 +34,8 @@ class Principal:
     role: str
     plan: str
     token: str
+    # Set when the session is an API key's: the key acts for its creator, within its scopes.
+    api_key_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,7 @@ def principal_from_token(token: str) -> Principal:
         role=role,
         plan=plan,
         token=token,
+        api_key_id=_uuid_claim(claims, API_KEY_CLAIM) if API_KEY_CLAIM in claims else None,
     )
 
 
@@ -125,6 +131,7 @@ def issue_access_token(
     settings: ApiSettings | None = None,
     signer: Signer | None = None,
     now: float | None = None,
+    api_key_id: uuid.UUID | None = None,
 ) -> tuple[str, int]:
     """A signed session token and its lifetime in seconds."""
     settings = settings or get_settings()
@@ -141,4 +148,6 @@ def issue_access_token(
         "iat": issued,
         "exp": issued + ttl,
     }
+    if api_key_id is not None:
+        claims[API_KEY_CLAIM] = str(api_key_id)
     return sign_jws(signer or get_signer(), claims), ttl
