@@ -91,7 +91,7 @@ class Gateway:
         self.viewer_country = viewer_country
 
     def origin_for(self, path: str) -> Origin | None:
-        if path.startswith(("/api/", "/.well-known/")) or path == "/api":
+        if path.startswith(("/api/", "/.well-known/", "/scim/v2/")) or path == "/api":
             return self.api
         if path == "/webhooks/stripe":
             return self.receiver

@@ -13,6 +13,9 @@ VIEWER_HOST_PATTERN = (
     r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::[0-9]{1,5})?"
 )
 MAX_VIEWER_HOST_CHARS = 253
+# On a public path the edge copies the viewer's one Authorization header here (OAC overwrites the original),
+# for the credentials the origin checks itself: API keys at /api/v1/sessions/token, SCIM bearer tokens.
+VIEWER_AUTHORIZATION_HEADER = "x-auth-viewer-authorization"
 # Every header with this prefix is set only by the edge; client-sent copies are dropped.
 TRUSTED_HEADER_PREFIX = "x-auth-"
 

@@ -16,7 +16,7 @@ from constructs import Construct
 
 from infra.components import checkov
 
-API_PATHS = ("/api/*", "/.well-known/*")
+API_PATHS = ("/api/*", "/.well-known/*", "/scim/v2/*")
 WEBHOOK_PATH = "/webhooks/stripe"
 HSTS_MAX_AGE_SECONDS = 63072000  # the values of the edge's DEFAULT_SECURITY_HEADERS (a test keeps them equal)
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=()"

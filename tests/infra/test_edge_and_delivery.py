@@ -106,7 +106,13 @@ def _behaviors(assembly: Assembly) -> list[dict[str, Any]]:
 
 def test_every_behavior_has_the_edge_functions_and_body_for_origin_request(assembly: Assembly) -> None:
     behaviors = _behaviors(assembly)
-    assert {b.get("PathPattern") for b in behaviors} == {None, "/api/*", "/.well-known/*", "/webhooks/stripe"}
+    assert {b.get("PathPattern") for b in behaviors} == {
+        None,
+        "/api/*",
+        "/.well-known/*",
+        "/scim/v2/*",
+        "/webhooks/stripe",
+    }
     for behavior in behaviors:
         associations = {a["EventType"]: a for a in behavior["LambdaFunctionAssociations"]}
         # viewer-response only with anonymous_cookie_at_edge (off in dev): tests/infra/test_cost_knobs.py.

@@ -26,6 +26,9 @@ COLUMN_VALUES: dict[tuple[str, str], str] = {
     ("audit_logs", "actor_type"): "'system'",
     ("idempotency_keys", "state"): "'completed'",
     ("projects", "status"): "'active'",
+    ("api_keys", "public_id"): "substr(md5(random()::text), 1, 16)",
+    ("api_keys", "secret_hash"): "sha256(random()::text::bytea)",
+    ("api_keys", "scopes"): "'{projects:read}'",
 }
 
 TYPE_VALUES: dict[str, str] = {

@@ -38,6 +38,7 @@ PUBLIC_OPERATIONS = {
     ("POST", "/api/v1/signup"),
     ("POST", "/api/v1/sessions"),
     ("POST", "/api/v1/sessions/refresh"),
+    ("POST", "/api/v1/sessions/token"),
 }
 
 # Path parameter -> the tenant table whose row id it names. A new resource route registers here.
@@ -46,6 +47,7 @@ PATH_PARAM_TABLES = {
     "member_id": "memberships",
     "role_id": "roles",
     "job_id": "jobs",
+    "api_key_id": "api_keys",
 }
 
 # Request body schema -> a valid example, so a mutation reaches the tenant check instead of a 422.

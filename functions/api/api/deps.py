@@ -23,17 +23,20 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from api.exceptions import RateLimitedError, UnauthenticatedError
+from api.exceptions import MalformedRequestError, RateLimitedError, UnauthenticatedError
 from api.repositories.access import queue_access
+from api.schemas.api_keys import TokenRequest
 from api.services import idempotency
 from api.services.access import Access, access_from_row, authorize
+from api.services.api_keys import Credentials, basic_credentials, credentials
 from api.services.audit import AuditActor
 from api.services.identity import Principal, principal_from_token
 from api.services.ratelimit import get_rate_limiter
@@ -144,7 +147,9 @@ async def rate_limited_principal(request: Request, principal: PrincipalDep) -> P
     limiter = get_rate_limiter()
     if limiter is None:
         return principal
-    decision = limiter.check(tenant_id=principal.tenant_id, user_id=principal.user_id, plan=principal.plan)
+    # An API key is counted on its own, so one machine client cannot use up its creator's share.
+    caller = principal.api_key_id or principal.user_id
+    decision = limiter.check(tenant_id=principal.tenant_id, user_id=caller, plan=principal.plan)
     if decision is None:
         return principal
     request.state.rate_limit_headers = decision.headers()
@@ -329,7 +334,52 @@ async def get_actor(access: AccessDep, info: InfoDep) -> AuditActor:
         request_id=info.request_id,
         ip=info.ip,
         user_agent=info.user_agent,
+        api_key_id=principal.api_key_id,
     )
 
 
 ActorDep = Annotated[AuditActor, Depends(get_actor)]
+
+
+def viewer_authorization(request: Request) -> str | None:
+    """The viewer's Authorization header: forwarded by the edge (OAC overwrites it), else as sent."""
+    headers = request.headers
+    return headers.get(edge_contract.VIEWER_AUTHORIZATION_HEADER) or headers.get("authorization")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCredentialsGrant:
+    credentials: Credentials
+    scope: str | None
+
+
+async def client_credentials(
+    request: Request, body: Annotated[bytes, Depends(request_body)]
+) -> ClientCredentialsGrant:
+    """An RFC 6749 §4.4 token request: form-encoded (the standard) or JSON, client authenticated by HTTP
+    Basic or by client_id/client_secret in the body."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if content_type == "application/json":
+            form = TokenRequest.model_validate_json(body or b"{}")
+        else:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+            if len({name for name, _ in pairs}) != len(pairs):
+                raise MalformedRequestError(
+                    "a parameter is repeated (RFC 6749 §3.2)", error="invalid_request"
+                )
+            form = TokenRequest.model_validate(dict(pairs))
+    except (ValueError, ValidationError) as exc:
+        raise MalformedRequestError("the token request is malformed", error="invalid_request") from exc
+    in_body = (
+        Credentials(form.client_id, form.client_secret)
+        if form.client_id is not None and form.client_secret is not None
+        else None
+    )
+    presented = credentials(
+        grant_type=form.grant_type, basic=basic_credentials(viewer_authorization(request)), body=in_body
+    )
+    return ClientCredentialsGrant(presented, form.scope)
+
+
+ClientCredentialsDep = Annotated[ClientCredentialsGrant, Depends(client_credentials)]

@@ -36,7 +36,10 @@ DEFAULT_PUBLIC_PATHS = (
     "POST /api/v1/signup",
     "POST /api/v1/sessions",
     "POST /api/v1/sessions/refresh",
+    "POST /api/v1/sessions/token",
     "POST /webhooks/stripe",
+    # SCIM clients send their own bearer token (not a JWT); the origin checks it (decision 0120).
+    "* /scim/v2/*",
 )
 DEFAULT_SECURITY_HEADERS = {
     "strict-transport-security": "max-age=63072000; includeSubDomains; preload",
@@ -103,6 +106,9 @@ class PathIndex:
         exact = self.exact.get(uri)
         if exact is not None and any(rule.matches(method, uri) for rule in exact):
             return True
+        return self.matches_prefix(method, uri)
+
+    def matches_prefix(self, method: str, uri: str) -> bool:
         return any(rule.matches(method, uri) for rule in self.prefixes)
 
 
@@ -170,7 +176,11 @@ class EdgeConfig:
     def is_public(self, method: str, uri: str) -> bool:
         """Deny by default: only a canonical spelling of a listed path is public."""
         index: PathIndex = self._public  # type: ignore[attr-defined]
-        return is_canonical_path(uri) and index.matches(method, uri)
+        if is_canonical_path(uri):
+            return index.matches(method, uri)
+        # Below a public prefix, upper case is allowed (SCIM's /Users, RFC 7644 §3.2): folding case cannot
+        # move a path out of a lower-case prefix it matches literally; every other rule still holds.
+        return index.matches_prefix(method, uri) and is_canonical_path(uri.lower())
 
 
 class _Section:

@@ -21,6 +21,7 @@ from saascontracts.identity import (
     AUTH_TOKEN_HEADER,
     MAX_VIEWER_HOST_CHARS,
     TRUSTED_HEADER_PREFIX,
+    VIEWER_AUTHORIZATION_HEADER,
     VIEWER_HOST_HEADER,
     VIEWER_HOST_PATTERN,
 )
@@ -128,6 +129,12 @@ def viewer_request(runtime: Runtime, cf: MutableMapping[str, Any]) -> dict[str, 
     method = str(request.get("method") or "GET").upper()
     uri = str(request.get("uri") or "/")
     if config.is_public(method, uri):
+        authorization = all_values(headers, "authorization")
+        if len(authorization) == 1:
+            # OAC overwrites Authorization; credentials the origin checks itself travel unchanged here.
+            headers[VIEWER_AUTHORIZATION_HEADER] = header_entry(
+                "X-Auth-Viewer-Authorization", authorization[0]
+            )
         return request
     identity = _identify(runtime, headers, method=method, request_id=request_id)
     if isinstance(identity, dict):

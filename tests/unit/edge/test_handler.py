@@ -232,6 +232,47 @@ def test_canonical_public_paths_pass_anonymously(method: str, uri: str) -> None:
     assert "x-auth-user" not in request["headers"]
 
 
+@pytest.mark.usefixtures("configured")
+@pytest.mark.parametrize(
+    ("method", "uri"),
+    [
+        ("POST", "/scim/v2/Users"),
+        ("PATCH", "/scim/v2/Groups/7f1e"),
+        ("GET", "/scim/v2/ServiceProviderConfig"),
+    ],
+)
+def test_scim_paths_pass_with_their_bearer_token_forwarded(method: str, uri: str) -> None:
+    """Mixed case below a public prefix is public (RFC 7644's /Users); the SCIM token, not a JWT, reaches the
+    origin in x-auth-viewer-authorization, because OAC overwrites Authorization."""
+    request = handler.viewer_request(viewer_event(uri, method, Authorization="Bearer scim_0123_abc"))
+    assert request["uri"] == uri
+    assert header(request, "x-auth-viewer-authorization") == "Bearer scim_0123_abc"
+    assert "x-auth-token" not in request["headers"]
+
+
+@pytest.mark.usefixtures("configured")
+def test_a_client_sent_viewer_authorization_header_is_dropped() -> None:
+    request = handler.viewer_request(
+        viewer_event("/scim/v2/Users", "GET", X_Auth_Viewer_Authorization="Bearer forged")
+    )
+    assert "x-auth-viewer-authorization" not in request["headers"]
+
+
+@pytest.mark.usefixtures("configured")
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "/SCIM/v2/Users",
+        "/scim/V2/Users",
+        "/scim/v2/../../api/v1/projects",
+        "/scim/v2/%55sers",
+        "/scim/v2//Users",
+    ],
+)
+def test_scim_prefix_spellings_that_could_leave_it_need_a_credential(uri: str) -> None:
+    assert_problem(handler.viewer_request(viewer_event(uri, "GET")), 401)
+
+
 # --- cookie-authenticated writes must be same-site (defence in depth behind SameSite=Lax) ----------------
 
 HOST = "d111111abcdef8.cloudfront.net"

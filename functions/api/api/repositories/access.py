@@ -15,7 +15,8 @@ SELECT t.plan, t.access_level, t.billing_grace_ends_at, t.billing_status, t.tria
                  FROM role_permissions rp WHERE rp.role_id = m.role_id), '{}') AS permissions,
        EXISTS (SELECT 1 FROM sessions s
                WHERE s.id = %(sid)s AND s.user_id = %(uid)s AND s.revoked_at IS NULL
-                 AND s.expires_at > now()) AS session_active
+                 AND s.expires_at > now()) AS session_active,
+       (SELECT k.scopes FROM api_keys k WHERE k.session_id = %(sid)s) AS api_key_scopes
 FROM tenants t
 LEFT JOIN memberships m ON m.tenant_id = t.id AND m.user_id = %(uid)s AND m.status = 'active'
 LEFT JOIN roles r ON r.id = m.role_id

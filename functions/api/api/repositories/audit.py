@@ -11,14 +11,14 @@ from psycopg.types.json import Jsonb
 from saascore.db.connection import Connection
 
 INSERT_SQL = """
-INSERT INTO audit_logs (tenant_id, actor_type, actor_user_id, action, resource_type, resource_id,
-                        before, after, request_id, ip, user_agent)
-VALUES (%(tenant_id)s, %(actor_type)s, %(actor_user_id)s, %(action)s, %(resource_type)s, %(resource_id)s,
+INSERT INTO audit_logs (tenant_id, actor_type, actor_user_id, actor_api_key_id, action, resource_type,
+                        resource_id, before, after, request_id, ip, user_agent)
+VALUES (%(tenant_id)s, %(actor_type)s, %(actor_user_id)s, %(actor_api_key_id)s, %(action)s, %(resource_type)s, %(resource_id)s,
         %(before)s, %(after)s, %(request_id)s, %(ip)s, %(user_agent)s)
 """
 
 LIST_COLUMNS = (
-    "id, actor_type, actor_user_id, action, resource_type, resource_id, before, after, request_id, "
+    "id, actor_type, actor_user_id, actor_api_key_id, action, resource_type, resource_id, before, after, request_id, "
     "host(ip) AS ip, user_agent, created_at"
 )
 
@@ -32,6 +32,7 @@ def insert(
     action: str,
     resource_type: str,
     resource_id: str | None,
+    actor_api_key_id: uuid.UUID | None = None,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     request_id: str | None,
@@ -44,6 +45,7 @@ def insert(
             "tenant_id": tenant_id,
             "actor_type": actor_type,
             "actor_user_id": actor_user_id,
+            "actor_api_key_id": actor_api_key_id,
             "action": action,
             "resource_type": resource_type,
             "resource_id": resource_id,

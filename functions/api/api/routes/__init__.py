@@ -11,6 +11,7 @@ ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "api.routes.well_known": ("/.well-known/jwks.json",),
     "api.routes.edge_config": ("/.well-known/saas-edge-config.json",),
     "api.routes.sessions": ("/api/v1/signup", "/api/v1/sessions"),
+    "api.routes.api_keys": ("/api/v1/api-keys",),
     "api.routes.tenancy": ("/api/v1/me", "/api/v1/tenant"),
     "api.routes.members": ("/api/v1/members",),
     "api.routes.roles": ("/api/v1/roles", "/api/v1/permissions"),

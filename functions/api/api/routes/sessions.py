@@ -11,14 +11,16 @@ from api.deps import (
     SESSION_COOKIE,
     AccessDep,
     ActorDep,
+    ClientCredentialsDep,
     InfoDep,
     TenantTx,
     api_settings,
     get_db,
 )
 from api.exceptions import UnauthenticatedError
+from api.schemas.api_keys import TOKEN_REQUEST_OPENAPI, AccessTokenResponse
 from api.schemas.sessions import RefreshRequest, SessionCreate, SessionTokens, SignupRequest
-from api.services import sessions
+from api.services import api_keys, sessions
 from api.services.identity import identity_from_idp_token
 from api.settings import ApiSettings
 from saascore.db.connection import Database
@@ -105,3 +107,11 @@ async def sign_out(conn: TenantTx, access: AccessDep, actor: ActorDep, settings:
     for name in (SESSION_COOKIE, REFRESH_COOKIE):
         response.delete_cookie(name, path="/", secure=settings.cookie_secure, httponly=True)
     return response
+
+
+@router.post("/sessions/token", response_model=AccessTokenResponse, openapi_extra=TOKEN_REQUEST_OPENAPI)
+async def exchange_api_key(
+    grant: ClientCredentialsDep, db: DbDep, settings: SettingsDep
+) -> AccessTokenResponse:
+    """Client credentials (RFC 6749 §4.4): an API key for a short-lived access token."""
+    return api_keys.exchange(db, settings, grant.credentials, scope=grant.scope)

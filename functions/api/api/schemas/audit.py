@@ -13,6 +13,7 @@ class AuditEntry(BaseModel):
     id: uuid.UUID
     actor_type: str
     actor_user_id: uuid.UUID | None
+    actor_api_key_id: uuid.UUID | None = None
     action: str
     resource_type: str
     resource_id: str | None

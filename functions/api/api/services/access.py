@@ -54,10 +54,14 @@ def access_from_row(principal: Principal, row: dict[str, Any] | None, now: datet
         )
     if row["role_key"] is None:
         raise PermissionDeniedError("you are no longer a member of this tenant")
+    permissions = frozenset(row["permissions"])
+    if row.get("api_key_scopes") is not None:
+        # An API key's session may do what its creator may do now, and only within the key's scopes.
+        permissions &= frozenset(row["api_key_scopes"])
     return Access(
         principal=principal,
         role=row["role_key"],
-        permissions=frozenset(row["permissions"]),
+        permissions=permissions,
         plan=effective_plan(row["plan"], row["billing_status"], row["trial_ends_at"], now),
         # A grace period that ended since the last Stripe event already means read-only.
         access_level=effective_access_level(row["access_level"], row["billing_grace_ends_at"], now).value,

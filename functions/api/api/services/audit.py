@@ -38,6 +38,7 @@ class AuditActor:
     request_id: str | None
     ip: str | None
     user_agent: str | None
+    api_key_id: uuid.UUID | None = None
 
 
 def record(
@@ -56,6 +57,7 @@ def record(
         tenant_id=actor.tenant_id,
         actor_type="user" if actor.user_id is not None else "system",
         actor_user_id=actor.user_id,
+        actor_api_key_id=actor.api_key_id,
         action=action,
         resource_type=resource_type,
         resource_id=None if resource_id is None else str(resource_id),

@@ -21,6 +21,9 @@ from saascontracts.tokens import IssuerConfig, TokenError, TokenVerifier
 from saascore.db.cells import CELL_NAME
 from saascore.exceptions import ConfigurationError
 
+# The id of the API key a client-credentials token was issued for (absent on people's sessions).
+API_KEY_CLAIM = "api_key"
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -33,6 +36,8 @@ class Principal:
     plan: str
     token: str
     cell: str | None = None  # the signed cell claim; None for tokens issued without one
+    # Set when the session is an API key's: the key acts for its creator, within its scopes.
+    api_key_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,7 @@ def principal_from_token(token: str) -> Principal:
         plan=plan,
         token=token,
         cell=cell,
+        api_key_id=_uuid_claim(claims, API_KEY_CLAIM) if API_KEY_CLAIM in claims else None,
     )
 
 
@@ -132,6 +138,7 @@ def issue_access_token(
     settings: ApiSettings | None = None,
     signer: Signer | None = None,
     now: float | None = None,
+    api_key_id: uuid.UUID | None = None,
 ) -> tuple[str, int]:
     """A signed session token and its lifetime in seconds."""
     settings = settings or get_settings()
@@ -150,4 +157,6 @@ def issue_access_token(
     }
     if cell is not None:
         claims["cell"] = cell
+    if api_key_id is not None:
+        claims[API_KEY_CLAIM] = str(api_key_id)
     return sign_jws(signer or get_signer(), claims), ttl

@@ -106,3 +106,25 @@ def test_counter_is_atomic_and_window_scoped(dynamodb):
     assert fresh is not None
     assert fresh.allowed
     assert fresh.remaining == user_limit - 1
+
+
+def test_an_api_key_is_counted_on_its_own(limited_api, dynamodb):
+    """A key's token uses the key's own share: its creator exhausting theirs leaves the key unaffected."""
+    owner = limited_api.sign_up()
+    created = limited_api.client.post(
+        "/api/v1/api-keys", json={"name": "ci", "scopes": ["projects:read"]}, headers=owner.headers
+    ).json()
+    token = limited_api.client.post(
+        "/api/v1/sessions/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": created["client_id"],
+            "client_secret": created["client_secret"],
+        },
+    ).json()["access_token"]
+    _, user_limit = limits_for("starter")
+    seed(dynamodb, f"user#{owner.tenant_id}#{owner.user_id}", user_limit)
+    key_headers = {"Authorization": f"Bearer {token}"}
+    assert limited_api.client.get("/api/v1/projects", headers=key_headers).status_code == 200
+    seed(dynamodb, f"user#{owner.tenant_id}#{created['id']}", user_limit)
+    assert limited_api.client.get("/api/v1/projects", headers=key_headers).status_code == 429
