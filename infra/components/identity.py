@@ -36,6 +36,8 @@ class Identity(Construct):
                 require_uppercase=True,
                 require_symbols=True,
             ),
+            # Federated sign-ins write the IdP's groups here on every sign-in (SSO), so it must be mutable.
+            custom_attributes={"groups": cognito.StringAttribute(max_len=2048, mutable=True)},
             mfa=cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             # Threat protection is the one Plus feature used; Essentials is free under 10,000 MAU.

@@ -19,6 +19,7 @@ from infra.components.migrations import Migrations
 from infra.components.monitoring import Monitoring
 from infra.components.regional_parameters import RegionalParameterReader, reader_log_group, write_parameter
 from infra.components.service_function import log_retention
+from infra.components.sso import SsoFederation
 from infra.components.stripe_secret import StripeSecret
 from infra.components.webhooks import Webhooks
 from infra.config import EDGE_REGION, EnvironmentConfig
@@ -61,6 +62,7 @@ class ServiceStack(Stack):
             prefix=config.stack_prefix,
             threat_protection=config.cognito_threat_protection,
         )
+        sso = SsoFederation(self, "Sso", identity=identity, prefix=config.stack_prefix)
 
         stripe = StripeSecret(self, "Stripe", name=f"{config.stack_prefix}/stripe", retain=config.retain_data)
         jobs = Jobs(
@@ -94,6 +96,7 @@ class ServiceStack(Stack):
                 "BILLING_CHECKOUT_SUCCESS_URL": f"{config.app_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
                 "BILLING_CHECKOUT_CANCEL_URL": f"{config.app_url}/billing/canceled",
                 "BILLING_PORTAL_RETURN_URL": f"{config.app_url}/billing",
+                **sso.environment,
             },
             **placement,
         )
@@ -124,6 +127,7 @@ class ServiceStack(Stack):
         for function in (api.function, webhooks.processor):
             jobs.queues.queue.grant_send_messages(function)
         identity.grant_session_signing(api.function)
+        sso.grant_management(api.function)
         stripe.grant_read(api.function)
 
         from_edge = self._read_edge_handover(config, edge)

@@ -25,6 +25,8 @@ COLUMN_VALUES: dict[tuple[str, str], str] = {
     ("audit_logs", "actor_type"): "'system'",
     ("idempotency_keys", "state"): "'completed'",
     ("projects", "status"): "'active'",
+    ("sso_connections", "provider_name"): "'sso-' || substr(md5(random()::text), 1, 12) || '-' || "
+    "substr(md5(random()::text), 1, 12)",
 }
 
 TYPE_VALUES: dict[str, str] = {

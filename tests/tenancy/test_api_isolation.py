@@ -43,6 +43,7 @@ PATH_PARAM_TABLES = {
     "member_id": "memberships",
     "role_id": "roles",
     "job_id": "jobs",
+    "connection_id": "sso_connections",
 }
 
 # Request body schema -> a valid example, so a mutation reaches the tenant check instead of a 422.
@@ -50,6 +51,7 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "ProjectUpdate": {"name": "hijacked"},
     "MemberUpdate": {"role": "viewer"},
     "RoleUpdate": {"name": "hijacked"},
+    "SsoConnectionUpdate": {"display_name": "hijacked"},
 }
 
 MARKER = "tenant-b-secret-marker"

@@ -29,6 +29,7 @@ from api.repositories.access import load_access
 from api.services import idempotency
 from api.services.access import Access, access_from_row, authorize
 from api.services.audit import AuditActor
+from api.services.compensation import Compensations
 from api.services.identity import Principal, principal_from_token
 from api.services.ratelimit import get_rate_limiter
 from api.settings import ApiSettings, get_settings
@@ -142,12 +143,26 @@ async def get_db() -> Database:
     return get_database()
 
 
+async def get_compensations() -> Compensations:
+    return Compensations()
+
+
+CompensationsDep = Annotated[Compensations, Depends(get_compensations)]
+
+
 async def tenant_tx(
-    principal: Annotated[Principal, Depends(rate_limited_principal)], db: Annotated[Database, Depends(get_db)]
+    principal: Annotated[Principal, Depends(rate_limited_principal)],
+    db: Annotated[Database, Depends(get_db)],
+    compensations: CompensationsDep,
 ) -> AsyncIterator[Connection]:
-    """The request's one transaction, scoped to the caller's tenant (RLS)."""
-    with tenant_transaction(principal.tenant_id, database=db) as conn:
-        yield conn
+    """The request's one transaction, scoped to the caller's tenant (RLS); external changes the request
+    registered in ``compensations`` are undone when it does not commit."""
+    try:
+        with tenant_transaction(principal.tenant_id, database=db) as conn:
+            yield conn
+    except BaseException:
+        compensations.run()
+        raise
 
 
 TenantTx = Annotated[Connection, Depends(tenant_tx, scope="function")]

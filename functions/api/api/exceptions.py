@@ -125,6 +125,34 @@ class PriceNotFoundError(PaymentProviderError):
     """Stripe has no active price with the plan's lookup key (configuration drift)."""
 
 
+class OutboundFetchError(SaasError):
+    """A document a tenant named could not be fetched safely; the message is client-safe."""
+
+
+class SamlMetadataError(SaasError):
+    """SAML metadata that Cognito could not use; the message says what is wrong."""
+
+
+class OidcDiscoveryError(SaasError):
+    """An OIDC issuer whose discovery document is unreachable or unusable; the message is client-safe."""
+
+
+class IdentityProviderRejectedError(ApiError):
+    """Cognito refused the provider's settings (e.g. metadata it could not use); nothing was kept."""
+
+    status, slug, title = 422, "identity-provider-rejected", "The identity service refused the settings"
+
+
+class IdentityProviderError(ApiError):
+    """Cognito or Secrets Manager refused or could not be reached; every partial change was undone."""
+
+    status, slug, title = (
+        502,
+        "identity-provider-error",
+        "The identity service could not complete the request",
+    )
+
+
 class IdempotentReplay(SaasError):
     """Raised by the idempotency dependency: answer with a stored response instead of running the route."""
 
