@@ -19,6 +19,7 @@ class Identity(Construct):
         retain: bool,
         prefix: str,
         threat_protection: bool = False,
+        callback_urls: list[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
@@ -58,7 +59,9 @@ class Identity(Construct):
             refresh_token_validity=Duration.days(30),
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
-                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                # Where the hosted UI returns after a (federated) sign-in; the app trades the code there.
+                callback_urls=callback_urls,
             ),
         )
         self.session_key = kms.Key(

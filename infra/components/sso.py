@@ -31,10 +31,26 @@ SECRET_ACTIONS = (
 )
 
 
+CALLBACK_PATH = "/auth/callback"
+
+
+def redirect_uri_for(app_url: str) -> str | None:
+    return f"{app_url}{CALLBACK_PATH}" if app_url else None
+
+
 class SsoFederation(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, identity: Identity, prefix: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        identity: Identity,
+        prefix: str,
+        redirect_uri: str | None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.identity = identity
+        self.redirect_uri = redirect_uri
         self.secret_prefix = f"{prefix}/sso"
         # A Cognito-prefix domain: unique per region, so the account id keeps two accounts apart.
         self.domain = identity.user_pool.add_domain(
@@ -44,13 +60,17 @@ class SsoFederation(Construct):
 
     @property
     def environment(self) -> dict[str, str]:
-        """The API settings (api.settings) that turn SSO on."""
-        return {
+        """The API settings (api.settings) that turn SSO on; discovery needs the redirect URI (the app's
+        public URL), so without one it answers ``password`` for every address."""
+        environment = {
             "SSO_USER_POOL_ID": self.identity.user_pool.user_pool_id,
             "SSO_APP_CLIENT_ID": self.identity.client.user_pool_client_id,
             "SSO_HOSTED_UI_URL": self.domain.base_url(),
             "SSO_SECRET_PREFIX": self.secret_prefix,
         }
+        if self.redirect_uri:
+            environment["SSO_REDIRECT_URI"] = self.redirect_uri
+        return environment
 
     def grant_management(self, function: lambda_.IFunction) -> None:
         iam.Grant.add_to_principal(

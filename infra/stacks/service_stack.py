@@ -19,7 +19,7 @@ from infra.components.migrations import Migrations
 from infra.components.monitoring import Monitoring
 from infra.components.regional_parameters import RegionalParameterReader, reader_log_group, write_parameter
 from infra.components.service_function import log_retention
-from infra.components.sso import SsoFederation
+from infra.components.sso import SsoFederation, redirect_uri_for
 from infra.components.stripe_secret import StripeSecret
 from infra.components.webhooks import Webhooks
 from infra.config import EDGE_REGION, EnvironmentConfig
@@ -61,8 +61,9 @@ class ServiceStack(Stack):
             retain=config.retain_data,
             prefix=config.stack_prefix,
             threat_protection=config.cognito_threat_protection,
+            callback_urls=[redirect] if (redirect := redirect_uri_for(config.app_url)) else None,
         )
-        sso = SsoFederation(self, "Sso", identity=identity, prefix=config.stack_prefix)
+        sso = SsoFederation(self, "Sso", identity=identity, prefix=config.stack_prefix, redirect_uri=redirect)
 
         stripe = StripeSecret(self, "Stripe", name=f"{config.stack_prefix}/stripe", retain=config.retain_data)
         jobs = Jobs(

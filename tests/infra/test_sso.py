@@ -59,3 +59,12 @@ def test_the_api_is_configured_for_sso(assembly: Assembly) -> None:
     for name in ("SSO_USER_POOL_ID", "SSO_APP_CLIENT_ID", "SSO_HOSTED_UI_URL"):
         assert name in variables
     assert variables["SSO_SECRET_PREFIX"] == "saas-dev/sso"
+
+
+def test_prod_sends_federated_users_back_to_the_app(prod_assembly: Assembly) -> None:
+    (client,) = prod_assembly.resources("service", "AWS::Cognito::UserPoolClient").values()
+    assert client["Properties"]["CallbackURLs"] == ["https://app.saas.example.com/auth/callback"]
+    functions = prod_assembly.resources("service", "AWS::Lambda::Function")
+    (api,) = [f for logical_id, f in functions.items() if logical_id.startswith("ApiHandlerFunction")]
+    variables = api["Properties"]["Environment"]["Variables"]
+    assert variables["SSO_REDIRECT_URI"] == "https://app.saas.example.com/auth/callback"

@@ -27,6 +27,8 @@ COLUMN_VALUES: dict[tuple[str, str], str] = {
     ("projects", "status"): "'active'",
     ("sso_connections", "provider_name"): "'sso-' || substr(md5(random()::text), 1, 12) || '-' || "
     "substr(md5(random()::text), 1, 12)",
+    ("sso_domains", "domain"): "'d' || substr(md5(random()::text), 1, 10) || '.example'",
+    ("sso_domains", "verification_token"): "md5(random()::text)",
 }
 
 TYPE_VALUES: dict[str, str] = {

@@ -14,11 +14,15 @@ from functools import cache
 from typing import Any
 
 import boto3
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from dns.rdtypes.ANY.TXT import TXT
 from moto import mock_aws
 
 from api.services.federation import get_federation
@@ -201,3 +205,39 @@ def cognito_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[CognitoPool]:
         clear_sso_caches()
         yield CognitoPool(pool_id, client_id)
     clear_sso_caches()
+
+
+@dataclass
+class ZoneResolver:
+    """DNS answers from zone-file TXT text (``"a" "b"``), parsed by dnspython as a real answer would be."""
+
+    zone: dict[str, list[str]] = field(default_factory=dict)
+    failure: Exception | None = None
+
+    def publish(self, name: str, *texts: str) -> None:
+        self.zone.setdefault(name, []).extend(texts)
+
+    def txt(self, name: str) -> list[TXT]:
+        if self.failure is not None:
+            raise self.failure
+        records = [
+            dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.TXT, text)
+            for text in self.zone.get(name, [])
+        ]
+        return [record for record in records if isinstance(record, TXT)]
+
+
+@pytest.fixture
+def dns_zone() -> Iterator[ZoneResolver]:
+    """A resolver the API's domain verification uses instead of the system's."""
+    from api.main import app
+    from api.routes.sso import txt_resolver
+
+    zone = ZoneResolver()
+
+    async def resolver() -> ZoneResolver:
+        return zone
+
+    app.dependency_overrides[txt_resolver] = resolver
+    yield zone
+    app.dependency_overrides.pop(txt_resolver, None)

@@ -35,6 +35,7 @@ PUBLIC_OPERATIONS = {
     ("POST", "/api/v1/signup"),
     ("POST", "/api/v1/sessions"),
     ("POST", "/api/v1/sessions/refresh"),
+    ("POST", "/api/v1/sessions/discover"),
 }
 
 # Path parameter -> the tenant table whose row id it names. A new resource route registers here.
@@ -44,6 +45,7 @@ PATH_PARAM_TABLES = {
     "role_id": "roles",
     "job_id": "jobs",
     "connection_id": "sso_connections",
+    "domain_id": "sso_domains",
 }
 
 # Request body schema -> a valid example, so a mutation reaches the tenant check instead of a 422.
@@ -52,6 +54,7 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "MemberUpdate": {"role": "viewer"},
     "RoleUpdate": {"name": "hijacked"},
     "SsoConnectionUpdate": {"display_name": "hijacked"},
+    "SsoDomainUpdate": {"enforce_sso": False},
 }
 
 MARKER = "tenant-b-secret-marker"

@@ -153,6 +153,24 @@ class IdentityProviderError(ApiError):
     )
 
 
+class DomainNotVerifiedError(ApiError):
+    """The domain's DNS does not (yet) carry the claim's TXT record."""
+
+    status, slug, title = 422, "domain-not-verified", "The domain could not be verified"
+
+
+class DnsLookupError(ApiError):
+    """The DNS lookup itself failed (timeout, no name server answered); nothing was changed."""
+
+    status, slug, title = 503, "dns-lookup-failed", "The DNS lookup failed"
+
+
+class SsoRequiredError(PermissionDeniedError):
+    """The tenant enforces SSO for the user's e-mail domain; password sign-in is refused."""
+
+    slug, title = "sso-required", "Sign in through your organisation's identity provider"
+
+
 class IdempotentReplay(SaasError):
     """Raised by the idempotency dependency: answer with a stored response instead of running the route."""
 

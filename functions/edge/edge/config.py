@@ -36,6 +36,7 @@ DEFAULT_PUBLIC_PATHS = (
     "POST /api/v1/signup",
     "POST /api/v1/sessions",
     "POST /api/v1/sessions/refresh",
+    "POST /api/v1/sessions/discover",
     "POST /webhooks/stripe",
 )
 DEFAULT_SECURITY_HEADERS = {

@@ -1,4 +1,4 @@
-"""/api/v1/sso: the tenant's SSO connections (Cognito identity providers)."""
+"""/api/v1/sso: the tenant's SSO connections (Cognito identity providers) and verified domains."""
 
 from __future__ import annotations
 
@@ -9,9 +9,17 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Response
 
 from api.deps import ActorDep, CompensationsDep, IdempotencyDep, RequirePermission, TenantTx, api_settings
-from api.schemas.sso import SsoConnection, SsoConnectionCreate, SsoConnectionUpdate
-from api.services import sso
+from api.schemas.sso import (
+    SsoConnection,
+    SsoConnectionCreate,
+    SsoConnectionUpdate,
+    SsoDomain,
+    SsoDomainCreate,
+    SsoDomainUpdate,
+)
+from api.services import sso, sso_domains
 from api.services.access import Access
+from api.services.dns_txt import TxtResolver, get_txt_resolver
 from api.services.federation import CognitoFederation, get_federation
 from api.settings import ApiSettings
 
@@ -28,6 +36,14 @@ async def federation() -> Callable[[], CognitoFederation]:
 
 
 FederationDep = Annotated[Callable[[], CognitoFederation], Depends(federation)]
+
+
+async def txt_resolver() -> TxtResolver:
+    """DNS for domain verification; tests override this dependency with a resolver of their own."""
+    return get_txt_resolver()
+
+
+ResolverDep = Annotated[TxtResolver, Depends(txt_resolver)]
 
 
 @router.get("/connections", response_model=list[SsoConnection])
@@ -93,3 +109,53 @@ async def delete_connection(
         lambda: sso.delete_connection(conn, actor, connection_id, federation=cognito, undo=undo),
         status_code=204,
     )
+
+
+@router.get("/domains", response_model=list[SsoDomain])
+async def list_domains(conn: TenantTx, _: CanReadSso) -> list[SsoDomain]:
+    return sso_domains.list_domains(conn)
+
+
+@router.get("/domains/{domain_id}", response_model=SsoDomain)
+async def get_domain(domain_id: uuid.UUID, conn: TenantTx, _: CanReadSso) -> SsoDomain:
+    return sso_domains.get_domain(conn, domain_id)
+
+
+@router.post("/domains", status_code=201, response_model=SsoDomain)
+async def create_domain(
+    body: SsoDomainCreate, conn: TenantTx, _: CanManageSso, actor: ActorDep, idem: IdempotencyDep
+) -> Response:
+    return idem.respond(lambda: sso_domains.create_domain(conn, actor, body), status_code=201)
+
+
+@router.post("/domains/{domain_id}/verify", response_model=SsoDomain)
+async def verify_domain(
+    *,
+    domain_id: uuid.UUID,
+    conn: TenantTx,
+    _: CanManageSso,
+    actor: ActorDep,
+    idem: IdempotencyDep,
+    resolver: ResolverDep,
+) -> Response:
+    return idem.respond(lambda: sso_domains.verify_domain(conn, actor, domain_id, resolver))
+
+
+@router.patch("/domains/{domain_id}", response_model=SsoDomain)
+async def update_domain(
+    *,
+    domain_id: uuid.UUID,
+    body: SsoDomainUpdate,
+    conn: TenantTx,
+    _: CanManageSso,
+    actor: ActorDep,
+    idem: IdempotencyDep,
+) -> Response:
+    return idem.respond(lambda: sso_domains.update_domain(conn, actor, domain_id, body))
+
+
+@router.delete("/domains/{domain_id}", status_code=204, response_class=Response)
+async def delete_domain(
+    domain_id: uuid.UUID, conn: TenantTx, _: CanManageSso, actor: ActorDep, idem: IdempotencyDep
+) -> Response:
+    return idem.respond(lambda: sso_domains.delete_domain(conn, actor, domain_id), status_code=204)

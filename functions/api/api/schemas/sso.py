@@ -99,3 +99,65 @@ class SsoConnection(BaseModel):
     groups_attribute: str | None
     created_at: datetime
     updated_at: datetime
+
+
+# Verified domains.
+
+DomainName = Annotated[str, Field(min_length=3, max_length=253)]
+VERIFICATION_RECORD_PREFIX = "_saas-verification"
+VERIFICATION_VALUE_PREFIX = "saas-verification="
+
+
+class SsoDomainCreate(RequestModel):
+    domain: DomainName
+    connection_id: uuid.UUID | None = None
+
+
+class SsoDomainUpdate(RequestModel):
+    connection_id: uuid.UUID | None = None
+    enforce_sso: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SsoDomainUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        if "enforce_sso" in self.model_fields_set and self.enforce_sso is None:
+            raise ValueError("enforce_sso cannot be null")
+        return self
+
+
+class DnsChallenge(BaseModel):
+    """The TXT record that proves control of the domain."""
+
+    record_name: str
+    record_type: Literal["TXT"] = "TXT"
+    record_value: str
+
+
+class SsoDomain(BaseModel):
+    id: uuid.UUID
+    domain: str
+    verified: bool
+    verified_at: datetime | None
+    connection_id: uuid.UUID | None
+    enforce_sso: bool
+    challenge: DnsChallenge
+    created_at: datetime
+    updated_at: datetime
+
+
+# Home-realm discovery (POST /api/v1/sessions/discover, public).
+
+
+class DiscoveryRequest(RequestModel):
+    email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+class DiscoveryAnswer(BaseModel):
+    """The same shape for every address: ``password`` unless a verified domain routes it to SSO."""
+
+    method: Literal["sso", "password"]
+    authorize_url: str | None = Field(
+        description="The hosted-UI authorize URL with the provider preselected (method sso)"
+    )
+    sso_required: bool = Field(description="Password sign-in is refused for this address")
