@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "saas_cli.doctor",
     "saas_cli.tenants",
     "saas_cli.ops",
+    "saas_cli.sso",
 )
 
 

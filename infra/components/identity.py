@@ -19,6 +19,7 @@ class Identity(Construct):
         retain: bool,
         prefix: str,
         threat_protection: bool = False,
+        callback_urls: list[str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
@@ -36,6 +37,8 @@ class Identity(Construct):
                 require_uppercase=True,
                 require_symbols=True,
             ),
+            # Federated sign-ins write the IdP's groups here on every sign-in (SSO), so it must be mutable.
+            custom_attributes={"groups": cognito.StringAttribute(max_len=2048, mutable=True)},
             mfa=cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             # Threat protection is the one Plus feature used; Essentials is free under 10,000 MAU.
@@ -56,7 +59,9 @@ class Identity(Construct):
             refresh_token_validity=Duration.days(30),
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
-                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                # Where the hosted UI returns after a (federated) sign-in; the app trades the code there.
+                callback_urls=callback_urls,
             ),
         )
         self.session_key = kms.Key(

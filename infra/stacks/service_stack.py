@@ -19,6 +19,7 @@ from infra.components.migrations import Migrations
 from infra.components.monitoring import Monitoring
 from infra.components.regional_parameters import RegionalParameterReader, reader_log_group, write_parameter
 from infra.components.service_function import log_retention
+from infra.components.sso import SsoFederation, redirect_uri_for
 from infra.components.stripe_secret import StripeSecret
 from infra.components.webhooks import Webhooks
 from infra.config import EDGE_REGION, EnvironmentConfig
@@ -60,7 +61,9 @@ class ServiceStack(Stack):
             retain=config.retain_data,
             prefix=config.stack_prefix,
             threat_protection=config.cognito_threat_protection,
+            callback_urls=[redirect] if (redirect := redirect_uri_for(config.app_url)) else None,
         )
+        sso = SsoFederation(self, "Sso", identity=identity, prefix=config.stack_prefix, redirect_uri=redirect)
 
         stripe = StripeSecret(self, "Stripe", name=f"{config.stack_prefix}/stripe", retain=config.retain_data)
         jobs = Jobs(
@@ -95,6 +98,7 @@ class ServiceStack(Stack):
                 "BILLING_CHECKOUT_SUCCESS_URL": f"{config.app_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
                 "BILLING_CHECKOUT_CANCEL_URL": f"{config.app_url}/billing/canceled",
                 "BILLING_PORTAL_RETURN_URL": f"{config.app_url}/billing",
+                **sso.environment,
             },
             **placement,
         )
@@ -125,6 +129,7 @@ class ServiceStack(Stack):
         for function in (api.function, webhooks.processor):
             jobs.queues.queue.grant_send_messages(function)
         identity.grant_session_signing(api.function)
+        sso.grant_management(api.function)
         stripe.grant_read(api.function)
 
         from_edge = self._read_edge_handover(config, edge)

@@ -29,6 +29,10 @@ COLUMN_VALUES: dict[tuple[str, str], str] = {
     ("api_keys", "public_id"): "substr(md5(random()::text), 1, 16)",
     ("api_keys", "secret_hash"): "sha256(random()::text::bytea)",
     ("api_keys", "scopes"): "'{projects:read}'",
+    ("sso_connections", "provider_name"): "'sso-' || substr(md5(random()::text), 1, 12) || '-' || "
+    "substr(md5(random()::text), 1, 12)",
+    ("sso_domains", "domain"): "'d' || substr(md5(random()::text), 1, 10) || '.example'",
+    ("sso_domains", "verification_token"): "md5(random()::text)",
 }
 
 TYPE_VALUES: dict[str, str] = {

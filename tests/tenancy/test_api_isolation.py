@@ -39,6 +39,7 @@ PUBLIC_OPERATIONS = {
     ("POST", "/api/v1/sessions"),
     ("POST", "/api/v1/sessions/refresh"),
     ("POST", "/api/v1/sessions/token"),
+    ("POST", "/api/v1/sessions/discover"),
 }
 
 # Path parameter -> the tenant table whose row id it names. A new resource route registers here.
@@ -48,6 +49,8 @@ PATH_PARAM_TABLES = {
     "role_id": "roles",
     "job_id": "jobs",
     "api_key_id": "api_keys",
+    "connection_id": "sso_connections",
+    "domain_id": "sso_domains",
 }
 
 # Request body schema -> a valid example, so a mutation reaches the tenant check instead of a 422.
@@ -55,6 +58,8 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "ProjectUpdate": {"name": "hijacked"},
     "MemberUpdate": {"role": "viewer"},
     "RoleUpdate": {"name": "hijacked"},
+    "SsoConnectionUpdate": {"display_name": "hijacked"},
+    "SsoDomainUpdate": {"enforce_sso": False},
 }
 
 MARKER = "tenant-b-secret-marker"

@@ -4,6 +4,7 @@ a forged or stale claim finds nothing; the directory is out of reach of every te
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import jwt
 import psycopg
@@ -19,13 +20,15 @@ __all__ = ["api"]
 MARKER = "other-cell-marker"
 
 
-def claims(token: str) -> dict:
+def claims(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
 def tenant_rows(database, tenant_id: uuid.UUID) -> int:
     with psycopg.connect(database.server.admin_url, dbname=database.name) as conn:
-        return conn.execute("SELECT count(*) FROM tenants WHERE id = %s", (tenant_id,)).fetchone()[0]
+        row = conn.execute("SELECT count(*) FROM tenants WHERE id = %s", (tenant_id,)).fetchone()
+        assert row is not None
+        return int(row[0])
 
 
 def project_names(database, tenant_id: uuid.UUID) -> list[str]:

@@ -38,6 +38,7 @@ from api.services import idempotency
 from api.services.access import Access, access_from_row, authorize
 from api.services.api_keys import Credentials, basic_credentials, credentials
 from api.services.audit import AuditActor
+from api.services.compensation import Compensations
 from api.services.identity import Principal, principal_from_token
 from api.services.ratelimit import get_rate_limiter
 from api.settings import ApiSettings, get_settings
@@ -169,6 +170,13 @@ async def get_db() -> Database:
     return get_database()
 
 
+async def get_compensations() -> Compensations:
+    return Compensations()
+
+
+CompensationsDep = Annotated[Compensations, Depends(get_compensations)]
+
+
 async def get_tenant_db(
     principal: Annotated[Principal, Depends(rate_limited_principal)], db: Annotated[Database, Depends(get_db)]
 ) -> Database:
@@ -222,9 +230,11 @@ async def tenant_work(
     request: Request,
     principal: Annotated[Principal, Depends(rate_limited_principal)],
     db: TenantDb,
+    compensations: CompensationsDep,
 ) -> AsyncIterator[TenantWork]:
     """The request's database work for the caller's tenant (RLS): a pipelined transaction for a write,
-    read-only flights for a safe method; either way the first round trip loads access (and claims)."""
+    read-only flights for a safe method; either way the first round trip loads access (and claims).
+    External changes the request registered in ``compensations`` are undone when it does not commit."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     claim_body: bytes | None = None
     writes = request.method not in SAFE_METHODS
@@ -249,8 +259,12 @@ async def tenant_work(
         return access, claimed
 
     work = tenant_pipeline if writes else tenant_reads
-    with work(principal.tenant_id, begin, database=db) as (conn, (access, claimed)):
-        yield TenantWork(conn, access, claimed)
+    try:
+        with work(principal.tenant_id, begin, database=db) as (conn, (access, claimed)):
+            yield TenantWork(conn, access, claimed)
+    except BaseException:
+        compensations.run()
+        raise
 
 
 TenantWorkDep = Annotated[TenantWork, Depends(tenant_work, scope="function")]

@@ -137,6 +137,52 @@ class PriceNotFoundError(PaymentProviderError):
     """Stripe has no active price with the plan's lookup key (configuration drift)."""
 
 
+class OutboundFetchError(SaasError):
+    """A document a tenant named could not be fetched safely; the message is client-safe."""
+
+
+class SamlMetadataError(SaasError):
+    """SAML metadata that Cognito could not use; the message says what is wrong."""
+
+
+class OidcDiscoveryError(SaasError):
+    """An OIDC issuer whose discovery document is unreachable or unusable; the message is client-safe."""
+
+
+class IdentityProviderRejectedError(ApiError):
+    """Cognito refused the provider's settings (e.g. metadata it could not use); nothing was kept."""
+
+    status, slug, title = 422, "identity-provider-rejected", "The identity service refused the settings"
+
+
+class IdentityProviderError(ApiError):
+    """Cognito or Secrets Manager refused or could not be reached; every partial change was undone."""
+
+    status, slug, title = (
+        502,
+        "identity-provider-error",
+        "The identity service could not complete the request",
+    )
+
+
+class DomainNotVerifiedError(ApiError):
+    """The domain's DNS does not (yet) carry the claim's TXT record."""
+
+    status, slug, title = 422, "domain-not-verified", "The domain could not be verified"
+
+
+class DnsLookupError(ApiError):
+    """The DNS lookup itself failed (timeout, no name server answered); nothing was changed."""
+
+    status, slug, title = 503, "dns-lookup-failed", "The DNS lookup failed"
+
+
+class SsoRequiredError(PermissionDeniedError):
+    """The tenant enforces SSO for the user's e-mail domain; password sign-in is refused."""
+
+    slug, title = "sso-required", "Sign in through your organisation's identity provider"
+
+
 class IdempotentReplay(SaasError):
     """Raised by the idempotency dependency: answer with a stored response instead of running the route."""
 

@@ -42,6 +42,19 @@ class ApiSettings(BaseServiceSettings):
     # Pinned public JWKs (a JWKS JSON document) for tests and the local dev IdP.
     idp_jwks: str | None = Field(default=None, validation_alias="IDP_JWKS")
 
+    # Per-tenant SSO (Cognito user-pool identity providers). Unset pool: SSO connections are unavailable.
+    sso_user_pool_id: str | None = Field(default=None, validation_alias="SSO_USER_POOL_ID")
+    # The app client federated users sign in through (its SupportedIdentityProviders gain each provider).
+    sso_app_client_id: str | None = Field(default=None, validation_alias="SSO_APP_CLIENT_ID")
+    # The hosted UI base URL (the user pool domain), e.g. https://example.auth.us-east-1.amazoncognito.com.
+    sso_hosted_ui_url: str | None = Field(default=None, validation_alias="SSO_HOSTED_UI_URL")
+    sso_redirect_uri: str | None = Field(default=None, validation_alias="SSO_REDIRECT_URI")
+    sso_secret_prefix: str = Field(default="saas/sso", validation_alias="SSO_SECRET_PREFIX")
+    sso_fetch_timeout_seconds: float = Field(default=5.0, gt=0, le=10, validation_alias="SSO_FETCH_TIMEOUT")
+    # Loopback and private addresses are refused for IdP metadata/discovery; the local stack's dev IdP and
+    # tests live on loopback, so they may allow it (refused in AWS environments).
+    sso_allow_loopback_fetch: bool = Field(default=False, validation_alias="SSO_ALLOW_LOOPBACK_FETCH")
+
     # Request limits.
     max_body_bytes: int = Field(
         default=256 * 1024, ge=1024, le=6 * 1024 * 1024, validation_alias="MAX_BODY_BYTES"
@@ -66,6 +79,8 @@ class ApiSettings(BaseServiceSettings):
             raise ConfigurationError("SESSION_KEY_SOURCE=kms needs SESSION_KMS_KEY_ID")
         if self.session_key_source == "pem" and self.environment in ("dev", "prod"):
             raise ConfigurationError("a PEM session key is for local and test only; use KMS in AWS")
+        if self.sso_allow_loopback_fetch and self.environment in ("dev", "prod"):
+            raise ConfigurationError("SSO_ALLOW_LOOPBACK_FETCH is for local and test only")
         return self
 
     def pinned_idp_keys(self) -> tuple[dict[str, Any], ...]:

@@ -37,6 +37,7 @@ DEFAULT_PUBLIC_PATHS = (
     "POST /api/v1/sessions",
     "POST /api/v1/sessions/refresh",
     "POST /api/v1/sessions/token",
+    "POST /api/v1/sessions/discover",
     "POST /webhooks/stripe",
     # SCIM clients send their own bearer token (not a JWT); the origin checks it (decision 0120).
     "* /scim/v2/*",

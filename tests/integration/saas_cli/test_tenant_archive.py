@@ -7,6 +7,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -63,13 +64,20 @@ def tenant_rows(url: str) -> dict[str, int]:
         counts = {}
         for table in tables:
             conn.execute("SELECT app.set_tenant(NULL)")
-            counts[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            counts[table] = scalar(conn, f"SELECT count(*) FROM {table}")
         return counts
 
 
-def manifest_of(path: Path) -> dict:
+def scalar(conn: psycopg.Connection[Any], query: Any) -> Any:
+    row = conn.execute(query).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def manifest_of(path: Path) -> dict[str, Any]:
     with zipfile.ZipFile(path) as archive:
-        return json.loads(archive.read(MANIFEST))
+        manifest: dict[str, Any] = json.loads(archive.read(MANIFEST))
+        return manifest
 
 
 def rewrite_archive(source: Path, target: Path, *, member: str, change) -> None:
@@ -86,7 +94,7 @@ def saas(*args: str) -> int:
 def owner_count(url: str, tenant_id, table: str) -> int:
     with psycopg.connect(url) as conn:
         conn.execute("SELECT app.set_tenant(%s)", (tenant_id,))
-        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return int(scalar(conn, f"SELECT count(*) FROM {table}"))
 
 
 def test_export_then_restore_into_an_empty_database_gives_identical_checksums(
@@ -186,7 +194,7 @@ def test_restoring_a_tenant_that_exists_is_refused_and_new_id_loads_a_copy(api, 
     out = capsys.readouterr().out
     assert "billing_customers: left out of the copy" in out
     with psycopg.connect(pg.owner_url) as conn:
-        copy_id = conn.execute("SELECT app.tenant_id_by_slug('copy-of-it')").fetchone()[0]
+        copy_id = scalar(conn, "SELECT app.tenant_id_by_slug('copy-of-it')")
     assert copy_id not in (None, owner.tenant_id)
     original = api.owner_sql(
         owner.tenant_id,

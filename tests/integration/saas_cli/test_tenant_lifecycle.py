@@ -4,6 +4,7 @@ tenant is refused by the session check, its Stripe events and scheduled jobs kee
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -20,16 +21,16 @@ def saas(pg, *args: str) -> int:
     return main(["tenants", *args, "--database-url", pg.app_url, "--requested-by", "ops@example.com"])
 
 
-def lifecycle_row(api: ApiHarness, tenant_id) -> tuple:
+def lifecycle_row(api: ApiHarness, tenant_id) -> tuple[Any, ...]:
     [row] = api.owner_sql(
         tenant_id,
         "SELECT lifecycle_state, lifecycle_hold, erase_after, lifecycle_note FROM tenants WHERE id = %s",
         (tenant_id,),
     )
-    return row
+    return tuple(row)
 
 
-def lifecycle_audit(api: ApiHarness, tenant_id) -> list[tuple]:
+def lifecycle_audit(api: ApiHarness, tenant_id) -> list[tuple[Any, ...]]:
     return api.owner_sql(
         tenant_id,
         "SELECT action, actor_type, before->>'lifecycle_state', after->>'lifecycle_state',"
@@ -152,7 +153,7 @@ def test_billing_suspension_is_mirrored_and_lifted_by_billing_alone(api, pg, cap
         (owner.tenant_id, customer),
     )
     t0 = int(datetime.now(UTC).timestamp()) - 3600
-    sub = {"customer": customer, "tenant_id": str(owner.tenant_id), "created": t0}
+    sub: dict[str, Any] = {"customer": customer, "tenant_id": str(owner.tenant_id), "created": t0}
     past_due = subscription(**sub, subscription_id="sub_old", status="past_due")
     process_event(event("customer.subscription.created", past_due, created=t0))
     canceled = subscription(

@@ -20,7 +20,8 @@ from api.deps import (
 from api.exceptions import UnauthenticatedError
 from api.schemas.api_keys import TOKEN_REQUEST_OPENAPI, AccessTokenResponse
 from api.schemas.sessions import RefreshRequest, SessionCreate, SessionTokens, SignupRequest
-from api.services import api_keys, sessions
+from api.schemas.sso import DiscoveryAnswer, DiscoveryRequest
+from api.services import api_keys, sessions, sso_domains
 from api.services.identity import identity_from_idp_token
 from api.settings import ApiSettings
 from saascore.db.connection import Database
@@ -80,6 +81,12 @@ async def create_session(
     tokens = sessions.sign_in(db, settings, identity, tenant=body.tenant, origin=origin)
     _set_cookies(response, tokens, settings)
     return tokens
+
+
+@router.post("/sessions/discover", response_model=DiscoveryAnswer)
+async def discover_sign_in(body: DiscoveryRequest, db: DbDep, settings: SettingsDep) -> DiscoveryAnswer:
+    """Which sign-in an address should use (home-realm discovery); the same answer shape for every address."""
+    return sso_domains.discover(db, settings, body.email)
 
 
 @router.post("/sessions/refresh", response_model=SessionTokens)

@@ -8,6 +8,7 @@ pinned for tests and the local dev IdP).
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,6 +48,61 @@ class IdpIdentity:
     email: str
     email_verified: bool
     name: str | None
+    # The Cognito identity provider a federated sign-in came through (``identities`` claim), else None.
+    provider_name: str | None = None
+    # The IdP's groups (Cognito custom attribute ``custom:groups``) of a federated sign-in.
+    groups: tuple[str, ...] = ()
+
+
+FEDERATED_PROVIDER_TYPES = frozenset({"SAML", "OIDC"})
+GROUPS_CLAIM = "custom:groups"
+MAX_GROUPS = 200
+
+
+def federated_provider(claims: dict[str, Any]) -> str | None:
+    """The SAML/OIDC provider of a Cognito ID token's ``identities`` claim (a JSON array, or its text).
+
+    A user linked to several providers lists each; the one marked primary wins, else the only one.
+    """
+    value = claims.get("identities")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if not isinstance(value, list):
+        return None
+    federated = [
+        entry
+        for entry in value
+        if isinstance(entry, dict)
+        and entry.get("providerType") in FEDERATED_PROVIDER_TYPES
+        and isinstance(entry.get("providerName"), str)
+    ]
+    primary = [entry for entry in federated if str(entry.get("primary")).lower() == "true"]
+    chosen = primary if len(primary) == 1 else federated if len(federated) == 1 else []
+    return str(chosen[0]["providerName"]) if chosen else None
+
+
+def federated_groups(claims: dict[str, Any]) -> tuple[str, ...]:
+    """Groups from ``custom:groups``: Cognito writes a multi-valued SAML attribute as ``[a, b]`` and an
+    OIDC array claim as JSON; a plain string is one group (or a comma-separated list)."""
+    value = claims.get(GROUPS_CLAIM)
+    items: list[Any]
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+        bracketed = text.removeprefix("[").removesuffix("]").split(",")
+        items = parsed if isinstance(parsed, list) else bracketed
+    else:
+        return ()
+    groups = dict.fromkeys(str(item).strip() for item in items if str(item).strip())
+    return tuple(groups)[:MAX_GROUPS]
 
 
 @lru_cache(maxsize=1)
@@ -124,6 +180,8 @@ def identity_from_idp_token(token: str) -> IdpIdentity:
         email=email,
         email_verified=claims.get("email_verified") in (True, "true"),
         name=name if isinstance(name, str) else None,
+        provider_name=federated_provider(claims),
+        groups=federated_groups(claims),
     )
 
 

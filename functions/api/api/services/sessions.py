@@ -25,7 +25,7 @@ from api.repositories import members as members_repo
 from api.repositories import sessions as repo
 from api.repositories import tenants as tenants_repo
 from api.schemas.sessions import SessionTokens
-from api.services import audit
+from api.services import audit, sso_domains
 from api.services.access import effective_plan
 from api.services.audit import AuditActor
 from api.services.identity import IdpIdentity, issue_access_token
@@ -230,6 +230,7 @@ def sign_in(
         raise PermissionDeniedError(NOT_A_MEMBER)  # same answer as for a tenant that exists
     opened: _Opened | None = None
     with tenant_transaction(tenant_id, database=cell_database(cell, default=db)) as conn:
+        sso_domains.check_sign_in_allowed(conn, identity)
         user_id = _upsert_user(conn, identity)
         claims = repo.member_claims(conn, user_id=user_id)
         if (

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -20,7 +21,7 @@ from saascore.settings import DatabaseSettings
 TENANT = uuid.UUID("aaaaaaaa-0000-4000-8000-000000000001")
 
 
-def settings(cells: dict, **env: str) -> CellSettings:
+def settings(cells: dict[str, Any], **env: str) -> CellSettings:
     return CellSettings.model_validate({"CELLS": cells, **env})
 
 
