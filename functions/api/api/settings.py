@@ -42,6 +42,9 @@ class ApiSettings(BaseServiceSettings):
     # Pinned public JWKs (a JWKS JSON document) for tests and the local dev IdP.
     idp_jwks: str | None = Field(default=None, validation_alias="IDP_JWKS")
 
+    # Latency and errors per route template as metrics (else only per service; the route stays in the log).
+    metrics_per_route: bool = Field(default=True, validation_alias="METRICS_PER_ROUTE")
+
     # Request limits.
     max_body_bytes: int = Field(
         default=256 * 1024, ge=1024, le=6 * 1024 * 1024, validation_alias="MAX_BODY_BYTES"

@@ -227,3 +227,21 @@ def test_system_jobs_run_without_a_row_and_retry_through_sqs_alone(w):
     assert w.visibility_changes == [1]
     assert w.poller.poll(wait=5)[1] == []
     assert w.calls["global_echo"] == 2
+
+
+def test_each_outcome_is_one_jobs_metric_with_the_tenant_and_type_as_properties(w, capsys):
+    w.behaviour["echo"] = {"ok": True}
+    tenant = w.make_tenant()
+    job_id = enqueue(tenant, "echo")
+    capsys.readouterr()
+    w.poller.poll()
+    (document,) = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')
+    ]
+    assert (document["outcome"], document["Jobs"]) == ("succeeded", [1.0])
+    assert (document["tenant_id"], document["job_type"], document["job_id"]) == (
+        str(tenant),
+        "echo",
+        str(job_id),
+    )
+    assert sorted(document["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["outcome", "service"]
