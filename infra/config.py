@@ -109,6 +109,9 @@ class EnvironmentConfig(_Frozen):
     tracing: Literal["active", "pass_through"] = "active"
     waf: bool = True
     anonymous_cookie_at_edge: bool = True  # the viewer-response Lambda@Edge exists only for this cookie
+    # Latency and 5xx per route template as metrics (2 series per route); off: per service, and the
+    # route is still in every EMF line for Logs Insights (docs/decisions/0090).
+    per_route_metrics: bool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> EnvironmentConfig:

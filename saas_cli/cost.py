@@ -21,6 +21,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from saascore.metrics import CATALOG, series_count
+
 PRICES_DIR = Path(__file__).parent / "prices"
 HOURS_PER_MONTH = 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
@@ -84,6 +86,7 @@ FREE_TYPES = frozenset(
         "AWS::Lambda::Url",
         "AWS::Lambda::Version",
         "AWS::Logs::LogGroup",
+        "AWS::Logs::QueryDefinition",
         "AWS::RDS::DBParameterGroup",
         "AWS::RDS::DBProxyTargetGroup",
         "AWS::RDS::DBSubnetGroup",
@@ -461,6 +464,13 @@ def price_web_acl(
     return [Line(stack.name, logical_id, "WAF web ACL, rules and requests", meters)]
 
 
+def price_waf_logging(
+    model: Model, stack: Stack, logical_id: str, props: Mapping[str, Any], load: Load
+) -> list[Line]:
+    gb = (load.requests + load.webhooks) * model.figure("waf_log_bytes") / GIB
+    return [Line(stack.name, logical_id, "WAF logs to CloudWatch Logs", {"waf_log_gb": gb})]
+
+
 def price_db_instance(
     model: Model, stack: Stack, logical_id: str, props: Mapping[str, Any], load: Load
 ) -> list[Line]:
@@ -704,6 +714,7 @@ PRICERS: dict[str, Pricer] = {
     "AWS::Lambda::Function": price_function,
     "AWS::CloudFront::Distribution": price_distribution,
     "AWS::WAFv2::WebACL": price_web_acl,
+    "AWS::WAFv2::LoggingConfiguration": price_waf_logging,
     "AWS::RDS::DBInstance": price_db_instance,
     "AWS::RDS::DBProxy": price_db_proxy,
     "AWS::EC2::NatGateway": price_nat_gateway,
@@ -726,21 +737,40 @@ PRICERS: dict[str, Pricer] = {
 }
 
 
-def _code_lines(model: Model) -> list[Line]:
-    """Costs the code creates rather than a resource: custom metrics published as EMF by Powertools."""
-    publishes = any(
-        "POWERTOOLS_METRICS_NAMESPACE" in props.get("Environment", {}).get("Variables", {})
+def _code_lines(model: Model, load: Load) -> list[Line]:
+    """Costs the code creates rather than a resource: custom metrics published as EMF by Powertools.
+
+    A custom metric is billed by the hour, only in hours it is published: idle, only the scheduled sweeps'
+    job outcomes are; under load every series is counted for every hour (an upper bound)."""
+    environments = {
+        str(props.get("Handler", "")): props.get("Environment", {}).get("Variables", {})
         for _, _, props in model.of_type("AWS::Lambda::Function")
-    )
-    if not publishes:
+    }
+    if not any("POWERTOOLS_METRICS_NAMESPACE" in variables for variables in environments.values()):
         return []
+    api = environments.get("api.main.handler", {})
+    per_route = str(api.get("METRICS_PER_ROUTE", "true")).lower() == "true"
+    routes = int(model.figure("api_route_templates"))
+    if load.requests + load.webhooks + load.jobs > 0:
+        catalog = series_count(route_templates=routes, per_route=per_route)
+        other = model.figure("custom_metrics_other")
+    else:
+        catalog = sum(spec.series(route_values=1) for spec in CATALOG if spec.service == "jobs")
+        other = 0.0
+    shape = f"per route, {routes} route templates" if per_route else "per service"
     return [
         Line(
             "code",
+            "saascore.metrics",
+            f"CloudWatch custom metrics (EMF): requests, latency, errors {shape}; plans, outcomes",
+            {"cloudwatch_metric_month": float(catalog)},
+        ),
+        Line(
+            "code",
             "Powertools metrics",
-            "CloudWatch custom metrics (EMF)",
-            {"cloudwatch_metric_month": model.figure("custom_metrics")},
-        )
+            "CloudWatch custom metrics (EMF): other Powertools metrics",
+            {"cloudwatch_metric_month": other},
+        ),
     ]
 
 
@@ -762,7 +792,7 @@ def lines_for(model: Model, load: Load) -> list[Line]:
                 unpriceable += exc.items
     if unpriceable:
         raise Unpriceable(unpriceable)
-    return lines + _code_lines(model)
+    return lines + _code_lines(model, load)
 
 
 # --- pricing ---------------------------------------------------------------------------------------------

@@ -67,7 +67,11 @@ class Api(Construct):
             vpc=vpc,
             vpc_subnets=subnets,
             security_groups=[security_group],
-            environment={"RATE_LIMIT_TABLE": self.rate_limit_table.table_name, **environment},
+            environment={
+                "RATE_LIMIT_TABLE": self.rate_limit_table.table_name,
+                "METRICS_PER_ROUTE": "true" if config.per_route_metrics else "false",
+                **environment,
+            },
         )
         self.function = self.service.function
         self.rate_limit_table.grant(self.function, "dynamodb:UpdateItem")

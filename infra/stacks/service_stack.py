@@ -21,6 +21,7 @@ from infra.components.regional_parameters import RegionalParameterReader, reader
 from infra.components.service_function import log_retention
 from infra.components.sso import SsoFederation, redirect_uri_for
 from infra.components.stripe_secret import StripeSecret
+from infra.components.tenant_metrics import TenantMetrics
 from infra.components.webhooks import Webhooks
 from infra.config import EDGE_REGION, EnvironmentConfig
 from infra.stacks.data_stack import DataStack
@@ -184,6 +185,14 @@ class ServiceStack(Stack):
             connection_budget=config.database.connection_budget,
             alarm_email=config.alarm_email,
             alarm_topic_arn=config.alarm_topic_arn,
+        )
+        TenantMetrics(
+            self,
+            "TenantMetrics",
+            name=config.stack_prefix,
+            api_log_group=api.service.log_group,
+            log_groups=[api.service.log_group, webhooks.processor.log_group, jobs.worker.log_group],
+            per_route=config.per_route_metrics,
         )
         outputs = {
             "DistributionDomain": delivery.distribution.distribution_domain_name,

@@ -59,9 +59,15 @@ def test_rds_proxy_connection_usage_is_alarmed(assembly: Assembly) -> None:
     assert proxy_metrics == {"DatabaseConnectionsCurrentlyBorrowed", "MaxDatabaseConnectionsAllowed"}
 
 
-def test_dashboard_exists(assembly: Assembly) -> None:
-    (dashboard,) = assembly.resources("service", "AWS::CloudWatch::Dashboard").values()
-    assert dashboard["Properties"]["DashboardName"] == "saas-dev-overview"
+def test_dashboards_exist(assembly: Assembly) -> None:
+    names = {
+        d["Properties"]["DashboardName"]
+        for d in assembly.resources("service", "AWS::CloudWatch::Dashboard").values()
+    }
+    assert names == {
+        "saas-dev-overview",
+        "saas-dev-tenants",
+    }  # the second: tests/infra/test_tenant_metrics.py
 
 
 def test_metric_math_alarms_use_only_the_documented_grammar(assembly: Assembly) -> None:

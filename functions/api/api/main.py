@@ -11,6 +11,7 @@ from mangum import Mangum
 
 from api.middleware import ResponseEnvelopeMiddleware
 from api.problems import document_problems, install_problem_handlers
+from api.request_metrics import RequestMetricsMiddleware
 from api.route_loader import RouteLoader, RouteLoaderMiddleware
 from api.routes import ROUTE_MODULES
 from saascore.observability import get_logger, get_metrics
@@ -37,6 +38,7 @@ def create_app() -> tuple[FastAPI, RouteLoader]:
     install_problem_handlers(app)
     app.add_middleware(RouteLoaderMiddleware, loader=routes)
     app.add_middleware(ResponseEnvelopeMiddleware)
+    app.add_middleware(RequestMetricsMiddleware)  # outermost: measures what the client got
 
     def openapi() -> dict[str, Any]:
         routes.load_all()

@@ -54,6 +54,8 @@ class ApiSettings(BaseServiceSettings):
     # Loopback and private addresses are refused for IdP metadata/discovery; the local stack's dev IdP and
     # tests live on loopback, so they may allow it (refused in AWS environments).
     sso_allow_loopback_fetch: bool = Field(default=False, validation_alias="SSO_ALLOW_LOOPBACK_FETCH")
+    # Latency and errors per route template as metrics (else only per service; the route stays in the log).
+    metrics_per_route: bool = Field(default=True, validation_alias="METRICS_PER_ROUTE")
 
     # Request limits.
     max_body_bytes: int = Field(

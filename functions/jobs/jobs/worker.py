@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -22,11 +21,11 @@ from jobs.settings import get_settings
 from saascore.db.cells import route_database
 from saascore.jobs.model import JobMessage
 from saascore.jobs.outbox import get_sqs_client
-from saascore.observability import get_logger, get_metrics, get_tracer
+from saascore.metrics import record_job
+from saascore.observability import get_logger, get_tracer
 
 logger = get_logger("jobs")
 tracer = get_tracer("jobs")
-metrics = get_metrics("jobs")
 # Every failed record already has the visibility it should come back with; reporting an all-failed
 # batch as item failures (instead of raising) keeps those timeouts and avoids a Lambda error metric.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -50,15 +49,19 @@ def record_handler(record: SQSRecord) -> str:
             database=route_database(message.tenant_id),
         )
     except RetryLater as exc:
-        metrics.add_metric(name="JobRetried", unit=MetricUnit.Count, value=1)
+        _record(message, "retried")
         _set_visibility(record, exc.delay_seconds)
         raise
     except JobDead:
-        metrics.add_metric(name="JobDead", unit=MetricUnit.Count, value=1)
+        _record(message, "dead")
         _set_visibility(record, 0)
         raise
-    metrics.add_metric(name=f"Job{outcome.capitalize()}", unit=MetricUnit.Count, value=1)
+    _record(message, outcome)
     return outcome
+
+
+def _record(message: JobMessage, outcome: str) -> None:
+    record_job(outcome=outcome, tenant_id=message.tenant_id, job_type=message.type, job_id=message.job_id)
 
 
 def _set_visibility(record: SQSRecord, seconds: int) -> None:
@@ -77,7 +80,6 @@ def _queue_url_from_arn(arn: str, client: Any) -> str:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

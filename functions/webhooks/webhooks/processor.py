@@ -13,27 +13,38 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from saascore.observability import get_logger, get_metrics, get_tracer
+from saascore.metrics import record_webhook
+from saascore.observability import get_logger, get_tracer
 from webhooks.dispatch import process_event
 
 SERVICE = "webhooks-processor"
 logger = get_logger(SERVICE)
 tracer = get_tracer(SERVICE)
-metrics = get_metrics(SERVICE)
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
     receives = record.attributes.approximate_receive_count
-    result = process_event(json.loads(record.body))
-    metrics.add_metric(name=f"Event_{result.outcome}", unit=MetricUnit.Count, value=1)
+    payload = json.loads(record.body)
+    try:
+        result = process_event(payload)
+    except Exception:
+        record_webhook(
+            outcome="error", tenant_id=None, event_type=payload.get("type"), event_id=str(payload.get("id"))
+        )
+        raise
+    record_webhook(
+        outcome=result.outcome,
+        tenant_id=result.tenant_id,
+        event_type=payload.get("type"),
+        event_id=result.event_id,
+    )
     if receives and int(receives) > 1:
         logger.info(
             "Stripe event applied after a retry", extra={"event_id": result.event_id, "receives": receives}
@@ -41,7 +52,6 @@ def record_handler(record: SQSRecord) -> str:
     return result.outcome
 
 
-@metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

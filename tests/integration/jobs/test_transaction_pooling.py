@@ -94,6 +94,7 @@ def test_usage_limit_lock_is_transaction_scoped(make_tenant):
                 quantity=400,
                 idempotency_key=key,
                 entitlements=free,
+                plan="free",
             )
     assert recorded.status.used == 800
     assert recorded.status.soft_limit_reached
@@ -124,6 +125,7 @@ def test_concurrent_usage_cannot_overshoot_the_hard_limit(app_database, pg, make
                     quantity=400,
                     idempotency_key=key,
                     entitlements=free,
+                    plan="free",
                 )
             return True
         except UsageLimitExceededError:

@@ -249,3 +249,21 @@ def test_a_dedicated_cell_tenants_job_is_enqueued_delivered_and_run_in_its_cell(
         row = conn.execute("SELECT status, result FROM jobs WHERE id = %s", (job_id,)).fetchone()
     assert row == ("succeeded", {"cell": "dedicated"})
     assert w.owner_sql(tenant, "SELECT count(*) AS n FROM jobs") == [{"n": 0}]  # nothing in the pooled cell
+
+
+def test_each_outcome_is_one_jobs_metric_with_the_tenant_and_type_as_properties(w, capsys):
+    w.behaviour["echo"] = {"ok": True}
+    tenant = w.make_tenant()
+    job_id = enqueue(tenant, "echo")
+    capsys.readouterr()
+    w.poller.poll()
+    (document,) = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')
+    ]
+    assert (document["outcome"], document["Jobs"]) == ("succeeded", [1.0])
+    assert (document["tenant_id"], document["job_type"], document["job_id"]) == (
+        str(tenant),
+        "echo",
+        str(job_id),
+    )
+    assert sorted(document["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["outcome", "service"]

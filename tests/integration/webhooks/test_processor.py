@@ -172,3 +172,37 @@ def test_failure_holds_back_the_rest_of_its_customer_group_only(
     # The poison and the later event of the same customer come back; the other customer goes ahead.
     assert returned == {events[0][1]["id"], events[1][1]["id"]}
     assert fetch_all(app_database, other.id, "SELECT outcome FROM stripe_events") == [{"outcome": "applied"}]
+
+
+def test_each_event_is_one_webhook_metric_by_outcome_and_a_failure_counts_as_error(
+    make_tenant, lambda_context, capsys
+) -> None:
+    tenant = make_tenant()
+    good = samples.subscription(customer=tenant.customer, tenant_id=str(tenant.id), lookup_key="pro_monthly")
+    poison = {**good, "status": "not-a-status"}
+    events = [
+        samples.event("customer.subscription.created", good, created=int(time.time()) - 60),
+        samples.event("customer.subscription.updated", poison, created=int(time.time()) - 30),
+    ]
+    records = [
+        {
+            "messageId": event["id"],
+            "receiptHandle": event["id"],
+            "body": json.dumps(event),
+            "attributes": {"ApproximateReceiveCount": "1", "MessageGroupId": tenant.customer},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:webhooks.fifo",
+        }
+        for event in events
+    ]
+    capsys.readouterr()
+    processor.handler({"Records": records}, lambda_context)
+    documents = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')
+    ]
+    assert [(d["outcome"], d["event_type"]) for d in documents] == [
+        ("applied", "customer.subscription.created"),
+        ("error", "customer.subscription.updated"),
+    ]
+    assert documents[0]["tenant_id"] == str(tenant.id)

@@ -314,3 +314,33 @@ def test_a_stack_in_a_region_without_a_price_table_names_the_missing_meter(
     (prices_dir / f"{REGION}.json").unlink()
     with pytest.raises(cost.Unpriceable, match=r"not in the eu-west-1 price table"):
         cost.price(_model(tmp_path, prices_dir), cost.Load())
+
+
+def _metrics_api(per_route: str) -> dict[str, Any]:
+    variables = {"POWERTOOLS_METRICS_NAMESPACE": "SaasPlatform", "METRICS_PER_ROUTE": per_route}
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Handler": "api.main.handler",
+            "MemorySize": 1024,
+            "Architectures": ["arm64"],
+            "Environment": {"Variables": variables},
+        },
+    }
+
+
+@pytest.mark.parametrize(("per_route", "catalog"), [("false", 36), ("true", 2 * 61 + 34)])
+def test_custom_metrics_are_the_catalog_series_plus_the_other_powertools_names(
+    tmp_path: Path, prices_dir: Path, per_route: str, catalog: int
+) -> None:
+    """36 = latency + errors per service (2) + requests by 5 plans x 3 outcomes (15) + usage share and
+    refusals for the 2 hard-limited plans (4) + 9 webhook and 6 job outcomes; per route: 61 route values
+    (the 60-template bound + unmatched) for each of the two."""
+    model = _model(tmp_path, prices_dir, Api=_metrics_api(per_route))
+    busy = {line.item: line.meters for line in cost.lines_for(model, cost.Load(mau=1, requests=1))}
+    idle = {line.item: line.meters for line in cost.lines_for(model, cost.Load())}
+    (catalog_item,) = [item for item in busy if item.startswith("CloudWatch custom metrics (EMF): requests")]
+    assert busy[catalog_item]["cloudwatch_metric_month"] == catalog
+    assert busy["CloudWatch custom metrics (EMF): other Powertools metrics"]["cloudwatch_metric_month"] == 16
+    assert idle[catalog_item]["cloudwatch_metric_month"] == 6  # the scheduled sweeps' job outcomes
+    assert idle["CloudWatch custom metrics (EMF): other Powertools metrics"]["cloudwatch_metric_month"] == 0

@@ -47,6 +47,7 @@ async def record(
         quantity=body.quantity,
         idempotency_key=usage.idempotency_key(header=idempotency_key, field=body.idempotency_key),
         entitlements=access.entitlements,
+        plan=access.plan,
     )
     if recorded.replayed:
         response.status_code = 200

@@ -17,6 +17,7 @@ from api.repositories import usage as repo
 from api.schemas.usage import MonthlyUsage, UsageEvent, UsageOverview, UsageSummary
 from saascore.billing.plans import Entitlements
 from saascore.db.connection import Connection
+from saascore.metrics import record_usage_against_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ def record_usage(
     quantity: int,
     idempotency_key: str,
     entitlements: Entitlements,
+    plan: str,
     now: datetime | None = None,
 ) -> RecordedUsage:
     period = month_start(now or datetime.now(UTC))
@@ -98,6 +100,14 @@ def record_usage(
         return RecordedUsage(existing, _status(period, used, entitlements), replayed=True)
     if not decide(used=used, quantity=quantity, entitlements=entitlements):
         assert entitlements.usage_hard_limit is not None  # decide() refuses only under a hard limit
+        record_usage_against_limit(
+            plan=plan,
+            used=used,
+            hard_limit=entitlements.usage_hard_limit,
+            refused=True,
+            tenant_id=tenant_id,
+            meter=meter,
+        )
         raise UsageLimitExceededError(used=used, hard_limit=entitlements.usage_hard_limit)
     event = repo.insert_event(
         conn,
@@ -106,6 +116,14 @@ def record_usage(
         quantity=quantity,
         idempotency_key=idempotency_key,
         user_id=user_id,
+    )
+    record_usage_against_limit(
+        plan=plan,
+        used=used + quantity,
+        hard_limit=entitlements.usage_hard_limit,
+        refused=False,
+        tenant_id=tenant_id,
+        meter=meter,
     )
     return RecordedUsage(event, _status(period, used + quantity, entitlements), replayed=False)
 
