@@ -28,6 +28,8 @@ COLUMN_VALUES: dict[tuple[str, str], str] = {
     ("api_keys", "public_id"): "substr(md5(random()::text), 1, 16)",
     ("api_keys", "secret_hash"): "sha256(random()::text::bytea)",
     ("api_keys", "scopes"): "'{projects:read}'",
+    ("scim_tokens", "public_id"): "substr(md5(random()::text), 1, 16)",
+    ("scim_tokens", "secret_hash"): "sha256(random()::text::bytea)",
 }
 
 TYPE_VALUES: dict[str, str] = {

@@ -34,6 +34,7 @@ from api.services.api_keys import Credentials, basic_credentials, credentials
 from api.services.audit import AuditActor
 from api.services.identity import Principal, principal_from_token
 from api.services.ratelimit import get_rate_limiter
+from api.services.scim import ScimContext
 from api.settings import ApiSettings, get_settings
 from saascontracts import identity as edge_contract
 from saascore.db.connection import Connection, Database, get_database
@@ -284,3 +285,40 @@ async def client_credentials(
 
 
 ClientCredentialsDep = Annotated[ClientCredentialsGrant, Depends(client_credentials)]
+
+
+@dataclass(frozen=True, slots=True)
+class ScimRequest:
+    """A SCIM request's transaction (in the token's tenant) and its caller."""
+
+    conn: Connection
+    context: ScimContext
+
+
+async def scim_tx(
+    request: Request, db: Annotated[Database, Depends(get_db)], info: InfoDep
+) -> AsyncIterator[ScimRequest]:
+    """The SCIM token authenticates the request and selects its tenant; rate limits count the token."""
+    from api.services.scim_tokens import authenticated
+
+    with authenticated(
+        db, viewer_authorization(request), request_id=info.request_id, ip=info.ip, user_agent=info.user_agent
+    ) as (conn, context, plan):
+        limiter = get_rate_limiter()
+        decision = (
+            limiter.check(tenant_id=context.tenant_id, user_id=context.token_id, plan=plan)
+            if limiter
+            else None
+        )
+        if decision is not None:
+            request.state.rate_limit_headers = decision.headers()
+            if not decision.allowed:
+                error = RateLimitedError(
+                    f"the {decision.exceeded} request limit is reached", limit=decision.exceeded
+                )
+                error.headers = decision.headers()
+                raise error
+        yield ScimRequest(conn, context)
+
+
+ScimTx = Annotated[ScimRequest, Depends(scim_tx, scope="function")]

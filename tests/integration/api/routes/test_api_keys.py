@@ -42,10 +42,12 @@ def test_a_key_is_shown_once_and_stored_hashed(api):
     owner = api.sign_up()
     key = _create(api, owner)
     assert key["key"] == f"{key['client_id']}_{key['client_secret']}"
-    assert key["client_id"].startswith("sk_") and len(key["client_secret"]) == 64
+    assert key["client_id"].startswith("sk_")
+    assert len(key["client_secret"]) == 64
     listed = api.client.get("/api/v1/api-keys", headers=owner.headers).json()["items"]
     assert [item["id"] for item in listed] == [key["id"]]
-    assert "key" not in listed[0] and "client_secret" not in listed[0]
+    assert "key" not in listed[0]
+    assert "client_secret" not in listed[0]
     assert listed[0]["last_used_at"] is None
     stored = api.owner_sql(owner.tenant_id, "SELECT secret_hash FROM api_keys WHERE id = %s", (key["id"],))
     assert bytes(stored[0][0]) != key["client_secret"].encode()
@@ -60,7 +62,8 @@ def test_exchange_gives_a_token_limited_to_the_key_scopes(api):
     response = _exchange(api, key)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["token_type"] == "Bearer" and body["scope"] == "projects:read"
+    assert body["token_type"] == "Bearer"
+    assert body["scope"] == "projects:read"
     assert 0 < body["expires_in"] <= 900
     assert response.headers["cache-control"] == "no-store"
     token = body["access_token"]
@@ -140,14 +143,17 @@ def test_expired_and_wrong_keys_are_401_with_a_reason(api):
     owner = api.sign_up()
     key = _create(api, owner)
     wrong = _exchange(api, {**key, "client_secret": "0" * 64})
-    assert wrong.status_code == 401 and wrong.json()["detail"] == "the API key is not valid"
+    assert wrong.status_code == 401
+    assert wrong.json()["detail"] == "the API key is not valid"
     unknown = _exchange(api, {**key, "client_id": "sk_" + "0" * 16})
-    assert unknown.status_code == 401 and unknown.json()["detail"] == "the API key is not valid"
+    assert unknown.status_code == 401
+    assert unknown.json()["detail"] == "the API key is not valid"
     malformed = _exchange(api, {**key, "client_id": "nope"})
     assert malformed.status_code == 401
     api.owner_sql(owner.tenant_id, "UPDATE api_keys SET expires_at = now() - interval '1 second'")
     expired = _exchange(api, key)
-    assert expired.status_code == 401 and expired.json()["detail"] == "the API key has expired"
+    assert expired.status_code == 401
+    assert expired.json()["detail"] == "the API key has expired"
 
 
 def test_a_key_stops_when_its_creator_leaves(api):
@@ -202,7 +208,8 @@ def test_both_credential_spellings_at_once_or_repeated_parameters_are_refused(ap
     owner = api.sign_up()
     key = _create(api, owner)
     both = _exchange(api, key, client_id=key["client_id"], client_secret=key["client_secret"])
-    assert both.status_code == 400 and both.json()["error"] == "invalid_request"
+    assert both.status_code == 400
+    assert both.json()["error"] == "invalid_request"
     repeated = api.client.post(
         TOKEN,
         content=b"grant_type=client_credentials&grant_type=client_credentials",
@@ -210,7 +217,8 @@ def test_both_credential_spellings_at_once_or_repeated_parameters_are_refused(ap
     )
     assert repeated.status_code == 400
     too_wide = _exchange(api, key, scope="projects:read projects:delete")
-    assert too_wide.status_code == 400 and too_wide.json()["error"] == "invalid_scope"
+    assert too_wide.status_code == 400
+    assert too_wide.json()["error"] == "invalid_scope"
 
 
 def test_writes_with_a_key_are_audited_with_the_key(api):
