@@ -14,14 +14,14 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.exceptions import ApiError, IdempotentReplay, ScimError
+from api.services.scim_schema import SCIM_PATH_PREFIX
 from saascore.exceptions import ConfigurationError, DatabaseUnavailableError, StatementTimeoutError
 from saascore.observability import get_logger, get_metrics
 from saascore.problems import PROBLEM_CONTENT_TYPE, Problem
 
 logger = get_logger("api")
 
-# Below this path every error is a SCIM Error document (RFC 7644 §3.12), whatever raised it.
-SCIM_PATH_PREFIX = "/scim/v2"
+# Below SCIM_PATH_PREFIX every error is a SCIM Error document (RFC 7644 §3.12), whatever raised it.
 SCIM_CONTENT_TYPE = "application/scim+json"
 SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 # Statuses every authenticated operation may answer with a problem; added to each operation in OpenAPI.

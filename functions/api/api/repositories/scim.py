@@ -296,7 +296,7 @@ def mapped_roles(conn: Connection, *, user_ids: list[uuid.UUID]) -> list[dict[st
     permissions, then role key), or NULL when no group of theirs is mapped."""
     return conn.execute(
         """
-        SELECT u.id AS scim_user_id, m.id AS membership_id, m.role_id, cur.key AS role,
+        SELECT u.id AS scim_user_id, m.id AS membership_id, m.role_id, cur.key AS role, u.granted_role_id,
                (SELECT g.role_id FROM scim_group_members gm
                 JOIN scim_groups g ON g.id = gm.group_id JOIN roles r ON r.id = g.role_id
                 WHERE gm.user_id = u.id
@@ -307,3 +307,9 @@ def mapped_roles(conn: Connection, *, user_ids: list[uuid.UUID]) -> list[dict[st
         """,
         {"ids": user_ids},
     ).fetchall()
+
+
+def set_granted_role(conn: Connection, *, user_id: uuid.UUID, role_id: uuid.UUID | None) -> None:
+    conn.execute(
+        "UPDATE scim_users SET granted_role_id = %(rid)s WHERE id = %(id)s", {"id": user_id, "rid": role_id}
+    )

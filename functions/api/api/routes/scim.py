@@ -13,9 +13,15 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import ScimTx, request_body
 from api.exceptions import ScimError
-from api.problems import SCIM_CONTENT_TYPE, SCIM_PATH_PREFIX
+from api.problems import SCIM_CONTENT_TYPE
 from api.services import scim
-from api.services.scim_schema import LIST_SCHEMA, RESOURCE_TYPES, SCHEMAS, service_provider_config
+from api.services.scim_schema import (
+    LIST_SCHEMA,
+    RESOURCE_TYPES,
+    SCHEMAS,
+    SCIM_PATH_PREFIX,
+    service_provider_config,
+)
 from api.settings import get_settings
 
 # Not in the OpenAPI document: RFC 7644 and the discovery endpoints below are the contract.

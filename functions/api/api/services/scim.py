@@ -399,16 +399,29 @@ def _deprovision(ctx: ScimContext, conn: Connection, row: dict[str, Any]) -> Non
     )
 
 
+def _wanted_role(row: dict[str, Any], default: uuid.UUID | None) -> uuid.UUID | None:
+    """A mapped group decides; with none, a role SCIM granted is taken back and any other is left alone."""
+    mapped: uuid.UUID | None = row["mapped_role_id"]
+    if mapped is not None:
+        return mapped
+    if row["granted_role_id"] is not None and row["granted_role_id"] == row["role_id"]:
+        return default
+    return None
+
+
 def sync_roles(conn: Connection, actor: AuditActor, scim_user_ids: list[uuid.UUID]) -> None:
-    """Give each provisioned user the role their groups map to (owners excepted)."""
+    """Give each provisioned member the role their groups map to (owners excepted, see _wanted_role)."""
     if not scim_user_ids:
         return
     default = repo.role_id_by_key(conn, key=DEFAULT_ROLE)
     for row in repo.mapped_roles(conn, user_ids=scim_user_ids):
-        wanted = row["mapped_role_id"] or default
-        if row["role"] == "owner" or wanted == row["role_id"] or wanted is None:
+        wanted = _wanted_role(row, default)
+        if row["role"] == "owner" or wanted is None or wanted == row["role_id"]:
             continue
         updated = members_repo.set_role(conn, member_id=row["membership_id"], role_id=wanted)
+        repo.set_granted_role(
+            conn, user_id=row["scim_user_id"], role_id=wanted if row["mapped_role_id"] is not None else None
+        )
         audit.record(
             conn,
             actor,

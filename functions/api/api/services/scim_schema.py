@@ -14,6 +14,8 @@ from typing import Any
 
 from api.exceptions import ScimError
 
+# Where the SCIM service is served; every error below it is a SCIM Error document (api.problems).
+SCIM_PATH_PREFIX = "/scim/v2"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

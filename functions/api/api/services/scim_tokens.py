@@ -25,11 +25,11 @@ from api.services import audit
 from api.services.access import Access, effective_plan
 from api.services.audit import AuditActor
 from api.services.scim import ScimContext
+from api.services.scim_schema import SCIM_PATH_PREFIX
 from saascore.billing.plans import plan_for
 from saascore.db.connection import Connection, Database
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
 
-SCIM_BASE_PATH = "/scim/v2"
 PREFIX = "scim_"
 _TOKEN = re.compile(r"scim_([0-9a-f]{16})_([0-9a-f]{64})")
 INVALID = "the SCIM token is not valid"
@@ -66,7 +66,7 @@ def create(conn: Connection, access: Access, actor: AuditActor, *, name: str) ->
         resource_id=row["id"],
         after={"name": name},
     )
-    return ScimTokenCreated(**_public(row).model_dump(), token=token, base_url=SCIM_BASE_PATH)
+    return ScimTokenCreated(**_public(row).model_dump(), token=token, base_url=SCIM_PATH_PREFIX)
 
 
 def list_tokens(conn: Connection) -> ScimTokenList:
@@ -95,7 +95,7 @@ def rotate(conn: Connection, access: Access, actor: AuditActor, token_id: uuid.U
         resource_id=token_id,
         after={"replaced_by": row["id"]},
     )
-    return ScimTokenCreated(**_public(row).model_dump(), token=token, base_url=SCIM_BASE_PATH)
+    return ScimTokenCreated(**_public(row).model_dump(), token=token, base_url=SCIM_PATH_PREFIX)
 
 
 def revoke(conn: Connection, actor: AuditActor, token_id: uuid.UUID) -> None:
@@ -144,7 +144,7 @@ def authenticated(
             tenant_id=tenant_id,
             token_id=row["id"],
             token_creator=row["created_by"],
-            base_url=SCIM_BASE_PATH,
+            base_url=SCIM_PATH_PREFIX,
             actor=AuditActor(tenant_id, None, request_id, ip, user_agent),
             max_members=plan_for(plan).entitlements.max_members,
         )

@@ -345,3 +345,23 @@ def test_one_tenants_token_never_reaches_another_tenant(api, scim):
         assert theirs["id"] not in text
         assert group["id"] not in text
     assert other.call("GET", f"/Users/{theirs['id']}").json().get("active") is not False
+
+
+def test_scim_leaves_roles_it_did_not_grant(api, scim):
+    """Linking an existing admin does not demote them; a role SCIM grants through a group it takes back."""
+    admin = api.join(scim.owner, "admin", email="ivy@acme.example")
+    user = scim.user("ivy@acme.example")
+    assert api.client.get("/api/v1/me", headers=admin.headers).json()["role"] == "admin"
+    group = scim.call("POST", "/Groups", {"schemas": [GROUP], "displayName": "Viewers"}).json()
+    api.client.put(
+        f"/api/v1/scim-groups/{group['id']}/role", json={"role": "viewer"}, headers=scim.owner.headers
+    )
+    scim.patch(f"/Groups/{group['id']}", {"op": "add", "path": "members", "value": [{"value": user["id"]}]})
+    assert api.client.get("/api/v1/me", headers=admin.headers).json()["role"] == "viewer"
+    scim.patch(f"/Groups/{group['id']}", {"op": "remove", "path": "members"})
+    assert api.client.get("/api/v1/me", headers=admin.headers).json()["role"] == "member"
+    unmapped = scim.call(
+        "POST", "/Groups", {"schemas": [GROUP], "displayName": "Plain", "members": [{"value": user["id"]}]}
+    )
+    assert unmapped.status_code == 201
+    assert api.client.get("/api/v1/me", headers=admin.headers).json()["role"] == "member"

@@ -47,10 +47,13 @@ CREATE TABLE scim_users (
     attributes     jsonb NOT NULL DEFAULT '{}'::jsonb,
     membership_id  uuid REFERENCES memberships (id) ON DELETE SET NULL,
     user_id        uuid REFERENCES users (id) ON DELETE SET NULL,
+    -- The role SCIM's group mapping last gave the membership: taken back when no mapped group is left.
+    granted_role_id uuid,
     version        integer NOT NULL DEFAULT 1,
     created_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
-    UNIQUE (tenant_id, id)
+    UNIQUE (tenant_id, id),
+    FOREIGN KEY (tenant_id, granted_role_id) REFERENCES roles (tenant_id, id) ON DELETE SET NULL (granted_role_id)
 );
 -- userName is unique per tenant and compared without case (RFC 7643 §4.1.1: caseExact false).
 CREATE UNIQUE INDEX scim_users_tenant_user_name_key ON scim_users (tenant_id, lower(user_name));
