@@ -18,7 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request, Response
@@ -34,12 +34,14 @@ from api.services.api_keys import Credentials, basic_credentials, credentials
 from api.services.audit import AuditActor
 from api.services.identity import Principal, principal_from_token
 from api.services.ratelimit import get_rate_limiter
-from api.services.scim import ScimContext
 from api.settings import ApiSettings, get_settings
 from saascontracts import identity as edge_contract
 from saascore.db.connection import Connection, Database, get_database
 from saascore.db.tenancy import tenant_transaction
 from saascore.observability import get_logger
+
+if TYPE_CHECKING:
+    from api.services.scim import ScimContext  # only SCIM routes need the SCIM services at run time
 
 MAX_USER_AGENT_CHARS = 512
 
