@@ -33,6 +33,8 @@ COLUMN_VALUES: dict[tuple[str, str], str] = {
     "substr(md5(random()::text), 1, 12)",
     ("sso_domains", "domain"): "'d' || substr(md5(random()::text), 1, 10) || '.example'",
     ("sso_domains", "verification_token"): "md5(random()::text)",
+    ("scim_tokens", "public_id"): "substr(md5(random()::text), 1, 16)",
+    ("scim_tokens", "secret_hash"): "sha256(random()::text::bytea)",
 }
 
 TYPE_VALUES: dict[str, str] = {

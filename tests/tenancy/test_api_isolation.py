@@ -51,6 +51,8 @@ PATH_PARAM_TABLES = {
     "api_key_id": "api_keys",
     "connection_id": "sso_connections",
     "domain_id": "sso_domains",
+    "scim_token_id": "scim_tokens",
+    "scim_group_id": "scim_groups",
 }
 
 # Request body schema -> a valid example, so a mutation reaches the tenant check instead of a 422.
@@ -60,18 +62,24 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "RoleUpdate": {"name": "hijacked"},
     "SsoConnectionUpdate": {"display_name": "hijacked"},
     "SsoDomainUpdate": {"enforce_sso": False},
+    "ScimGroupRoleUpdate": {"role": "viewer"},
 }
+
+# SCIM (RFC 7644) authenticates with a tenant's SCIM token, not a session: tests/tenancy/test_scim_isolation.py
+# generates its own matrix over these operations.
+SCIM_PATH_PREFIX = "/scim/v2/"
 
 MARKER = "tenant-b-secret-marker"
 
 
-def operations() -> list[tuple[str, str, APIRoute]]:
-    """(method, full path, route) of every API operation, routers' prefixes applied."""
+def operations(*, scim: bool = False) -> list[tuple[str, str, APIRoute]]:
+    """(method, full path, route) of every session-authenticated API operation (``scim``: of every SCIM one),
+    routers' prefixes applied."""
     routes.load_all()
     found: list[tuple[str, str, APIRoute]] = []
     for context in iter_route_contexts(app.routes):
         route = context.original_route
-        if isinstance(route, APIRoute) and context.path:
+        if isinstance(route, APIRoute) and context.path and context.path.startswith(SCIM_PATH_PREFIX) == scim:
             found.extend((method, context.path, route) for method in sorted(route.methods or ()))
     assert len(found) > 10, "route discovery found almost nothing; FastAPI's routing changed"
     return found

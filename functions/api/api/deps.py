@@ -22,7 +22,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request, Response
@@ -47,6 +47,9 @@ from saascore.db.cells import UnknownCellError, route_database
 from saascore.db.connection import Connection, Database, Deferred, get_database
 from saascore.db.tenancy import tenant_pipeline, tenant_reads
 from saascore.observability import get_logger
+
+if TYPE_CHECKING:
+    from api.services.scim import ScimContext  # only SCIM routes need the SCIM services at run time
 
 MAX_USER_AGENT_CHARS = 512
 
@@ -397,3 +400,40 @@ async def client_credentials(
 
 
 ClientCredentialsDep = Annotated[ClientCredentialsGrant, Depends(client_credentials)]
+
+
+@dataclass(frozen=True, slots=True)
+class ScimRequest:
+    """A SCIM request's transaction (in the token's tenant) and its caller."""
+
+    conn: Connection
+    context: ScimContext
+
+
+async def scim_tx(
+    request: Request, db: Annotated[Database, Depends(get_db)], info: InfoDep
+) -> AsyncIterator[ScimRequest]:
+    """The SCIM token authenticates the request and selects its tenant; rate limits count the token."""
+    from api.services.scim_tokens import authenticated
+
+    with authenticated(
+        db, viewer_authorization(request), request_id=info.request_id, ip=info.ip, user_agent=info.user_agent
+    ) as (conn, context, plan):
+        limiter = get_rate_limiter()
+        decision = (
+            limiter.check(tenant_id=context.tenant_id, user_id=context.token_id, plan=plan)
+            if limiter
+            else None
+        )
+        if decision is not None:
+            request.state.rate_limit_headers = decision.headers()
+            if not decision.allowed:
+                error = RateLimitedError(
+                    f"the {decision.exceeded} request limit is reached", limit=decision.exceeded
+                )
+                error.headers = decision.headers()
+                raise error
+        yield ScimRequest(conn, context)
+
+
+ScimTx = Annotated[ScimRequest, Depends(scim_tx, scope="function")]

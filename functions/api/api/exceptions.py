@@ -191,3 +191,15 @@ class IdempotentReplay(SaasError):
         self.status = status
         self.headers = headers
         self.body = body
+
+
+class ScimError(SaasError):
+    """A refusal on ``/scim/v2``: rendered as RFC 7644 §3.12 ``Error`` (``application/scim+json``), with a
+    ``scimType`` where the RFC defines one (``invalidFilter``, ``invalidPath``, ``uniqueness`` …)."""
+
+    def __init__(self, detail: str, *, status: int, scim_type: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+        self.scim_type = scim_type
+        self.headers: dict[str, str] = {}

@@ -54,7 +54,13 @@ def create_app() -> tuple[FastAPI, RouteLoader]:
 
 app, routes = create_app()
 # Problem documents are text: without this Mangum would base64-encode them for the Function URL.
-TEXT_MIME_TYPES = ["application/json", "application/problem+json", "application/vnd.oai.openapi", "text/html"]
+TEXT_MIME_TYPES = [
+    "application/json",
+    "application/problem+json",
+    "application/scim+json",
+    "application/vnd.oai.openapi",
+    "text/html",
+]
 asgi_handler = Mangum(app, lifespan="off", text_mime_types=TEXT_MIME_TYPES)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -12,13 +13,17 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.exceptions import ApiError, IdempotentReplay
+from api.exceptions import ApiError, IdempotentReplay, ScimError
+from api.services.scim_schema import SCIM_PATH_PREFIX
 from saascore.exceptions import ConfigurationError, DatabaseUnavailableError, StatementTimeoutError
 from saascore.observability import get_logger, get_metrics
 from saascore.problems import PROBLEM_CONTENT_TYPE, Problem
 
 logger = get_logger("api")
 
+# Below SCIM_PATH_PREFIX every error is a SCIM Error document (RFC 7644 §3.12), whatever raised it.
+SCIM_CONTENT_TYPE = "application/scim+json"
+SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 # Statuses every authenticated operation may answer with a problem; added to each operation in OpenAPI.
 COMMON_PROBLEM_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429, 500, 503)
 
@@ -35,7 +40,32 @@ class ProblemDocument(BaseModel):
     instance: str | None = None
 
 
+def is_scim_path(path: str | None) -> bool:
+    return path is not None and (path == SCIM_PATH_PREFIX or path.startswith(SCIM_PATH_PREFIX + "/"))
+
+
+def scim_error_response(
+    status: int, detail: str | None, scim_type: str | None = None, *, headers: dict[str, str] | None = None
+) -> Response:
+    document: dict[str, Any] = {"schemas": [SCIM_ERROR_SCHEMA], "status": str(status)}
+    if scim_type:
+        document["scimType"] = scim_type
+    if detail:
+        document["detail"] = detail
+    return Response(
+        content=json.dumps(document, separators=(",", ":")),
+        status_code=status,
+        media_type=SCIM_CONTENT_TYPE,
+        headers=headers,
+    )
+
+
 def problem_response(problem: Problem, *, headers: dict[str, str] | None = None) -> Response:
+    if is_scim_path(problem.instance):
+        # SCIM has no 422; a request it cannot accept is a 400 invalidValue (RFC 7644 §3.12).
+        status = 400 if problem.status == 422 else problem.status
+        scim_type = "invalidValue" if problem.status == 422 else None
+        return scim_error_response(status, problem.detail or problem.title, scim_type, headers=headers)
     return Response(
         content=problem.to_json(),
         status_code=problem.status,
@@ -76,6 +106,11 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     problem = Problem(exc.status, exc.title, exc.slug, exc.detail, request.url.path, dict(exc.extensions))
     return problem_response(problem, headers=exc.headers or None)
+
+
+async def _scim(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ScimError)
+    return scim_error_response(exc.status, exc.detail, exc.scim_type, headers=exc.headers or None)
 
 
 async def _replay(request: Request, exc: Exception) -> Response:
@@ -121,6 +156,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(ScimError, _scim)
     app.add_exception_handler(IdempotentReplay, _replay)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)

@@ -132,4 +132,8 @@ def test_the_openapi_document_lists_every_module(api):
     schema = api.client.get("/api/v1/openapi.json").json()
     documented = set(schema["paths"])
     for module in ROUTE_MODULES:
-        assert _paths(module) <= documented, module
+        router = importlib.import_module(module).router
+        # SCIM's routes opt out: RFC 7644 and its own /Schemas and /ResourceTypes are its contract.
+        listed = {r.path for r in router.routes if isinstance(r, APIRoute) and r.include_in_schema}
+        assert listed <= documented, module
+        assert listed or module == "api.routes.scim", f"{module} documents nothing"
