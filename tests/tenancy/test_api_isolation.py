@@ -55,6 +55,7 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "RoleUpdate": {"name": "hijacked"},
     "SsoConnectionUpdate": {"display_name": "hijacked"},
     "SsoDomainUpdate": {"enforce_sso": False},
+    "RoleMapping": {"default_role": "viewer", "mappings": []},
 }
 
 MARKER = "tenant-b-secret-marker"

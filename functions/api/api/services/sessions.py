@@ -15,13 +15,14 @@ from datetime import UTC, datetime, timedelta
 
 from psycopg import errors
 
-from api.exceptions import ConflictError, PermissionDeniedError, UnauthenticatedError
+from api.exceptions import ConflictError, FieldValidationError, PermissionDeniedError, UnauthenticatedError
 from api.repositories import directory
 from api.repositories import members as members_repo
 from api.repositories import sessions as repo
+from api.repositories import sso as sso_repo
 from api.repositories import tenants as tenants_repo
 from api.schemas.sessions import SessionTokens
-from api.services import audit, sso_domains
+from api.services import audit, sso_domains, sso_provisioning
 from api.services.access import effective_plan
 from api.services.audit import AuditActor
 from api.services.identity import IdpIdentity, issue_access_token
@@ -196,7 +197,15 @@ def sign_up(
     return _tokens(opened, settings)
 
 
-def _resolve_tenant(db: Database, tenant: str) -> uuid.UUID | None:
+def _resolve_tenant(db: Database, tenant: str | None, identity: IdpIdentity) -> uuid.UUID | None:
+    if tenant is None:
+        # A federated token names its tenant through the provider (SSO connection) it came through.
+        if identity.provider_name is None:
+            raise FieldValidationError(
+                "tenant is required unless the token comes through SSO", pointer="#/tenant"
+            )
+        with tenantless_transaction(database=db) as conn:
+            return sso_repo.tenant_of_provider(conn, provider_name=identity.provider_name)
     try:
         return uuid.UUID(tenant)
     except ValueError:
@@ -205,16 +214,18 @@ def _resolve_tenant(db: Database, tenant: str) -> uuid.UUID | None:
 
 
 def sign_in(
-    db: Database, settings: ApiSettings, identity: IdpIdentity, *, tenant: str, origin: Origin
+    db: Database, settings: ApiSettings, identity: IdpIdentity, *, tenant: str | None, origin: Origin
 ) -> SessionTokens:
-    """A session in ``tenant`` for a member (or an invitee whose verified email matches)."""
-    tenant_id = _resolve_tenant(db, tenant)
+    """A session in ``tenant`` for a member (or an invitee whose verified email matches); a federated
+    sign-in through one of the tenant's SSO connections is provisioned and gets its role from its groups."""
+    tenant_id = _resolve_tenant(db, tenant, identity)
     if tenant_id is None:
         raise PermissionDeniedError(NOT_A_MEMBER)  # same answer as for a tenant that exists
     opened: _Opened | None = None
     with tenant_transaction(tenant_id, database=db) as conn:
         sso_domains.check_sign_in_allowed(conn, identity)
         user_id = _upsert_user(conn, identity)
+        sso_provisioning.provision(conn, _actor(tenant_id, user_id, origin), identity, user_id)
         claims = repo.member_claims(conn, user_id=user_id)
         if (
             claims is None
