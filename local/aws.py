@@ -24,6 +24,8 @@ REPORTS_BUCKET = "saas-reports-local"
 RATE_LIMIT_TABLE = "saas-rate-limits"
 SES_SENDER = "no-reply@saas.local"
 STRIPE_SECRET_NAME = "saas/local/stripe"  # noqa: S105 - a secret's name, not its value
+SSO_USER_POOL = "saas-local"  # holds the tenants' SSO identity providers, as the Cognito pool does in AWS
+SSO_APP_CLIENT = "web"
 WEBHOOKS_MAX_RECEIVES = 5  # DESIGN §5: DLQ after 5 receives
 JOBS_MAX_RECEIVES = 5
 CREDENTIALS = {
@@ -57,6 +59,8 @@ class Provisioned:
     rate_limit_table: str
     ses_sender: str
     stripe_secret_name: str
+    sso_user_pool_id: str
+    sso_app_client_id: str
 
 
 def client(service: str, endpoint: str) -> Any:
@@ -108,6 +112,31 @@ def _email_templates(ses: Any) -> None:
             ses.create_template(Template=content)
 
 
+def _sso_user_pool(endpoint: str) -> tuple[str, str]:
+    """The user pool and app client whose identity providers the API manages (found again on a reused moto)."""
+    cognito = client("cognito-idp", endpoint)
+    pools = [
+        pool["Id"]
+        for pool in cognito.list_user_pools(MaxResults=60)["UserPools"]
+        if pool["Name"] == SSO_USER_POOL
+    ]
+    pool_id = pools[0] if pools else cognito.create_user_pool(PoolName=SSO_USER_POOL)["UserPool"]["Id"]
+    clients = cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+    found = [entry["ClientId"] for entry in clients if entry["ClientName"] == SSO_APP_CLIENT]
+    if found:
+        return pool_id, found[0]
+    created = cognito.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName=SSO_APP_CLIENT,
+        SupportedIdentityProviders=["COGNITO"],
+        AllowedOAuthFlows=["code"],
+        AllowedOAuthScopes=["openid", "email", "profile"],
+        AllowedOAuthFlowsUserPoolClient=True,
+        CallbackURLs=["http://127.0.0.1:8000/auth/callback"],
+    )
+    return pool_id, created["UserPoolClient"]["ClientId"]
+
+
 def provision(
     endpoint: str, *, webhook_secret: str, stripe_api_key: str, timings: QueueTimings
 ) -> Provisioned:
@@ -148,6 +177,7 @@ def provision(
         secrets.put_secret_value(SecretId=STRIPE_SECRET_NAME, SecretString=secret_value)
     else:
         secrets.create_secret(Name=STRIPE_SECRET_NAME, SecretString=secret_value)
+    sso_user_pool_id, sso_app_client_id = _sso_user_pool(endpoint)
     return Provisioned(
         webhooks=webhooks,
         jobs=jobs,
@@ -155,6 +185,8 @@ def provision(
         rate_limit_table=RATE_LIMIT_TABLE,
         ses_sender=SES_SENDER,
         stripe_secret_name=STRIPE_SECRET_NAME,
+        sso_user_pool_id=sso_user_pool_id,
+        sso_app_client_id=sso_app_client_id,
     )
 
 

@@ -43,6 +43,12 @@ def function_environment(state: StackState) -> dict[str, str]:
         "IDP_CLIENT_IDS": "",
         "IDP_TOKEN_USE": "id",
         "RATE_LIMIT_TABLE": state.rate_limit_table,
+        # SSO connections live in moto's Cognito; the dev IdP and test IdPs are on loopback. There is no
+        # hosted UI locally, so discovery answers "password" (docs/identity.md).
+        "SSO_USER_POOL_ID": state.sso_user_pool_id,
+        "SSO_APP_CLIENT_ID": state.sso_app_client_id,
+        "SSO_SECRET_PREFIX": "saas/local/sso",
+        "SSO_ALLOW_LOOPBACK_FETCH": "true",
         # webhooks and billing
         "WEBHOOK_QUEUE_URL": state.webhooks.url,
         "STRIPE_WEBHOOK_SECRET": stripe_secret_ref,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,13 +40,45 @@ class DevIdp:
     def subject_for(self, email: str) -> str:
         return str(uuid.uuid5(SUBJECT_NAMESPACE, email.strip().lower()))
 
-    def issue(self, email: str, *, name: str | None = None, lifetime: int = TOKEN_LIFETIME_SECONDS) -> str:
-        """A Cognito-shaped ID token (token_use=id, aud=client id) for `email`."""
+    def issue(
+        self,
+        email: str,
+        *,
+        name: str | None = None,
+        lifetime: int = TOKEN_LIFETIME_SECONDS,
+        provider: str | None = None,
+        provider_type: str = "SAML",
+        groups: Sequence[str] = (),
+    ) -> str:
+        """A Cognito-shaped ID token (token_use=id, aud=client id) for `email`; with `provider`, the shape of
+        a federated sign-in through that user-pool identity provider: Cognito's own subject for the linked
+        user, `cognito:username` `<provider>_<IdP user id>`, the `identities` JSON array, and the IdP's
+        groups in `custom:groups` as Cognito writes a multi-valued attribute (`[a, b]`)."""
         key = load_or_create_key(self.key_path)
         now = int(time.time())
+        address = email.strip().lower()
+        subject = self.subject_for(email if provider is None else f"{provider}:{address}")
+        federated: dict[str, Any] = {}
+        if provider is not None:
+            idp_user = self.subject_for(f"idp:{address}")
+            federated = {
+                "cognito:username": f"{provider}_{idp_user}",
+                "identities": [
+                    {
+                        "userId": idp_user,
+                        "providerName": provider,
+                        "providerType": provider_type,
+                        "issuer": None,
+                        "primary": "true",
+                        "dateCreated": str(now * 1000),
+                    }
+                ],
+            }
+            if groups:
+                federated["custom:groups"] = "[" + ", ".join(groups) + "]"
         claims = {
             "iss": self.issuer,
-            "sub": self.subject_for(email),
+            "sub": subject,
             "aud": self.client_id,
             "token_use": "id",
             "email": email.strip().lower(),
@@ -55,5 +88,6 @@ class DevIdp:
             "auth_time": now,
             "exp": now + lifetime,
             "jti": str(uuid.uuid4()),
+            **federated,
         }
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": self.jwk["kid"]})

@@ -276,6 +276,8 @@ class LocalStack:
             session_issuer=gateway_url,
             schedule_compression=self.options.schedule_compression,
             job_timeout_seconds=self.options.timings.job_timeout,
+            sso_user_pool_id=provisioned.sso_user_pool_id,
+            sso_app_client_id=provisioned.sso_app_client_id,
         )
         state.save()
         self.state = state

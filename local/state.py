@@ -57,6 +57,8 @@ class StackState:
     viewer_country: str = "US"
     schedule_compression: float = 120.0
     job_timeout_seconds: int = 10
+    sso_user_pool_id: str = ""
+    sso_app_client_id: str = ""
 
     def save(self) -> Path:
         path = Path(self.root) / STATE_FILE

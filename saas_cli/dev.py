@@ -161,8 +161,9 @@ def run_token(args: argparse.Namespace) -> int:
         print(f"saas token: {exc}", file=sys.stderr)
         return 1
     idp = DevIdp(state.idp_issuer, Path(state.idp_key_path), state.idp_client_id)
-    token = idp.issue(args.email, name=args.name)
-    if args.tenant:
+    token = idp.issue(args.email, name=args.name, provider=args.sso_provider, groups=args.group or ())
+    # A federated token signs in through its SSO connection (POST /api/v1/sessions provisions the member).
+    if args.tenant and not args.sso_provider:
         with httpx.Client(base_url=state.gateway_url, timeout=30) as client:
             try:
                 problem = _ensure_membership(client, token, args.tenant)
@@ -204,5 +205,10 @@ def register(subparsers: Any) -> None:
     token.add_argument("--email", required=True)
     token.add_argument("--tenant", help="tenant slug; signed up with this user as owner when new")
     token.add_argument("--name", help="display name (default: the email's local part)")
+    token.add_argument(
+        "--sso-provider",
+        help="issue a federated token through this SSO connection's provider_name (docs/identity.md)",
+    )
+    token.add_argument("--group", action="append", help="an IdP group of the federated user (repeatable)")
     token.add_argument("--root", default=root_default, help="state directory of the running stack")
     token.set_defaults(handler=run_token)

@@ -63,6 +63,7 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "SsoConnectionUpdate": {"display_name": "hijacked"},
     "SsoDomainUpdate": {"enforce_sso": False},
     "ScimGroupRoleUpdate": {"role": "viewer"},
+    "RoleMapping": {"default_role": "viewer", "mappings": []},
 }
 
 # SCIM (RFC 7644) authenticates with a tenant's SCIM token, not a session: tests/tenancy/test_scim_isolation.py

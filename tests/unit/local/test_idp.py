@@ -40,3 +40,24 @@ def test_keys_are_created_once_and_kid_is_the_rfc7638_thumbprint(tmp_path: Path)
     # RFC 7638 §3.1 example thumbprint computed over {"e","kty","n"} only: no other member may change it.
     assert public_jwk(first)["kid"] == public_jwk(first, kid=None)["kid"]
     assert len(public_jwk(first)["kid"]) == 43
+
+
+def test_a_federated_token_has_cognitos_shape_and_reads_back(tmp_path: Path) -> None:
+    from api.services.identity import federated_groups, federated_provider
+
+    idp = DevIdp("http://127.0.0.1:8000/_local/idp", tmp_path / "idp.pem")
+    token = idp.issue(
+        "Jane@Acme.example", provider="sso-aaaaaaaaaaaa-bbbbbbbbbbbb", groups=["eng", "it admins"]
+    )
+    verifier = TokenVerifier([IssuerConfig(issuer=idp.issuer, audiences=(idp.client_id,), keys=(idp.jwk,))])
+    claims = verifier.verify(token)
+    (identity,) = claims["identities"]
+    assert identity["providerName"] == "sso-aaaaaaaaaaaa-bbbbbbbbbbbb"
+    assert identity["providerType"] == "SAML"
+    assert claims["cognito:username"] == f"sso-aaaaaaaaaaaa-bbbbbbbbbbbb_{identity['userId']}"
+    assert claims["custom:groups"] == "[eng, it admins]"
+    assert claims["sub"] != idp.subject_for(
+        "jane@acme.example"
+    )  # Cognito's own user for the federated identity
+    assert federated_provider(claims) == "sso-aaaaaaaaaaaa-bbbbbbbbbbbb"
+    assert federated_groups(claims) == ("eng", "it admins")

@@ -27,3 +27,22 @@ def test_every_email_template_exists_and_sends_and_provisioning_twice_is_harmles
                 TemplateData=json.dumps({"tenant_name": "Acme"}),
             )
             assert sent["MessageId"]
+
+
+def test_the_sso_user_pool_and_app_client_exist_once() -> None:
+    timings = QueueTimings(webhooks_visibility=5, job_timeout=5)
+    with moto_server_process() as endpoint:
+        first = provision(
+            endpoint, webhook_secret="whsec_test", stripe_api_key="sk_test_local", timings=timings
+        )
+        again = provision(
+            endpoint, webhook_secret="whsec_test", stripe_api_key="sk_test_local", timings=timings
+        )
+        assert (again.sso_user_pool_id, again.sso_app_client_id) == (
+            first.sso_user_pool_id,
+            first.sso_app_client_id,
+        )
+        described = client("cognito-idp", endpoint).describe_user_pool_client(
+            UserPoolId=first.sso_user_pool_id, ClientId=first.sso_app_client_id
+        )["UserPoolClient"]
+        assert described["SupportedIdentityProviders"] == ["COGNITO"]

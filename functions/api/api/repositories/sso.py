@@ -153,3 +153,83 @@ def domain_verified_elsewhere(conn: Connection, *, domain: str) -> bool:
 
 def discover(conn: Connection, *, domain: str) -> dict[str, Any] | None:
     return conn.execute("SELECT provider_name, enforce_sso FROM app.sso_discover(%s)", (domain,)).fetchone()
+
+
+# Role mapping and just-in-time provisioning.
+
+
+def role_mapping(conn: Connection, *, connection_id: uuid.UUID) -> list[dict[str, Any]]:
+    return conn.execute(
+        "SELECT m.group_name, r.key AS role FROM sso_role_mappings m JOIN roles r ON r.id = m.role_id "
+        "WHERE m.connection_id = %s ORDER BY m.group_name",
+        (connection_id,),
+    ).fetchall()
+
+
+def default_role_key(conn: Connection, *, connection_id: uuid.UUID) -> str | None:
+    row = conn.execute(
+        "SELECT r.key FROM sso_connections c JOIN roles r ON r.id = c.default_role_id WHERE c.id = %s",
+        (connection_id,),
+    ).fetchone()
+    return None if row is None else str(row["key"])
+
+
+def replace_role_mapping(
+    conn: Connection,
+    *,
+    tenant_id: uuid.UUID,
+    connection_id: uuid.UUID,
+    default_role_id: uuid.UUID | None,
+    mappings: list[tuple[str, uuid.UUID]],
+) -> None:
+    conn.execute(
+        "UPDATE sso_connections SET default_role_id = %s WHERE id = %s", (default_role_id, connection_id)
+    )
+    conn.execute("DELETE FROM sso_role_mappings WHERE connection_id = %s", (connection_id,))
+    if mappings:
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO sso_role_mappings (tenant_id, connection_id, group_name, role_id) VALUES (%s, %s, %s, %s)",
+                [(tenant_id, connection_id, group, role_id) for group, role_id in mappings],
+            )
+
+
+def connection_by_provider(conn: Connection, *, provider_name: str) -> dict[str, Any] | None:
+    """The connection, and whether it maps roles at all (a default role or at least one mapping)."""
+    return conn.execute(
+        "SELECT c.id, c.default_role_id IS NOT NULL "
+        "OR EXISTS (SELECT 1 FROM sso_role_mappings m WHERE m.connection_id = c.id) AS maps_roles "
+        "FROM sso_connections c WHERE c.provider_name = %s",
+        (provider_name,),
+    ).fetchone()
+
+
+# The mapped role with the most permissions wins; the default role only when no group maps.
+RESOLVE_ROLE_SQL = """
+SELECT id, key FROM (
+    SELECT r.id, r.key, (SELECT count(*) FROM role_permissions rp WHERE rp.role_id = r.id) AS weight
+    FROM sso_role_mappings m JOIN roles r ON r.id = m.role_id
+    WHERE m.connection_id = %(cid)s AND m.group_name = ANY(%(groups)s)
+    UNION ALL
+    SELECT r.id, r.key, -1 FROM sso_connections c JOIN roles r ON r.id = c.default_role_id WHERE c.id = %(cid)s
+) candidates
+ORDER BY weight DESC, key
+LIMIT 1
+"""
+
+
+def resolve_role(conn: Connection, *, connection_id: uuid.UUID, groups: list[str]) -> dict[str, Any] | None:
+    return conn.execute(RESOLVE_ROLE_SQL, {"cid": connection_id, "groups": groups}).fetchone()
+
+
+def membership_of(conn: Connection, *, user_id: uuid.UUID) -> dict[str, Any] | None:
+    return conn.execute(
+        "SELECT m.id, m.role_id, r.key AS role, m.status FROM memberships m JOIN roles r ON r.id = m.role_id "
+        "WHERE m.user_id = %s FOR UPDATE OF m",
+        (user_id,),
+    ).fetchone()
+
+
+def tenant_of_provider(conn: Connection, *, provider_name: str) -> uuid.UUID | None:
+    row = conn.execute("SELECT app.sso_connection_tenant(%s) AS id", (provider_name,)).fetchone()
+    return None if row is None or row["id"] is None else uuid.UUID(str(row["id"]))

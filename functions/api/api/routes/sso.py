@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Response
 
 from api.deps import ActorDep, CompensationsDep, IdempotencyDep, RequirePermission, TenantTx, api_settings
 from api.schemas.sso import (
+    RoleMapping,
     SsoConnection,
     SsoConnectionCreate,
     SsoConnectionUpdate,
@@ -17,7 +18,7 @@ from api.schemas.sso import (
     SsoDomainCreate,
     SsoDomainUpdate,
 )
-from api.services import sso, sso_domains
+from api.services import sso, sso_domains, sso_provisioning
 from api.services.access import Access
 from api.services.dns_txt import TxtResolver, get_txt_resolver
 from api.services.federation import CognitoFederation, get_federation
@@ -109,6 +110,24 @@ async def delete_connection(
         lambda: sso.delete_connection(conn, actor, connection_id, federation=cognito, undo=undo),
         status_code=204,
     )
+
+
+@router.get("/connections/{connection_id}/role-mapping", response_model=RoleMapping)
+async def get_role_mapping(connection_id: uuid.UUID, conn: TenantTx, _: CanReadSso) -> RoleMapping:
+    return sso_provisioning.get_role_mapping(conn, connection_id)
+
+
+@router.put("/connections/{connection_id}/role-mapping", response_model=RoleMapping)
+async def set_role_mapping(
+    *,
+    connection_id: uuid.UUID,
+    body: RoleMapping,
+    conn: TenantTx,
+    access: CanManageSso,
+    actor: ActorDep,
+    idem: IdempotencyDep,
+) -> Response:
+    return idem.respond(lambda: sso_provisioning.set_role_mapping(conn, access, actor, connection_id, body))
 
 
 @router.get("/domains", response_model=list[SsoDomain])

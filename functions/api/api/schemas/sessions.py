@@ -19,7 +19,14 @@ class SignupRequest(RequestModel):
 
 class SessionCreate(RequestModel):
     id_token: IdToken
-    tenant: Annotated[str, Field(min_length=1, max_length=63, description="tenant slug or id")]
+    tenant: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=63,
+            description="tenant slug or id; may be omitted for a token that comes through a tenant's SSO",
+        ),
+    ] = None
 
 
 class RefreshRequest(RequestModel):

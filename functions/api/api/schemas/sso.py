@@ -161,3 +161,31 @@ class DiscoveryAnswer(BaseModel):
         description="The hosted-UI authorize URL with the provider preselected (method sso)"
     )
     sso_required: bool = Field(description="Password sign-in is refused for this address")
+
+
+# Group → role mapping of a connection.
+
+RoleKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,39}$")]
+GroupName = Annotated[str, Field(min_length=1, max_length=256)]
+MAX_ROLE_MAPPINGS = 100
+
+
+class RoleMappingEntry(RequestModel):
+    group: GroupName = Field(description="The group as the IdP sends it (name or object id), matched exactly")
+    role: RoleKey
+
+
+class RoleMapping(RequestModel):
+    """The whole mapping of a connection (PUT replaces it)."""
+
+    default_role: RoleKey | None = Field(
+        description="The role when no group maps; null: sign-ins whose groups map to nothing are refused"
+    )
+    mappings: Annotated[list[RoleMappingEntry], Field(max_length=MAX_ROLE_MAPPINGS)]
+
+    @model_validator(mode="after")
+    def _groups_once(self) -> RoleMapping:
+        groups = [entry.group for entry in self.mappings]
+        if len(set(groups)) != len(groups):
+            raise ValueError("each group may be mapped once")
+        return self

@@ -19,19 +19,20 @@ from datetime import UTC, datetime, timedelta
 
 from psycopg import errors
 
-from api.exceptions import ConflictError, PermissionDeniedError, UnauthenticatedError
+from api.exceptions import ConflictError, FieldValidationError, PermissionDeniedError, UnauthenticatedError
 from api.repositories import directory
 from api.repositories import members as members_repo
 from api.repositories import sessions as repo
+from api.repositories import sso as sso_repo
 from api.repositories import tenants as tenants_repo
 from api.schemas.sessions import SessionTokens
-from api.services import audit, sso_domains
+from api.services import audit, sso_domains, sso_provisioning
 from api.services.access import effective_plan
 from api.services.audit import AuditActor
 from api.services.identity import IdpIdentity, issue_access_token
 from api.settings import ApiSettings
 from saascore.billing.plans import TRIAL_DAYS, TRIAL_PLAN
-from saascore.db.cells import cell_database, get_cell_router, place_tenant
+from saascore.db.cells import POOLED_CELL, cell_database, every_cell_database, get_cell_router, place_tenant
 from saascore.db.connection import Connection, Database
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
 
@@ -209,8 +210,27 @@ def sign_up(
     return _tokens(opened, settings)
 
 
-def _resolve_tenant(db: Database, tenant: str) -> tuple[uuid.UUID | None, str]:
-    """The tenant (by id or slug) and its cell; a slug lives in the cell it was placed in at sign-up."""
+def _tenant_of_provider(db: Database, provider_name: str) -> tuple[uuid.UUID | None, str]:
+    """A federated token names its tenant through the provider (SSO connection) it came through; each
+    cell answers for its own tenants' connections, and provider names are unique (Cognito's pool)."""
+    router = get_cell_router()
+    for database in every_cell_database(default=db):
+        with tenantless_transaction(database=database) as conn:
+            tenant_id = sso_repo.tenant_of_provider(conn, provider_name=provider_name)
+        if tenant_id is not None:
+            return tenant_id, router.tenant_cell(tenant_id)
+    return None, POOLED_CELL
+
+
+def _resolve_tenant(db: Database, tenant: str | None, identity: IdpIdentity) -> tuple[uuid.UUID | None, str]:
+    """The tenant (by id, slug, or the SSO provider of the token) and its cell; a slug lives in the cell it
+    was placed in at sign-up."""
+    if tenant is None:
+        if identity.provider_name is None:
+            raise FieldValidationError(
+                "tenant is required unless the token comes through SSO", pointer="#/tenant"
+            )
+        return _tenant_of_provider(db, identity.provider_name)
     router = get_cell_router()
     try:
         tenant_id = uuid.UUID(tenant)
@@ -222,16 +242,18 @@ def _resolve_tenant(db: Database, tenant: str) -> tuple[uuid.UUID | None, str]:
 
 
 def sign_in(
-    db: Database, settings: ApiSettings, identity: IdpIdentity, *, tenant: str, origin: Origin
+    db: Database, settings: ApiSettings, identity: IdpIdentity, *, tenant: str | None, origin: Origin
 ) -> SessionTokens:
-    """A session in ``tenant`` for a member (or an invitee whose verified email matches)."""
-    tenant_id, cell = _resolve_tenant(db, tenant)
+    """A session in ``tenant`` for a member (or an invitee whose verified email matches); a federated
+    sign-in through one of the tenant's SSO connections is provisioned and gets its role from its groups."""
+    tenant_id, cell = _resolve_tenant(db, tenant, identity)
     if tenant_id is None:
         raise PermissionDeniedError(NOT_A_MEMBER)  # same answer as for a tenant that exists
     opened: _Opened | None = None
     with tenant_transaction(tenant_id, database=cell_database(cell, default=db)) as conn:
         sso_domains.check_sign_in_allowed(conn, identity)
         user_id = _upsert_user(conn, identity)
+        sso_provisioning.provision(conn, _actor(tenant_id, user_id, origin), identity, user_id)
         claims = repo.member_claims(conn, user_id=user_id)
         if (
             claims is None
