@@ -57,6 +57,7 @@ class StackState:
     viewer_country: str = "US"
     schedule_compression: float = 120.0
     job_timeout_seconds: int = 10
+    read_database_url: str | None = None  # the streaming replica (none with an external DATABASE_URL)
 
     def save(self) -> Path:
         path = Path(self.root) / STATE_FILE
