@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 import warnings
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from bench.timing import fmt_us, median_seconds
+from bench.timing import fmt_us
 
 HELLO_APP = (
     "from fastapi import FastAPI\n"
@@ -265,7 +266,7 @@ def bench_warm(owner_url: str, app_url: str, targets: dict[str, str]) -> None:
     from api.main import handler
     from api.repositories.access import ACCESS_SQL
     from api.repositories.projects import COLUMNS
-    from saascore.db.tenancy import SET_TENANT_READ_ONLY_SQL, SET_TENANT_SQL
+    from saascore.db.tenancy import SET_TENANT_SQL
     from tests.integration.api.events import http_event
 
     session = _pro_tenant(handler, context, id_token, owner_url)
@@ -312,7 +313,7 @@ def bench_warm(owner_url: str, app_url: str, targets: dict[str, str]) -> None:
     def pipelined_get(raw: psycopg.Connection[Any]) -> None:
         for sql, params in ((ACCESS_SQL, ids), (page_sql, {"limit": 51})):
             with raw.pipeline():
-                raw.execute(SET_TENANT_READ_ONLY_SQL, (tenant_id, 5000))
+                raw.execute(SET_TENANT_SQL, (tenant_id, 5000))
                 cursor = raw.execute(sql, params)
             cursor.fetchall()
 
@@ -339,6 +340,19 @@ def _connect(url: str) -> psycopg.Connection[Any]:
     return psycopg.connect(url, autocommit=True, prepare_threshold=None, row_factory=dict_row)
 
 
+def _interleaved(fns: tuple[Callable[[], None], ...], *, rounds: int = 15, number: int = 10) -> list[float]:
+    """Median seconds per call of each of ``fns``, timed in alternating batches so that the load of a
+    shared machine hits every variant alike (sequential runs gave ratios that swung with the load)."""
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for index, fn in enumerate(fns):
+            started = time.perf_counter()
+            for _ in range(number):
+                fn()
+            samples[index].append((time.perf_counter() - started) / number)
+    return [statistics.median(runs) for runs in samples]
+
+
 def _measure(target: str, url: str, cases: tuple[Case, ...]) -> None:
     """Round trips through the wire counter first, then timings without it (the relay adds latency)."""
     from tests.support.wire import counted
@@ -360,9 +374,9 @@ def _measure(target: str, url: str, cases: tuple[Case, ...]) -> None:
     raw = _connect(url)
     for label, api_fn, raw_fn, pipelined_fn in cases:
         api_fn()
-        api_seconds = median_seconds(api_fn, repeat=5, number=40)
-        raw_seconds = median_seconds(functools.partial(raw_fn, raw), repeat=5, number=40)
-        piped_seconds = median_seconds(functools.partial(pipelined_fn, raw), repeat=5, number=40)
+        api_seconds, raw_seconds, piped_seconds = _interleaved(
+            (api_fn, functools.partial(raw_fn, raw), functools.partial(pipelined_fn, raw))
+        )
         handler_trips, raw_trips = trips[label]
         print(
             f"{label} [{target}]: handler {1 / api_seconds:,.0f} req/s ({fmt_us(api_seconds)}) | raw psycopg "

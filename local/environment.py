@@ -32,6 +32,8 @@ def function_environment(state: StackState) -> dict[str, str]:
         **STATIC_ENVIRONMENT,
         "AWS_ENDPOINT_URL": state.moto_url,
         "DATABASE_URL": state.database_url,
+        # the streaming replica: reports and audit-log listing read from it (saascore.db.replica)
+        **({"DATABASE_READ_URL": state.read_database_url} if state.read_database_url else {}),
         # api
         "SESSION_ISSUER": state.session_issuer,
         "SESSION_KEY_SOURCE": "pem",

@@ -115,10 +115,12 @@ class LocalCluster:
         self.bin = server_binaries()
         self.account = _server_account()
 
-    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def _run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         kwargs: dict[str, object] = {}
         if self.account is not None:
             kwargs = {"user": self.account.pw_uid, "group": self.account.pw_gid, "extra_groups": []}
+        if env is not None:
+            kwargs["env"] = {**os.environ, **env}
         return subprocess.run(  # type: ignore[call-overload, no-any-return]
             [str(self.bin / args[0]), *args[1:]], check=False, capture_output=True, text=True, **kwargs
         )

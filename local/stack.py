@@ -37,6 +37,7 @@ from local.environment import STATIC_ENVIRONMENT
 from local.idp import DEFAULT_CLIENT_ID
 from local.keys import load_or_create_key
 from local.postgres import DATABASE_NAME, LocalCluster, ensure_roles_and_database, port_is_free
+from local.replica import LocalStandby
 from local.state import LOCAL_WEBHOOK_SECRET, ROOT_ENV, STATE_FILE, StackState
 from local.status import heartbeat_dir
 from saascore.db.migrate import migrate
@@ -141,6 +142,7 @@ class LocalStack:
         self.root = options.root.resolve()
         self.relay = relay or LogRelay(color=options.color)
         self.cluster: LocalCluster | None = None
+        self.standby: LocalStandby | None = None
         self.moto: Any = None
         self.stripe_stop: Callable[[], None] | None = None
         self.children: dict[str, subprocess.Popen[str]] = {}
@@ -199,6 +201,22 @@ class LocalStack:
         urls = cluster.urls
         return urls.app, urls.owner, urls.admin, cluster.port
 
+    def _start_standby(self) -> str | None:
+        """The streaming replica of the local cluster on the next port (none with DATABASE_URL): the
+        read endpoint (DATABASE_READ_URL) of reports and audit-log listing, as the proxy's is in AWS."""
+        if self.cluster is None:
+            return None
+        standby = LocalStandby(self.cluster, self.root / "postgres-standby", port=self.cluster.port + 1)
+        if (standby.data / "postmaster.pid").exists():
+            standby.stop(mode="fast")
+        if not port_is_free(standby.port):
+            raise StackError(
+                f"port {standby.port} (the PostgreSQL replica) is already in use; stop that server"
+            )
+        standby.start()
+        self.standby = standby
+        return standby.urls.app
+
     def _start_moto(self) -> str:
         from moto.server import ThreadedMotoServer
 
@@ -243,7 +261,9 @@ class LocalStack:
             aws = pool.submit(self._aws)
             app_url, owner_url, admin_url, cluster_port = self._start_postgres()
             applied = migrate(owner_url)
-            self.say(f"PostgreSQL ready ({len(applied)} migration(s) applied)")
+            read_url = self._start_standby()
+            replica = f", streaming replica on port {self.standby.port}" if self.standby else ""
+            self.say(f"PostgreSQL ready ({len(applied)} migration(s) applied{replica})")
             moto_url, provisioned = aws.result()
         keys = self.root / "keys"
         load_or_create_key(keys / "idp.pem")
@@ -256,6 +276,7 @@ class LocalStack:
             gateway_port=self.options.port,
             moto_url=moto_url,
             database_url=app_url,
+            read_database_url=read_url,
             owner_database_url=owner_url,
             admin_database_url=with_database(admin_url, DATABASE_NAME),
             cluster_port=cluster_port,
@@ -346,6 +367,9 @@ class LocalStack:
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
+        if self.standby is not None:
+            self.standby.stop(mode="fast")
+            self.standby = None
         if self.cluster is not None:
             self.cluster.stop(mode="fast")
             self.cluster = None

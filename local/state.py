@@ -59,6 +59,7 @@ class StackState:
     job_timeout_seconds: int = 10
     sso_user_pool_id: str = ""
     sso_app_client_id: str = ""
+    read_database_url: str | None = None  # the streaming replica (none with an external DATABASE_URL)
 
     def save(self) -> Path:
         path = Path(self.root) / STATE_FILE

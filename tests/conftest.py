@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from local.replica import LocalStandby
 from saascore.db.connection import Database, get_database
 from saascore.settings import DatabaseSettings, get_database_settings
 from tests.support.cells import TestCells, configure_cells, dedicated_database
@@ -20,6 +21,7 @@ from tests.support.postgres import (
     drop_database,
     start_server,
 )
+from tests.support.replica import start_standby
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
@@ -112,3 +114,9 @@ def app_url(request: pytest.FixtureRequest, pg: TestDatabase) -> str:
         return pg.app_url
     bouncer: PgBouncer = request.getfixturevalue("pgbouncer")
     return bouncer.app_url(pg.name)
+
+
+@pytest.fixture(scope="session")
+def pg_standby(pg_template: PgServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStandby]:
+    """A hot standby streaming from the test cluster (pg_basebackup -R), started once per run."""
+    yield from start_standby(pg_template, tmp_path_factory.mktemp("standby"))

@@ -45,6 +45,7 @@ from api.settings import ApiSettings, get_settings
 from saascontracts import identity as edge_contract
 from saascore.db.cells import UnknownCellError, route_database
 from saascore.db.connection import Connection, Database, Deferred, get_database
+from saascore.db.replica import replica_for, replica_reads
 from saascore.db.tenancy import tenant_pipeline, tenant_reads
 from saascore.observability import get_logger
 
@@ -279,6 +280,24 @@ async def tenant_tx(work: TenantWorkDep) -> Connection:
 
 
 TenantTx = Annotated[Connection, Depends(tenant_tx, scope="function")]
+
+
+async def replica_tx(
+    request: Request, principal: PrincipalDep, work: TenantWorkDep, db: Annotated[Database, Depends(get_db)]
+) -> AsyncIterator[Connection]:
+    """For reads a replica may serve (audit-log listing): on a safe-method request, read-only flights on
+    the read endpoint when it is within ``DB_MAX_REPLICA_LAG_SECONDS`` (else the primary); on any other
+    request the request's own transaction, so a request that wrote reads its writes and a writing
+    route never touches the replica. The caller's access is still checked on the primary."""
+    if request.method not in SAFE_METHODS or replica_for(db.settings) is None:
+        yield work.conn
+        return
+    with replica_reads(principal.tenant_id, database=db) as (conn, source):
+        logger.append_keys(read_endpoint=source.endpoint)
+        yield conn
+
+
+ReplicaTx = Annotated[Connection, Depends(replica_tx, scope="function")]
 
 
 async def get_access(principal: PrincipalDep, work: TenantWorkDep) -> Access:

@@ -1,4 +1,4 @@
-"""/api/v1/audit-logs: the tenant's audit log, newest first."""
+"""/api/v1/audit-logs: the tenant's audit log, newest first, read from the replica when one is close enough."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import RequirePermission, TenantTx
+from api.deps import ReplicaTx, RequirePermission
 from api.schemas.audit import AuditEntry
 from api.schemas.common import DEFAULT_PAGE_SIZE, Page, PageSize
 from api.services import audit
@@ -23,7 +23,7 @@ CanReadAudit = Annotated[Access, Depends(RequirePermission("audit:read"))]
 @router.get("/audit-logs", response_model=Page[AuditEntry], tags=["audit"])
 async def list_audit_logs(
     *,
-    conn: TenantTx,
+    conn: ReplicaTx,
     _: CanReadAudit,
     limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,

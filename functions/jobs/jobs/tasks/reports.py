@@ -1,8 +1,10 @@
 """`project_report`: the tenant's projects as CSV in S3, streamed page by page; result = presigned URL.
 
-Pages are read by keyset on (created_at, id), each in its own short tenant transaction (no long-lived
-transaction or server-side cursor through RDS Proxy); parts go to S3 as soon as they are full, so memory
-stays around one part whatever the number of rows. Re-running the job overwrites the same key.
+Pages are read by keyset on (created_at, id), each in its own short read-only flight (no long-lived
+transaction or server-side cursor through RDS Proxy), from the streaming replica when it is no further
+behind than ``DB_MAX_REPLICA_LAG_SECONDS`` and from the primary otherwise (``saascore.db.replica``);
+parts go to S3 as soon as they are full, so memory stays around one part whatever the number of rows.
+Re-running the job overwrites the same key.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from jobs.clients import get_s3_client
 from jobs.context import JobContext
 from jobs.repositories import reports as repo
 from jobs.tasks.s3_stream import S3StreamWriter
-from saascore.db.tenancy import tenant_transaction
+from saascore.db.replica import replica_reads
 from saascore.exceptions import ConfigurationError
+from saascore.observability import get_logger
 
 COLUMNS: Final = ("id", "name", "description", "status", "created_at", "updated_at")
 # Spreadsheet formula injection (OWASP "CSV injection"): cells starting with these are prefixed with '.
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
+
+logger = get_logger("jobs")
 
 
 class ReportRequest(BaseModel):
@@ -79,13 +84,17 @@ def project_report(ctx: JobContext) -> dict[str, Any]:
 
 def _pages(ctx: JobContext, *, status: str | None) -> Iterator[list[DictRow]]:
     after: tuple[datetime, Any] | None = None
-    while True:
-        with tenant_transaction(ctx.tenant, database=ctx.database) as conn:
+    with replica_reads(ctx.tenant, database=ctx.database) as (conn, source):
+        logger.info(
+            "report reads",
+            extra={"endpoint": source.endpoint, "why": source.reason, "lag_s": source.lag_seconds},
+        )
+        while True:
             page = repo.projects_page(conn, status=status, after=after, limit=ctx.settings.report_page_rows)
-        if not page:
-            return
-        yield page
-        after = (page[-1]["created_at"], page[-1]["id"])
+            if not page:
+                return
+            yield page
+            after = (page[-1]["created_at"], page[-1]["id"])
 
 
 def _cells(row: dict[str, Any]) -> tuple[str, ...]:

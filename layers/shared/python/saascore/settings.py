@@ -19,6 +19,11 @@ class DatabaseSettings(BaseSettings):
 
     ``DATABASE_URL`` wins when set (local stack, tests). Otherwise host/port/name/user and either an
     IAM auth token (``DB_AUTH=iam``) or a password reference resolved from Secrets Manager.
+
+    The read endpoint (a streaming replica; in AWS the replica's RDS Proxy) is ``DATABASE_READ_URL``
+    or ``DB_READ_HOST`` (same port, name, user and authentication); with neither, reads that could go
+    to a replica go to the primary. ``DB_MAX_REPLICA_LAG_SECONDS`` bounds how far behind the replica
+    may be before such reads fall back to the primary.
     """
 
     model_config = SettingsConfigDict(env_prefix="DB_", extra="ignore", frozen=True)
@@ -35,6 +40,23 @@ class DatabaseSettings(BaseSettings):
     region: str | None = Field(default=None, validation_alias="AWS_REGION")
     connect_timeout_seconds: int = Field(default=5, ge=1, le=60)
     statement_timeout_ms: int = Field(default=5000, ge=0, le=900_000)
+    read_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_READ_URL")
+    read_host: str | None = None
+    max_replica_lag_seconds: float = Field(default=30.0, ge=0, le=3600)
+
+    @property
+    def has_read_endpoint(self) -> bool:
+        return self.read_url is not None or self.read_host is not None
+
+    def read_endpoint(self) -> DatabaseSettings:
+        """These settings pointed at the read endpoint (only when ``has_read_endpoint``)."""
+        if not self.has_read_endpoint:
+            raise ConfigurationError("no read endpoint configured (DATABASE_READ_URL or DB_READ_HOST)")
+        if self.read_url is not None:
+            return self.model_copy(update={"url": self.read_url, "read_url": None, "read_host": None})
+        return self.model_copy(
+            update={"url": None, "host": self.read_host, "read_url": None, "read_host": None}
+        )
 
     def resolved_password(self) -> str | None:
         if self.password is not None:

@@ -110,3 +110,61 @@ def test_an_unknown_payload_field_is_a_permanent_error(app_database, s3_bucket, 
 
     with pytest.raises(ValidationError):
         project_report(context(make_tenant(), app_database, {"format": "xlsx"}))
+
+
+@pytest.fixture
+def replica_database(pg, pg_standby):
+    """The app role's Database with the real standby as its read endpoint (reports read from it)."""
+    from saascore.db.connection import Database
+    from saascore.db.replica import replica_for
+    from tests.conftest import database_settings_for
+    from tests.support.replica import standby_app_url
+
+    def make(max_lag_seconds: float) -> Database:
+        return Database(
+            database_settings_for(
+                pg.app_url,
+                DATABASE_READ_URL=standby_app_url(pg_standby, pg),
+                max_replica_lag_seconds=max_lag_seconds,
+            )
+        )
+
+    made: list[Database] = []
+
+    def remembered(max_lag_seconds: float) -> Database:
+        made.append(make(max_lag_seconds))
+        return made[-1]
+
+    yield remembered
+    for database in made:
+        database.discard()
+        replica = replica_for(database.settings)
+        if replica is not None:
+            replica.database.discard()
+
+
+def test_a_report_reads_the_replica_within_its_lag_and_the_primary_beyond(
+    replica_database, pg_standby, s3_bucket, make_tenant, owner_sql
+):
+    import psycopg
+
+    tenant = make_tenant()
+    owner_sql(tenant, "INSERT INTO projects (tenant_id, name) VALUES (%s, 'replicated')", (tenant,))
+    tolerant_db, strict_db = replica_database(3600), replica_database(0)  # each waits for the replay
+    with psycopg.connect(pg_standby.urls.admin, autocommit=True) as admin:
+        admin.execute("SELECT pg_wal_replay_pause()")
+        try:
+            owner_sql(
+                tenant, "INSERT INTO projects (tenant_id, name) VALUES (%s, 'not-yet-replayed')", (tenant,)
+            )
+            pg_standby.wait_for_receive()
+            tolerant = project_report(context(tenant, tolerant_db))
+            strict = project_report(context(tenant, strict_db))
+        finally:
+            admin.execute("SELECT pg_wal_replay_resume()")
+
+    def names(result):
+        return sorted(r["name"] for r in csv.DictReader(io.StringIO(download(result["url"]).decode())))
+
+    assert names(tolerant) == ["replicated"]  # the replica, paused behind the second insert
+    assert names(strict) == ["not-yet-replayed", "replicated"]  # too far behind: the primary

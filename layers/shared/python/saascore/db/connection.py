@@ -275,6 +275,7 @@ class Database:
         conn, stack, queued = self._first_flight(first, stay_pipelined=False)
         if not isinstance(conn, FlightConnection):
             raise TypeError("read_flights needs the connections Database opens (FlightConnection)")
+        outer = conn.flight_setup  # read flights nest (a fallback read on the request's own connection)
         conn.flight_setup = (setup_sql, setup_params)
         try:
             with self._mapped_errors():
@@ -284,7 +285,7 @@ class Database:
             self._abandon(conn, stack)
             raise
         finally:
-            conn.flight_setup = None
+            conn.flight_setup = outer
 
 
 @lru_cache(maxsize=1)
