@@ -18,7 +18,7 @@ import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from api.deps import get_principal, tenant_tx
+from api.deps import get_principal, tenant_work
 from api.main import app, routes
 from saascore.db.cells import POOLED_CELL
 from tests.integration.api.harness import api
@@ -100,9 +100,11 @@ def test_every_non_public_operation_runs_in_the_tenant_transaction():
         if (method, path) in PUBLIC_OPERATIONS:
             if get_principal in calls:
                 public_with_identity.append(f"{method} {path}")
-        elif tenant_tx not in calls:
+        elif tenant_work not in calls:
             missing.append(f"{method} {path}")
-    assert not missing, f"operations without the tenant transaction dependency (api.deps.TenantTx): {missing}"
+    assert not missing, (
+        f"operations without the tenant's database work (api.deps.TenantTx or ReplicaTx): {missing}"
+    )
     assert not public_with_identity, f"public operations that need identity: {public_with_identity}"
 
 

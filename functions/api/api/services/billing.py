@@ -63,8 +63,8 @@ def redirect_url(url: str, public_origin: str | None) -> str:
         return url
     if public_origin is None:
         raise ConfigurationError(
-            "billing redirect URLs are paths and the request carries no viewer host (it did not come"
-            " through the edge); set public_base_url"
+            "billing redirect URLs are paths and the request came without a viewer host (not through"
+            " the edge); configure public_base_url"
         )
     return public_origin + url
 

@@ -42,6 +42,11 @@ IAM_TOKEN_REUSE_SECONDS = 600
 
 logger = get_logger("db")
 
+# What a dead connection raises on its first statement. PgBouncer relays the FATAL of a server connection
+# that was killed ahead of the answer to the next command, which psycopg reports as an InternalError
+# ("received 2 results"); nothing has run yet either way, so reconnecting once is equally safe.
+BROKEN_CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InternalError)
+
 
 class IamAuthToken:
     """Caches `generate_db_auth_token` results; boto3 is imported only when IAM auth is used."""
@@ -162,7 +167,7 @@ class Database:
             try:
                 stack.enter_context(conn.transaction())
                 conn.execute(setup_sql, setup_params)
-            except psycopg.OperationalError as exc:
+            except BROKEN_CONNECTION_ERRORS as exc:
                 with suppress(psycopg.Error):
                     stack.close()
                 self.discard()
@@ -202,7 +207,7 @@ class Database:
                     pipeline.sync()
                 else:
                     stack.close()
-            except psycopg.OperationalError as exc:
+            except BROKEN_CONNECTION_ERRORS as exc:
                 with suppress(psycopg.Error):
                     stack.close()
                 self.discard()
