@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from local.aws import CREDENTIALS, JOBS_MAX_RECEIVES
+from local.cells import cells_setting
 from local.idp import DevIdp
 from local.state import StackState
 
@@ -32,6 +33,7 @@ def function_environment(state: StackState) -> dict[str, str]:
         **STATIC_ENVIRONMENT,
         "AWS_ENDPOINT_URL": state.moto_url,
         "DATABASE_URL": state.database_url,
+        "CELLS": cells_setting(state.cells),
         # api
         "SESSION_ISSUER": state.session_issuer,
         "SESSION_KEY_SOURCE": "pem",

@@ -33,10 +33,17 @@ import httpx
 import psycopg
 
 from local.aws import Provisioned, QueueTimings, provision
+from local.cells import prepare_dedicated_cells
 from local.environment import STATIC_ENVIRONMENT
 from local.idp import DEFAULT_CLIENT_ID
 from local.keys import load_or_create_key
-from local.postgres import DATABASE_NAME, LocalCluster, ensure_roles_and_database, port_is_free
+from local.postgres import (
+    DATABASE_NAME,
+    LocalCluster,
+    ensure_roles_and_database,
+    port_is_free,
+    with_database,
+)
 from local.state import LOCAL_WEBHOOK_SECRET, ROOT_ENV, STATE_FILE, StackState
 from local.status import heartbeat_dir
 from saascore.db.migrate import migrate
@@ -73,11 +80,6 @@ def with_credentials(url: str, *, user: str, password: str, dbname: str) -> str:
     parts = urlsplit(url)
     netloc = f"{user}:{password}@{parts.hostname or '127.0.0.1'}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, f"/{dbname}", parts.query, ""))
-
-
-def with_database(url: str, dbname: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{dbname}", parts.query, ""))
 
 
 def _free_port() -> int:
@@ -243,7 +245,10 @@ class LocalStack:
             aws = pool.submit(self._aws)
             app_url, owner_url, admin_url, cluster_port = self._start_postgres()
             applied = migrate(owner_url)
-            self.say(f"PostgreSQL ready ({len(applied)} migration(s) applied)")
+            cells = prepare_dedicated_cells(admin_url=admin_url, app_url=app_url, owner_url=owner_url)
+            self.say(
+                f"PostgreSQL ready ({len(applied)} migration(s) applied; cells: pooled, {', '.join(cells)})"
+            )
             moto_url, provisioned = aws.result()
         keys = self.root / "keys"
         load_or_create_key(keys / "idp.pem")
@@ -276,6 +281,7 @@ class LocalStack:
             session_issuer=gateway_url,
             schedule_compression=self.options.schedule_compression,
             job_timeout_seconds=self.options.timings.job_timeout,
+            cells=cells,
         )
         state.save()
         self.state = state

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 STATE_FILE = "state.json"
@@ -57,6 +57,8 @@ class StackState:
     viewer_country: str = "US"
     schedule_compression: float = 120.0
     job_timeout_seconds: int = 10
+    # dedicated cells: {cell: {"app": url, "owner": url}} (local/cells.py); the pooled cell is database_url
+    cells: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def save(self) -> Path:
         path = Path(self.root) / STATE_FILE
