@@ -16,10 +16,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from saascore.db.cells import CELL_NAME, POOLED_CELL
+
 EDGE_REGION = "us-east-1"  # Lambda@Edge, CloudFront WAF and CloudFront certificates live only here
 CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:(?P<region>[a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$")
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+TENANT_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 EMAIL = re.compile(r"^[^@\s]+@[a-z0-9.-]+\.[a-z]{2,63}$")
 
 
@@ -47,6 +50,13 @@ class DatabaseConfig(_Frozen):
     app_user: str = "saas_app"
 
 
+class CellConfig(DatabaseConfig):
+    """A dedicated cell: an instance and RDS Proxy of its own (docs/cells.md). `reserved_for` lists the
+    tenant slugs whose sign-up lands in it."""
+
+    reserved_for: tuple[str, ...] = ()
+
+
 class IdentityProviderConfig(_Frozen):
     """An extra OIDC issuer the edge accepts, known before any deploy. The stack's own Cognito pool is not
     listed here: the edge learns it at run time from the API (`edge.remote_config`, docs/deploy.md)."""
@@ -71,7 +81,8 @@ class EnvironmentConfig(_Frozen):
     # Named explicitly so synth never looks them up in the account (offline, deterministic).
     availability_zones: tuple[str, ...] = ()
     nat_gateways: int = Field(default=1, ge=0, le=3)
-    database: DatabaseConfig = DatabaseConfig()
+    database: DatabaseConfig = DatabaseConfig()  # the pooled cell (also accepted as `cells.pooled`)
+    cells: dict[str, CellConfig] = Field(default_factory=dict)  # dedicated cells, by cell name
     api_memory_mb: int = Field(default=1024, ge=128, le=10240)
     api_timeout_seconds: int = Field(default=15, ge=3, le=60)
     worker_timeout_seconds: int = Field(default=120, ge=10, le=900)
@@ -113,10 +124,33 @@ class EnvironmentConfig(_Frozen):
     # route is still in every EMF line for Logs Insights (docs/decisions/0090).
     per_route_metrics: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _pooled_cell_is_the_database(cls, data: Any) -> Any:
+        """`cells: {pooled: {...}, acme: {...}}`: the pooled entry is the `database` block."""
+        if not isinstance(data, dict) or not isinstance(data.get("cells"), dict):
+            return data
+        cells = dict(data["cells"])
+        if POOLED_CELL not in cells:
+            return data
+        pooled = cells.pop(POOLED_CELL)
+        if "database" in data:
+            raise ValueError("cells.pooled and database both describe the pooled cell; keep one of them")
+        if isinstance(pooled, dict) and pooled.get("reserved_for"):
+            raise ValueError(
+                "cells.pooled.reserved_for: the pooled cell takes every unreserved slug; remove it"
+            )
+        return {**data, "database": pooled, "cells": cells}
+
     @model_validator(mode="after")
     def _consistent(self) -> EnvironmentConfig:
         """Every refusal names the key and the fix, so a bad `cdk.json` fails at synth, not at deploy."""
-        problems = [*self._domain_problems(), *self._alarm_problems(), *self._prod_problems()]
+        problems = [
+            *self._domain_problems(),
+            *self._alarm_problems(),
+            *self._prod_problems(),
+            *self._cell_problems(),
+        ]
         if self.availability_zones and len(self.availability_zones) != self.max_azs:
             problems.append(
                 f"availability_zones: lists {len(self.availability_zones)} zones but max_azs is "
@@ -198,6 +232,32 @@ class EnvironmentConfig(_Frozen):
                 "alarm_topic_arn, edge_alarm_topic_arn: give both or neither; CloudFront and edge alarms "
                 "live in us-east-1 and need a topic there too"
             )
+        return problems
+
+    def _cell_problems(self) -> list[str]:
+        problems = [
+            f"cells: {name!r} is not a cell name; use lower-case letters, digits and '-' ({CELL_NAME.pattern})"
+            for name in self.cells
+            if not CELL_NAME.fullmatch(name)
+        ]
+        slugs = [slug for cell in self.cells.values() for slug in cell.reserved_for]
+        problems += [
+            f"cells: tenant slug {slug!r} is reserved by more than one cell; reserve it in one"
+            for slug in sorted({s for s in slugs if slugs.count(s) > 1})
+        ]
+        problems += [
+            f"cells.{name}.reserved_for: {slug!r} is not a tenant slug"
+            for name, cell in self.cells.items()
+            for slug in cell.reserved_for
+            if not TENANT_SLUG.fullmatch(slug)
+        ]
+        # Every function container may open one connection to every cell (saascore.db.cells).
+        problems += [
+            f"cells.{name}.connection_budget: {cell.connection_budget} is below the pooled cell's "
+            f"{self.database.connection_budget}; every container may connect to every cell, so raise it"
+            for name, cell in self.cells.items()
+            if cell.connection_budget < self.database.connection_budget
+        ]
         return problems
 
     def _prod_problems(self) -> list[str]:

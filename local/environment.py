@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from local.aws import CREDENTIALS, JOBS_MAX_RECEIVES
+from local.cells import cells_setting
 from local.idp import DevIdp
 from local.state import StackState
 
@@ -34,6 +35,7 @@ def function_environment(state: StackState) -> dict[str, str]:
         "DATABASE_URL": state.database_url,
         # the streaming replica: reports and audit-log listing read from it (saascore.db.replica)
         **({"DATABASE_READ_URL": state.read_database_url} if state.read_database_url else {}),
+        "CELLS": cells_setting(state.cells),
         # api
         "SESSION_ISSUER": state.session_issuer,
         "SESSION_KEY_SOURCE": "pem",

@@ -16,6 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -95,6 +96,11 @@ class ClusterUrls:
     admin: str
     owner: str
     app: str
+
+
+def with_database(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{dbname}", parts.query, ""))
 
 
 def url_for(*, user: str, password: str, port: int, dbname: str, host: str = "127.0.0.1") -> str:
@@ -245,6 +251,11 @@ def ensure_roles_and_database(
                 verb, sql.Identifier(role), extra, sql.Literal(password)
             )
         )
+    ensure_database(conn, database)
+
+
+def ensure_database(conn: psycopg.Connection[tuple[object, ...]], database: str) -> None:
+    """As an administrator: ``database`` owned by the owner role, connectable by the app role only."""
     if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is None:
         conn.execute(
             sql.SQL("CREATE DATABASE {} OWNER {}").format(

@@ -33,10 +33,17 @@ import httpx
 import psycopg
 
 from local.aws import Provisioned, QueueTimings, provision
+from local.cells import prepare_dedicated_cells
 from local.environment import STATIC_ENVIRONMENT
 from local.idp import DEFAULT_CLIENT_ID
 from local.keys import load_or_create_key
-from local.postgres import DATABASE_NAME, LocalCluster, ensure_roles_and_database, port_is_free
+from local.postgres import (
+    DATABASE_NAME,
+    LocalCluster,
+    ensure_roles_and_database,
+    port_is_free,
+    with_database,
+)
 from local.replica import LocalStandby
 from local.state import LOCAL_WEBHOOK_SECRET, ROOT_ENV, STATE_FILE, StackState
 from local.status import heartbeat_dir
@@ -74,11 +81,6 @@ def with_credentials(url: str, *, user: str, password: str, dbname: str) -> str:
     parts = urlsplit(url)
     netloc = f"{user}:{password}@{parts.hostname or '127.0.0.1'}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, f"/{dbname}", parts.query, ""))
-
-
-def with_database(url: str, dbname: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{dbname}", parts.query, ""))
 
 
 def _free_port() -> int:
@@ -261,9 +263,12 @@ class LocalStack:
             aws = pool.submit(self._aws)
             app_url, owner_url, admin_url, cluster_port = self._start_postgres()
             applied = migrate(owner_url)
-            read_url = self._start_standby()
-            replica = f", streaming replica on port {self.standby.port}" if self.standby else ""
-            self.say(f"PostgreSQL ready ({len(applied)} migration(s) applied{replica})")
+            cells = prepare_dedicated_cells(admin_url=admin_url, app_url=app_url, owner_url=owner_url)
+            read_url = self._start_standby()  # after the cells' databases, so the standby has them too
+            replica = f"; streaming replica on port {self.standby.port}" if self.standby else ""
+            self.say(
+                f"PostgreSQL ready ({len(applied)} migration(s) applied; cells: pooled, {', '.join(cells)}{replica})"
+            )
             moto_url, provisioned = aws.result()
         keys = self.root / "keys"
         load_or_create_key(keys / "idp.pem")
@@ -299,6 +304,7 @@ class LocalStack:
             job_timeout_seconds=self.options.timings.job_timeout,
             sso_user_pool_id=provisioned.sso_user_pool_id,
             sso_app_client_id=provisioned.sso_app_client_id,
+            cells=cells,
         )
         state.save()
         self.state = state

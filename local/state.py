@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 STATE_FILE = "state.json"
@@ -60,6 +60,8 @@ class StackState:
     sso_user_pool_id: str = ""
     sso_app_client_id: str = ""
     read_database_url: str | None = None  # the streaming replica (none with an external DATABASE_URL)
+    # dedicated cells: {cell: {"app": url, "owner": url}} (local/cells.py); the pooled cell is database_url
+    cells: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def save(self) -> Path:
         path = Path(self.root) / STATE_FILE

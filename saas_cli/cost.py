@@ -498,11 +498,21 @@ def price_db_instance(
 def price_db_proxy(
     model: Model, stack: Stack, logical_id: str, props: Mapping[str, Any], load: Load
 ) -> list[Line]:
-    instances = [p for s, _, p in model.of_type("AWS::RDS::DBInstance") if s.name == stack.name]
+    # The proxy's target group names its instance (one stack may hold several cells' instances).
+    targets = [
+        instance_id
+        for s, _, group in model.of_type("AWS::RDS::DBProxyTargetGroup")
+        if s.name == stack.name and _ref(group.get("DBProxyName")) == logical_id
+        for instance_id in map(_ref, group.get("DBInstanceIdentifiers", []))
+    ]
+    # Without a target group (hand-written templates) the stack's only instance is the target.
+    instances = [
+        p
+        for s, iid, p in model.of_type("AWS::RDS::DBInstance")
+        if s.name == stack.name and (iid in targets or not targets)
+    ]
     if len(instances) != 1:
-        raise Unpriceable(
-            [f"{stack.name}/{logical_id} (RDS Proxy with {len(instances)} instances in its stack)"]
-        )
+        raise Unpriceable([f"{stack.name}/{logical_id} (RDS Proxy targeting {len(instances)} instances)"])
     instance_class = str(instances[0]["DBInstanceClass"])
     vcpus = (
         model.prices.get(stack.region, {}).get("rds_instance_hour", {}).get("vcpus", {}).get(instance_class)

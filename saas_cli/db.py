@@ -1,37 +1,152 @@
-"""`saas migrate`: apply the shared layer's migrations as the owner role."""
+"""`saas migrate` and `saas migrate status`: the shared layer's migrations in every cell, as the owner role.
+
+Cells: the pooled cell from `--database-url` (or `$MIGRATE_DATABASE_URL`), dedicated ones from
+`--cell NAME=URL` (repeatable) or `$MIGRATE_CELL_DATABASE_URLS` (JSON `{cell: url}`); `--local` takes
+them all from the running local stack. Every cell is attempted; the exit status is 1 when any failed,
+and the failed cells are named.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from typing import Any
 
-from saascore.db.migrate import migrate
+from saascore.db.cells import CELL_NAME, POOLED_CELL
+from saascore.db.migrate import discover
+from saascore.db.migrate_cells import (
+    DEFAULT_PARALLELISM,
+    MAX_PARALLELISM,
+    CellStatus,
+    cells_status,
+    migrate_cells,
+)
 from saascore.exceptions import MigrationError
 
 
-def run_migrate(args: argparse.Namespace) -> int:
-    url = args.database_url or os.environ.get("MIGRATE_DATABASE_URL")
-    if not url:
-        print(
-            "saas migrate: pass --database-url or set MIGRATE_DATABASE_URL (the owner role)", file=sys.stderr
+class TargetError(ValueError):
+    """The cells to migrate are not described well enough to start."""
+
+
+def _targets(args: argparse.Namespace) -> dict[str, str]:
+    if args.local:
+        from local.state import StackState
+
+        state = StackState.load()
+        return {POOLED_CELL: state.owner_database_url, **{c: u["owner"] for c, u in state.cells.items()}}
+    pooled = args.database_url or os.environ.get("MIGRATE_DATABASE_URL")
+    if not pooled:
+        raise TargetError(
+            "pass --database-url or set MIGRATE_DATABASE_URL (the owner role), or --local for `saas dev`"
         )
+    targets = {POOLED_CELL: pooled}
+    try:
+        from_env = json.loads(os.environ.get("MIGRATE_CELL_DATABASE_URLS") or "{}")
+    except ValueError as exc:
+        raise TargetError("MIGRATE_CELL_DATABASE_URLS is not a JSON object of cell -> owner URL") from exc
+    pairs = [*dict(from_env).items(), *(item.partition("=")[::2] for item in args.cell)]
+    for cell, url in pairs:
+        if cell == POOLED_CELL or not CELL_NAME.fullmatch(cell) or not url:
+            raise TargetError(
+                f"--cell {cell}=…: give a dedicated cell's name ({CELL_NAME.pattern}, not {POOLED_CELL!r}) "
+                "and its owner-role URL as NAME=URL"
+            )
+        targets[cell] = url
+    return targets
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    try:
+        targets = _targets(args)
+    except (TargetError, FileNotFoundError) as exc:
+        print(f"saas migrate: {exc}", file=sys.stderr)
         return 2
     try:
-        applied = migrate(url)
+        if args.action == "status":
+            return _print_status(cells_status(targets, parallelism=args.parallelism))
+        outcomes = migrate_cells(targets, parallelism=args.parallelism)
     except MigrationError as exc:
         print(f"saas migrate: {exc}", file=sys.stderr)
+        return 2
+    width = max(len(cell) for cell in targets)
+    for outcome in outcomes:
+        if not outcome.ok:
+            print(f"{outcome.cell:<{width}}  FAILED: {outcome.error}")
+            continue
+        version = f"{outcome.version:04d}" if outcome.version is not None else "none"
+        done = f"applied {', '.join(outcome.applied)}" if outcome.applied else "up to date"
+        print(f"{outcome.cell:<{width}}  version {version}  {done}")
+    failed = [outcome.cell for outcome in outcomes if not outcome.ok]
+    if failed:
+        print(
+            f"saas migrate: failed in cell(s) {', '.join(failed)}; the other cells are migrated. "
+            "Fix the cause and run it again (applied migrations are skipped).",
+            file=sys.stderr,
+        )
         return 1
-    if applied:
-        for migration in applied:
-            print(f"applied {migration.filename}")
-    else:
-        print("database is up to date")
     return 0
 
 
+def _print_status(statuses: list[CellStatus]) -> int:
+    """One row per migration file, one column per cell: applied, pending or edited (checksum differs)."""
+    migrations = discover()
+    cells = [status.cell for status in statuses]
+    name_width = max(len(m.filename) for m in migrations)
+    widths = [max(len(cell), 7) for cell in cells]
+    print(
+        f"{'migration':<{name_width}}  " + "  ".join(f"{c:<{w}}" for c, w in zip(cells, widths, strict=True))
+    )
+    for migration in migrations:
+        marks = []
+        for status, width in zip(statuses, widths, strict=True):
+            recorded = status.recorded.get(migration.version)
+            if status.error is not None:
+                mark = "?"
+            elif recorded is None:
+                mark = "pending"
+            else:
+                mark = "applied" if recorded == migration.checksum else "edited"
+            marks.append(f"{mark:<{width}}")
+        print(f"{migration.filename:<{name_width}}  " + "  ".join(marks))
+    for status in statuses:
+        if status.error is not None:
+            print(f"cell {status.cell} unreachable: {status.error}", file=sys.stderr)
+    behind = [s.cell for s in statuses if s.error or len(s.recorded) < len(migrations)]
+    unreachable = any(s.error for s in statuses)
+    if behind:
+        print(f"cells behind or unreachable: {', '.join(behind)}")
+    return 1 if unreachable else 0
+
+
+def _parallelism(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= MAX_PARALLELISM:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_PARALLELISM}")
+    return number
+
+
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("migrate", help="apply pending database migrations (owner role)")
-    parser.add_argument("--database-url", help="owner-role URL; default $MIGRATE_DATABASE_URL")
+    parser = subparsers.add_parser(
+        "migrate", help="apply pending database migrations to every cell (owner role); `status`: the matrix"
+    )
+    parser.add_argument("action", nargs="?", choices=["status"], help="status: what each cell has applied")
+    parser.add_argument(
+        "--database-url", help="the pooled cell's owner-role URL; default $MIGRATE_DATABASE_URL"
+    )
+    parser.add_argument(
+        "--cell",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="a dedicated cell and its owner-role URL (repeatable; also $MIGRATE_CELL_DATABASE_URLS)",
+    )
+    parser.add_argument("--local", action="store_true", help="every cell of the running local stack")
+    parser.add_argument(
+        "--parallelism",
+        type=_parallelism,
+        default=DEFAULT_PARALLELISM,
+        help=f"cells migrated at once (1-{MAX_PARALLELISM}, default {DEFAULT_PARALLELISM})",
+    )
     parser.set_defaults(handler=run_migrate)

@@ -1,9 +1,10 @@
-"""Schema migrations on every deploy: a migrate function (owner role, straight to the instance) run by a
-CDK Trigger after the database exists and before the API's live alias moves to the new version."""
+"""Schema migrations on every deploy: a migrate function (owner role, straight to each cell's instance) run
+by a CDK Trigger after the databases exist and before the API's live alias moves to the new version."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, triggers
 from aws_cdk import aws_ec2 as ec2
@@ -31,6 +32,7 @@ class Migrations(Construct):
         subnets: ec2.SubnetSelection,
         security_group: ec2.ISecurityGroup,
         owner_secret: secretsmanager.ISecret,
+        cell_owner_secrets: Mapping[str, secretsmanager.ISecret],
         run_after: Sequence[Construct],
         run_before: Sequence[Construct],
     ) -> None:
@@ -54,10 +56,24 @@ class Migrations(Construct):
             vpc=vpc,
             vpc_subnets=subnets,
             security_groups=[security_group],
-            environment={"MIGRATE_SECRET_ARN": owner_secret.secret_arn},
+            environment={
+                "MIGRATE_SECRET_ARN": owner_secret.secret_arn,
+                # The dedicated cells' owner secrets, by cell name (saascore.db.migrate_handler).
+                **(
+                    {
+                        "MIGRATE_CELL_SECRET_ARNS": json.dumps(
+                            {name: secret.secret_arn for name, secret in cell_owner_secrets.items()},
+                            sort_keys=True,
+                        )
+                    }
+                    if cell_owner_secrets
+                    else {}
+                ),
+            },
         )
         self.function = self.service.function
-        owner_secret.grant_read(self.function)
+        for secret in (owner_secret, *cell_owner_secrets.values()):
+            secret.grant_read(self.function)
         self.trigger = triggers.Trigger(
             self,
             "OnDeploy",

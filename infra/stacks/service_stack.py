@@ -11,6 +11,7 @@ from constructs import Construct
 
 from infra.components.access_logs import AccessLogs
 from infra.components.api import Api
+from infra.components.cells import CellAlarms, cells_setting
 from infra.components.delivery import Delivery
 from infra.components.identity import Identity
 from infra.components.jobs import Jobs
@@ -54,6 +55,8 @@ class ServiceStack(Stack):
             "DB_AUTH": "iam",
             "DB_SSLMODE": "require",
         }
+        if data.cells:
+            db_env["CELLS"] = cells_setting(data.cells, config.cells)
         logs = AccessLogs(self, "AccessLogs", retain=config.retain_data, retention_days=365)
         layers = Layers(self, "Layers", bundle=config.bundle, retain=config.retain_data).all
         identity = Identity(
@@ -121,12 +124,14 @@ class ServiceStack(Stack):
             subnets=network.function_subnets,
             security_group=network.migrate_sg,
             owner_secret=database.owner_secret,
-            run_after=[database.instance],
+            cell_owner_secrets={name: cell.owner_secret for name, cell in data.cells.items()},
+            run_after=[database.instance, *(cell.instance for cell in data.cells.values())],
             run_before=[api.alias, webhooks.processor, jobs.worker, jobs.scheduler, jobs.email.consumer],
         )
 
         for function in (api.function, webhooks.processor, jobs.worker, jobs.scheduler, jobs.email.consumer):
-            database.grant_app_connect(function)
+            for cell in (database, *data.cells.values()):
+                cell.grant_app_connect(function)
         for function in (api.function, webhooks.processor):
             jobs.queues.queue.grant_send_messages(function)
         identity.grant_session_signing(api.function)
@@ -151,7 +156,7 @@ class ServiceStack(Stack):
             domain_names=config.domain_names,
             certificate_arn=config.certificate_arn,
         )
-        Monitoring(
+        monitoring = Monitoring(
             self,
             "Monitoring",
             name=config.stack_prefix,
@@ -194,6 +199,8 @@ class ServiceStack(Stack):
             log_groups=[api.service.log_group, webhooks.processor.log_group, jobs.worker.log_group],
             per_route=config.per_route_metrics,
         )
+        for name, cell in data.cells.items():
+            CellAlarms(self, f"CellAlarms-{name}", cell=name, database=cell, topic=monitoring.alarm_topic)
         outputs = {
             "DistributionDomain": delivery.distribution.distribution_domain_name,
             "StripeWebhookEndpoint": f"https://{delivery.distribution.distribution_domain_name}/webhooks/stripe",

@@ -62,3 +62,35 @@ def test_every_schedule_names_a_known_job_type():
     assert {s.job_type for s in SCHEDULES} - set(JOB_TYPES) == {"sweep_job_outbox"}
     # the sweep runs every minute, so an undelivered job waits at most the 30 s grace plus a minute
     assert {s.expression for s in SCHEDULES if s.job_type == "sweep_job_outbox"} == {"rate(1 minute)"}
+
+
+@pytest.mark.usefixtures("app_database")
+def test_the_fan_out_and_the_outbox_sweep_walk_every_cell(
+    queues, make_tenant, cells, lambda_context, monkeypatch
+):
+    import uuid
+
+    import psycopg
+
+    from saascore.db.cells import place_tenant
+    from saascore.db.connection import get_database
+    from saascore.jobs.settings import get_jobs_queue_settings
+    from tests.support.cells import DEDICATED_CELL
+
+    pooled = make_tenant()
+    dedicated = uuid.uuid4()
+    with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("SELECT app.set_tenant(%s)", (dedicated,))
+        conn.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Big', 'big-co')", (dedicated,))
+    place_tenant(get_database(), dedicated, DEDICATED_CELL)
+
+    outcome = handler({"job_type": "expire_sessions", **TICK}, lambda_context)
+    assert outcome["enqueued"] == 2
+    assert sorted(b["tenant_id"] for b in queues.bodies()) == sorted([str(pooled), str(dedicated)])
+
+    with tenant_transaction(dedicated) as conn:  # routed to the dedicated cell; left for the sweeper
+        enqueue_job(conn, tenant_id=dedicated, job_type="send_email", payload={})
+    monkeypatch.setenv("JOBS_OUTBOX_GRACE_SECONDS", "0")
+    get_jobs_queue_settings.cache_clear()
+    assert handler({"job_type": "sweep_job_outbox"}, lambda_context)["delivered"] == 1
+    assert [b["type"] for b in queues.bodies()].count("send_email") == 1

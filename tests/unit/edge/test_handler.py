@@ -145,6 +145,16 @@ def test_bearer_token_sets_trusted_identity_headers(signing_key: SigningKey) -> 
 
 
 @pytest.mark.usefixtures("configured")
+def test_the_cell_claim_is_forwarded_and_a_client_sent_cell_header_never_is(signing_key: SigningKey) -> None:
+    with_cell = signing_key.mint(standard_claims(cell="acme"))
+    request = handler.viewer_request(viewer_event(Authorization=f"Bearer {with_cell}", X_Auth_Cell="pooled"))
+    assert request["headers"]["x-auth-cell"] == [{"key": "X-Auth-Cell", "value": "acme"}]
+    without = signing_key.mint(standard_claims())
+    request = handler.viewer_request(viewer_event(Authorization=f"Bearer {without}", X_Auth_Cell="pooled"))
+    assert "x-auth-cell" not in request["headers"]
+
+
+@pytest.mark.usefixtures("configured")
 def test_session_cookie_is_accepted(signing_key: SigningKey) -> None:
     token = signing_key.mint(standard_claims(sub="user-9"))
     request = handler.viewer_request(

@@ -13,6 +13,7 @@ from typing import Any
 from jobs.context import JobContext
 from jobs.repositories import maintenance as repo
 from jobs.settings import PURGEABLE_TABLES
+from saascore.db.cells import every_cell_database
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
 
 
@@ -73,6 +74,8 @@ def expire_sessions(ctx: JobContext) -> dict[str, Any]:
 
 
 def refresh_reporting_views(ctx: JobContext) -> dict[str, Any]:
-    with tenantless_transaction(database=ctx.database) as conn:
-        repo.refresh_usage_views(conn)
+    # Each cell has its own views over its own tenants (a system job's database is the pooled cell's).
+    for db in every_cell_database(default=ctx.database):
+        with tenantless_transaction(database=db) as conn:
+            repo.refresh_usage_views(conn)
     return {"refreshed": ["app.usage_monthly"]}

@@ -23,6 +23,7 @@ from saascore.billing.repositories.subscriptions import upsert_subscription
 from saascore.billing.settings import get_billing_settings
 from saascore.billing.state import AccessLevel, TenantBilling, tenant_billing_for
 from saascore.billing.stripe_api import get_stripe_client
+from saascore.db.cells import route_database
 from saascore.db.connection import Connection
 from saascore.db.tenancy import tenant_transaction
 
@@ -42,7 +43,8 @@ def reconcile_subscriptions(ctx: JobContext) -> dict[str, Any]:
         if tenant_id is None:
             unknown += 1
             continue
-        with tenant_transaction(tenant_id, database=ctx.database) as conn:
+        # A system job's database is the pooled cell's; the tenant may be in another cell.
+        with tenant_transaction(tenant_id, database=route_database(tenant_id, default=ctx.database)) as conn:
             if _reconcile_one(conn, ctx, tenant_id, snapshot):
                 fixed.append(snapshot.id)
     return {"checked": checked, "fixed": fixed, "unknown_customers": unknown}

@@ -18,8 +18,8 @@ from saascore.db.tenancy import tenantless_transaction
 
 
 def tenant_by_event(event_id: str, *, database: Database | None = None) -> UUID | None:
-    """The tenant a stored event belongs to; without ``database`` every cell is asked, pooled first."""
-    for db in [database] if database is not None else every_cell_database():
+    """The tenant a stored event belongs to; every cell is asked, pooled first (``database``: the pooled)."""
+    for db in every_cell_database(default=database):
         with tenantless_transaction(database=db) as conn:
             row = conn.execute(
                 "SELECT app.tenant_id_by_stripe_event(%s) AS tenant_id", (event_id,)

@@ -180,3 +180,24 @@ def test_refresh_reporting_views_updates_the_per_tenant_monthly_totals(app_datab
     assert monthly(other) == [{"meter": "api_calls", "quantity": 100, "events": 2}]
     with tenant_transaction(tenant) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("SELECT * FROM app.usage_monthly")
+
+
+def test_refresh_reporting_views_refreshes_every_cell(app_database, cells):
+    import uuid
+
+    from saascore.db.cells import place_tenant
+    from tests.support.cells import DEDICATED_CELL
+
+    tenant = uuid.uuid4()
+    with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("SELECT app.set_tenant(%s)", (tenant,))
+        conn.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Big', 'big-co')", (tenant,))
+        conn.execute(
+            "INSERT INTO usage_events (tenant_id, meter, quantity, idempotency_key) VALUES (%s, 'api_calls', 7, 'k')",
+            (tenant,),
+        )
+    place_tenant(app_database, tenant, DEDICATED_CELL)
+    refresh_reporting_views(context(None, app_database, "refresh_reporting_views"))
+    with tenant_transaction(tenant) as conn:  # routed to the dedicated cell
+        rows = conn.execute("SELECT meter, quantity, events FROM app.tenant_usage_monthly()").fetchall()
+    assert rows == [{"meter": "api_calls", "quantity": 7, "events": 1}]

@@ -118,7 +118,8 @@ def test_saas_migrate_command(empty_db):
     assert first.returncode == 0, first.stderr
     assert "applied 0001_tenancy_foundation.sql" in first.stdout
     second = subprocess.run(run, capture_output=True, text=True, check=False)
-    assert (second.returncode, second.stdout.strip()) == (0, "database is up to date")
+    latest = discover()[-1].version
+    assert (second.returncode, second.stdout.strip()) == (0, f"pooled  version {latest:04d}  up to date")
 
 
 def test_saas_migrate_without_a_url_explains_itself(monkeypatch):
@@ -147,5 +148,7 @@ def test_deploy_time_migrate_function_reads_the_rds_secret(empty_db, monkeypatch
     )["ARN"]
     monkeypatch.setenv("MIGRATE_SECRET_ARN", arn)
     result = migrate_handler.handler({}, lambda_context)
-    assert result["applied"][0] == "0001_tenancy_foundation.sql"
-    assert migrate_handler.handler({}, lambda_context) == {"applied": []}
+    assert result["cells"]["pooled"]["applied"][0] == "0001_tenancy_foundation.sql"
+    latest = discover()[-1].version
+    again = migrate_handler.handler({}, lambda_context)
+    assert again == {"cells": {"pooled": {"version": latest, "applied": [], "error": None}}}

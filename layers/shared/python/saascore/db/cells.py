@@ -174,7 +174,7 @@ class CellRegistry:
 
 def directory_cell(control_plane: Database, tenant_id: UUID) -> str | None:
     """The directory's answer (``app.tenant_cell``), in a transaction of its own with no tenant set."""
-    from saascore.db.tenancy import tenantless_transaction
+    from saascore.db.tenancy import tenantless_transaction  # tenancy imports this module to route
 
     with tenantless_transaction(database=control_plane) as conn:
         row = conn.execute("SELECT app.tenant_cell(%s) AS cell", (tenant_id,)).fetchone()
@@ -183,11 +183,12 @@ def directory_cell(control_plane: Database, tenant_id: UUID) -> str | None:
 
 def place_tenant(control_plane: Database, tenant_id: UUID, cell: str) -> str:
     """Record a new tenant's cell in the directory (``app.place_tenant``); returns the cell it has."""
-    from saascore.db.tenancy import tenantless_transaction
+    from saascore.db.tenancy import tenantless_transaction  # tenancy imports this module to route
 
     with tenantless_transaction(database=control_plane) as conn:
         row = conn.execute("SELECT app.place_tenant(%s, %s) AS cell", (tenant_id, cell)).fetchone()
-    assert row is not None  # the function returns the row it inserted or found
+    if row is None or row["cell"] is None:
+        raise SaasError(f"the directory did not record tenant {tenant_id}")
     placed: str = row["cell"]
     return placed
 

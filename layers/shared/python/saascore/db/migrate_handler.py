@@ -1,20 +1,25 @@
 """Deploy-time migrate function: invoked by a CDK Trigger before the new API version goes live.
 
-It connects straight to the database instance (not RDS Proxy) as the owner role, whose credentials are the
-RDS-generated JSON secret named by ``MIGRATE_SECRET_ARN``, and applies the same migration files the tests
-and ``make dev`` apply. A failure raises, which fails the deployment before any function uses the schema.
+It connects straight to each cell's database instance (not RDS Proxy) as the owner role, whose credentials
+are the RDS-generated JSON secrets named by ``MIGRATE_SECRET_ARN`` (the pooled cell) and
+``MIGRATE_CELL_SECRET_ARNS`` (JSON ``{cell: arn}``, the dedicated cells), and applies the same migration
+files the tests and ``make dev`` apply, ``MIGRATE_PARALLELISM`` cells at a time. Every cell is attempted;
+then a failure in any raises naming the cells, which fails the deployment before any function uses the
+schema.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from psycopg.conninfo import make_conninfo
 
-from saascore.db.migrate import migrate
-from saascore.exceptions import ConfigurationError
+from saascore.db.cells import POOLED_CELL
+from saascore.db.migrate_cells import DEFAULT_PARALLELISM, migrate_cells
+from saascore.exceptions import ConfigurationError, MigrationError
 from saascore.observability import get_logger
 from saascore.secrets import resolve_secret
 
@@ -37,12 +42,35 @@ def owner_conninfo(secret_json: str) -> str:
         raise ConfigurationError("the migrate secret is not an RDS credentials JSON document") from exc
 
 
+def cell_secret_arns(environ: Mapping[str, str]) -> dict[str, str]:
+    pooled = environ.get("MIGRATE_SECRET_ARN")
+    if not pooled:
+        raise ConfigurationError("MIGRATE_SECRET_ARN is not set")
+    try:
+        dedicated = json.loads(environ.get("MIGRATE_CELL_SECRET_ARNS") or "{}")
+    except ValueError as exc:
+        raise ConfigurationError(
+            "MIGRATE_CELL_SECRET_ARNS is not a JSON object of cell -> secret ARN"
+        ) from exc
+    if not isinstance(dedicated, dict) or POOLED_CELL in dedicated:
+        raise ConfigurationError("MIGRATE_CELL_SECRET_ARNS must map dedicated cell names to secret ARNs")
+    return {POOLED_CELL: pooled, **{str(cell): str(arn) for cell, arn in dedicated.items()}}
+
+
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    secret_arn = os.environ.get("MIGRATE_SECRET_ARN")
-    if not secret_arn:
-        raise ConfigurationError("MIGRATE_SECRET_ARN is not set")
-    applied = migrate(owner_conninfo(resolve_secret(f"secretsmanager:{secret_arn}")))
-    names = [migration.filename for migration in applied]
-    logger.info("migrations done", extra={"applied": names})
-    return {"applied": names}
+    targets = {
+        cell: owner_conninfo(resolve_secret(f"secretsmanager:{arn}"))
+        for cell, arn in cell_secret_arns(os.environ).items()
+    }
+    parallelism = int(os.environ.get("MIGRATE_PARALLELISM", str(DEFAULT_PARALLELISM)))
+    outcomes = migrate_cells(targets, parallelism=parallelism)
+    report = {
+        outcome.cell: {"version": outcome.version, "applied": list(outcome.applied), "error": outcome.error}
+        for outcome in outcomes
+    }
+    logger.info("migrations done", extra={"cells": report})
+    failed = [outcome.cell for outcome in outcomes if not outcome.ok]
+    if failed:
+        raise MigrationError(f"migrations failed in cell(s) {', '.join(failed)}; the others are migrated")
+    return {"cells": report}

@@ -12,9 +12,10 @@ from saascore.db.tenancy import tenantless_transaction
 def tenant_by_customer(customer_id: str, *, database: Database | None = None) -> UUID | None:
     """The tenant linked to ``customer_id`` (``app.tenant_id_by_stripe_customer``), None when none is.
 
-    Without ``database`` every cell is asked, pooled first: a customer is linked in its tenant's cell.
+    Every cell is asked, pooled first (``database`` stands for the pooled cell): a customer is linked in
+    its tenant's cell.
     """
-    for db in [database] if database is not None else every_cell_database():
+    for db in every_cell_database(default=database):
         with tenantless_transaction(database=db) as conn:
             row = conn.execute(
                 "SELECT app.tenant_id_by_stripe_customer(%s) AS tenant_id", (customer_id,)
