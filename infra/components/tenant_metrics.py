@@ -1,6 +1,6 @@
 """The per-tenant view of an environment: a dashboard of the `saascore.metrics` series (requests by plan and
 outcome, latency percentiles and errors per route or per service, webhook and job outcomes, usage against
-plan limits) and saved Logs Insights queries for "one tenant, last hour" over the EMF lines, where the
+plan limits, yesterday's sign-ups and conversions) and saved Logs Insights queries for "one tenant, last hour" over the EMF lines, where the
 tenant is a property rather than a dimension (decision 0090)."""
 
 from __future__ import annotations
@@ -137,10 +137,18 @@ class TenantMetrics(Construct):
             ),
         )
         self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Yesterday's sign-ups and trial -> paid (UTC, from the business views)",
+                left=[
+                    _metric("Signups", "jobs", "Maximum", "sign-ups"),
+                    _metric("TrialConversions", "jobs", "Maximum", "trial -> paid"),
+                ],
+                width=8,
+            ),
             cloudwatch.LogQueryWidget(
                 title="Top tenants by requests (errors = 5xx)",
                 log_group_names=[api_log_group.log_group_name],
                 query_string=TOP_TENANTS_QUERY,
-                width=24,
-            )
+                width=16,
+            ),
         )

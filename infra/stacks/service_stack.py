@@ -11,6 +11,7 @@ from constructs import Construct
 
 from infra.components.access_logs import AccessLogs
 from infra.components.api import Api
+from infra.components.business_alarms import BusinessAlarms
 from infra.components.delivery import Delivery
 from infra.components.identity import Identity
 from infra.components.jobs import Jobs
@@ -145,7 +146,7 @@ class ServiceStack(Stack):
             domain_names=config.domain_names,
             certificate_arn=config.certificate_arn,
         )
-        Monitoring(
+        monitoring = Monitoring(
             self,
             "Monitoring",
             name=config.stack_prefix,
@@ -179,6 +180,13 @@ class ServiceStack(Stack):
             connection_budget=config.database.connection_budget,
             alarm_email=config.alarm_email,
             alarm_topic_arn=config.alarm_topic_arn,
+        )
+        BusinessAlarms(
+            self,
+            "BusinessAlarms",
+            topic=monitoring.alarm_topic,
+            signups_floor=config.signups_daily_floor,
+            trial_conversions_floor=config.trial_conversions_daily_floor,
         )
         TenantMetrics(
             self,

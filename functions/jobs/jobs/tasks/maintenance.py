@@ -14,6 +14,7 @@ from jobs.context import JobContext
 from jobs.repositories import maintenance as repo
 from jobs.settings import PURGEABLE_TABLES
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
+from saascore.metrics import record_business_day
 
 
 def _delete_in_chunks(ctx: JobContext, *, table: str, condition: str, params: tuple[Any, ...]) -> int:
@@ -75,4 +76,11 @@ def expire_sessions(ctx: JobContext) -> dict[str, Any]:
 def refresh_reporting_views(ctx: JobContext) -> dict[str, Any]:
     with tenantless_transaction(database=ctx.database) as conn:
         repo.refresh_usage_views(conn)
-    return {"refreshed": ["app.usage_monthly"]}
+        yesterday = repo.refresh_business_views(conn)
+    record_business_day(signups=yesterday["signups"], trial_conversions=yesterday["first_payments"])
+    return {
+        "refreshed": ["app.usage_monthly", "app.mrr_monthly", "app.business_daily", "app.active_users_daily"],
+        "day": yesterday["day"].isoformat(),
+        "signups": yesterday["signups"],
+        "trial_conversions": yesterday["first_payments"],
+    }

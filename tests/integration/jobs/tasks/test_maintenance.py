@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 
 import psycopg
@@ -180,3 +181,20 @@ def test_refresh_reporting_views_updates_the_per_tenant_monthly_totals(app_datab
     assert monthly(other) == [{"meter": "api_calls", "quantity": 100, "events": 2}]
     with tenant_transaction(tenant) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("SELECT * FROM app.usage_monthly")
+
+
+def test_refresh_reporting_views_refreshes_the_business_views_and_reports_yesterday(
+    app_database, make_tenant, owner_sql, capsys
+):
+    tenant = make_tenant()
+    owner_sql(tenant, "UPDATE tenants SET created_at = now() - interval '1 day' WHERE id = %s", (tenant,))
+    result = refresh_reporting_views(context(None, app_database, "refresh_reporting_views"))
+    assert "app.business_daily" in result["refreshed"]
+    assert (result["signups"], result["trial_conversions"]) == (1, 0)
+    (document,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"Signups"' in line]
+    assert (document["Signups"], document["TrialConversions"]) == (
+        [float(result["signups"])],
+        [float(result["trial_conversions"])],
+    )
+    with tenant_transaction(tenant) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT * FROM app.refresh_business_views()")
