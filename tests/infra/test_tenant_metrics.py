@@ -84,7 +84,9 @@ def test_one_tenant_last_hour_queries_cover_requests_errors_and_slowest_routes(a
         json.dumps(q["Properties"]["Name"]).rsplit("/", 1)[-1].strip('"'): q["Properties"]
         for q in assembly.resources("service", "AWS::Logs::QueryDefinition").values()
     }
-    assert set(queries) == {"requests", "errors", "slowest-routes"}
+    assert set(queries) == {"requests", "errors", "slowest-routes", "requests-by-tenant"}
+    by_tenant = queries.pop("requests-by-tenant")
+    assert "stats count(*) as requests by tenant_id" in by_tenant["QueryString"]  # saas cost --by-tenant
     for query in queries.values():
         assert f'tenant_id = "{TENANT_PLACEHOLDER}"' in query["QueryString"]
         assert len(query["LogGroupNames"]) == 3  # api, webhooks processor, jobs worker
