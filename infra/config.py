@@ -123,6 +123,9 @@ class EnvironmentConfig(_Frozen):
     # Latency and 5xx per route template as metrics (2 series per route); off: per service, and the
     # route is still in every EMF line for Logs Insights (docs/decisions/0090).
     per_route_metrics: bool = True
+    # Alarm when yesterday's (UTC) sign-ups or trial -> paid conversions fall below these; None: no alarm.
+    signups_daily_floor: int | None = Field(default=None, ge=1)
+    trial_conversions_daily_floor: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="before")
     @classmethod

@@ -40,7 +40,7 @@ from local.handlers import (
 from local.idp import DevIdp
 from local.scheduler import CompressedScheduler, load_schedules
 from local.state import DEFAULT_ROOT, ROOT_ENV, StackState
-from local.status import collect_status, write_heartbeat
+from local.status import TenantTraffic, collect_status, write_heartbeat
 from local.workers import QueuePoller
 
 HEARTBEAT_SECONDS = 1.0
@@ -60,7 +60,7 @@ def _json(status: int, payload: Any) -> HttpResponse:
 
 
 def local_pages(
-    state: StackState, functions: Callable[[], list[Any]]
+    state: StackState, functions: Callable[[], list[Any]], traffic: TenantTraffic | None = None
 ) -> Callable[[HttpRequest], HttpResponse]:
     idp = DevIdp(state.idp_issuer, Path(state.idp_key_path), state.idp_client_id)
     openid = {
@@ -75,7 +75,7 @@ def local_pages(
         if request.path == "/_local/ping":
             return _json(200, {"ok": True})
         if request.path in {"/_local/status", "/_local/status/"}:
-            return _json(200, collect_status(state, functions()))
+            return _json(200, collect_status(state, functions(), traffic))
         if request.path == "/_local/idp/.well-known/jwks.json":
             return _json(200, idp.jwks())
         if request.path == "/_local/idp/.well-known/openid-configuration":
@@ -104,6 +104,10 @@ def run_gateway(state: StackState, stop: threading.Event) -> None:
     api = api_function()
     receiver = webhooks_receiver()
     every = [edge.viewer_request, edge.origin_request, edge.viewer_response, api, receiver]
+    from saascore import metrics  # after the function environment is in place, like the handlers
+
+    traffic = TenantTraffic()
+    metrics.OBSERVERS.append(traffic.observe)
     for function in every:
         if not function.available:
             log.warning("%s is not available yet; requests routed to it get 502", function.handler_path)
@@ -111,7 +115,7 @@ def run_gateway(state: StackState, stop: threading.Event) -> None:
         edge=edge,
         api=api,
         receiver=receiver,
-        local_page=local_pages(state, lambda: every),
+        local_page=local_pages(state, lambda: every, traffic),
         viewer_country=state.viewer_country,
         distribution_domain=f"127.0.0.1:{state.gateway_port}",
     )

@@ -1,4 +1,5 @@
-"""`/_local/status`: components, queue depths (with DLQs) and recent jobs, as JSON.
+"""`/_local/status`: components, queue depths (with DLQs), API requests and errors per tenant and recent jobs,
+as JSON.
 
 Child processes report themselves through small heartbeat files under `<root>/run/`; the page reads
 them (a component is alive while its process runs and its heartbeat is fresh), asks moto for queue depths and reads recent jobs as the cluster administrator (the jobs table has
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -66,6 +69,36 @@ def read_heartbeats(root: str | Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+class TenantTraffic:
+    """API requests and errors per tenant since the gateway started, from the requests' metrics documents
+    (`saascore.metrics`); anonymous requests count under "anonymous"."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, dict[str, int]] = {}
+
+    def observe(
+        self,
+        service: str,
+        dimensions: Mapping[str, str],
+        values: Mapping[str, float],
+        properties: Mapping[str, Any],
+    ) -> None:
+        if service != "api" or "Requests" not in values:
+            return
+        tenant = str(properties.get("tenant_id") or "anonymous")
+        outcome = dimensions.get("outcome", "ok")
+        with self._lock:
+            counts = self._counts.setdefault(tenant, {"requests": 0, "client_errors": 0, "server_errors": 0})
+            counts["requests"] += 1
+            if outcome in ("client_error", "server_error"):
+                counts[f"{outcome}s"] += 1
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {tenant: dict(counts) for tenant, counts in sorted(self._counts.items())}
+
+
 def function_status(functions: list[LocalFunction]) -> dict[str, Any]:
     return {
         fn.name: {"handler": fn.handler_path, "available": fn.available, **asdict(fn.stats)}
@@ -92,7 +125,9 @@ def _postgres(state: StackState) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         return {"up": False, "error": type(exc).__name__}, []
 
 
-def collect_status(state: StackState, functions: list[LocalFunction]) -> dict[str, Any]:
+def collect_status(
+    state: StackState, functions: list[LocalFunction], traffic: TenantTraffic | None = None
+) -> dict[str, Any]:
     postgres, jobs = _postgres(state)
     queues: dict[str, Any] = {}
     try:
@@ -108,5 +143,6 @@ def collect_status(state: StackState, functions: list[LocalFunction]) -> dict[st
         "processes": read_heartbeats(state.root),
         "functions": function_status(functions),
         "queues": queues,
+        "tenants": traffic.snapshot() if traffic is not None else {},
         "recent_jobs": jobs,
     }

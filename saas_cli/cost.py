@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
 from collections import defaultdict
@@ -994,6 +995,8 @@ def run_cost(args: argparse.Namespace) -> int:
             unknown_mix = set(args.mix or {}) - set(model.mix)
             if unknown_mix:
                 raise CostError(f"unknown mix entries {sorted(unknown_mix)}; known: {sorted(model.mix)}")
+            if args.by_tenant or args.month:
+                return _run_by_tenant(args, model)
             mix = {**model.mix, **(args.mix or {})}
             loads = [
                 Load.for_users(mau, args.requests_per_user_day, mix) for mau in (args.mau or [0, 5000, 50000])
@@ -1014,6 +1017,34 @@ def run_cost(args: argparse.Namespace) -> int:
         print(f"saas cost: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print("\n\n".join(outputs))
+    return 0
+
+
+def _run_by_tenant(args: argparse.Namespace, model: Model) -> int:
+    import psycopg
+
+    from saas_cli.cost_by_tenant import attribute, format_costs, read_requests, read_tenant_loads
+    from saascore.business_metrics import Month
+    from saascore.exceptions import InvalidPeriodError
+
+    if not (args.by_tenant and args.month and args.requests):
+        raise CostError("--by-tenant needs --month YYYY-MM and --requests FILE (tenant_id,requests)")
+    try:
+        month = Month.parse(args.month)
+    except InvalidPeriodError as exc:
+        raise CostError(str(exc)) from exc
+    url = args.database_url or os.environ.get("OPS_DATABASE_URL")
+    if not url:
+        raise CostError(
+            "--by-tenant reads usage and sessions as the owner: pass --database-url or set OPS_DATABASE_URL"
+        )
+    requests = read_requests(Path(args.requests))
+    try:
+        with psycopg.connect(url) as conn:
+            tenants = read_tenant_loads(conn, month, requests)
+    except psycopg.Error as exc:
+        raise CostError(f"database: {exc}") from exc
+    print(format_costs(month, attribute(model, tenants)))
     return 0
 
 
@@ -1058,4 +1089,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--figures", action="store_true", help="with --markdown: also print the workload figures used"
     )
+    parser.add_argument(
+        "--by-tenant", action="store_true", help="estimate each tenant's cost for --month (docs/cost.md)"
+    )
+    parser.add_argument("--month", help="with --by-tenant: the UTC month, YYYY-MM")
+    parser.add_argument(
+        "--requests",
+        help="with --by-tenant: CSV tenant_id,requests (the requests-by-tenant Logs Insights query)",
+    )
+    parser.add_argument("--database-url", help="with --by-tenant: owner-role URL; default $OPS_DATABASE_URL")
     parser.set_defaults(handler=run_cost)

@@ -56,6 +56,7 @@ class AlarmTopic(Construct):
         threshold: float,
         description: str,
         comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             scope,
@@ -64,7 +65,7 @@ class AlarmTopic(Construct):
             threshold=threshold,
             evaluation_periods=1,
             comparison_operator=comparison,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=missing_data,
             alarm_description=description,
         )
         alarm.add_alarm_action(*self.actions)

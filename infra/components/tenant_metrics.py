@@ -1,6 +1,6 @@
 """The per-tenant view of an environment: a dashboard of the `saascore.metrics` series (requests by plan and
 outcome, latency percentiles and errors per route or per service, webhook and job outcomes, usage against
-plan limits) and saved Logs Insights queries for "one tenant, last hour" over the EMF lines, where the
+plan limits, yesterday's sign-ups and conversions) and saved Logs Insights queries for "one tenant, last hour" over the EMF lines, where the
 tenant is a property rather than a dimension (decision 0090)."""
 
 from __future__ import annotations
@@ -41,6 +41,13 @@ TENANT_QUERIES: dict[str, str] = {
         "| limit 20"
     ),
 }
+# Every tenant's API requests over the period picked in the console: export it as CSV for
+# `saas cost --by-tenant --requests` (docs/cost.md).
+REQUESTS_BY_TENANT_QUERY = (
+    "filter ispresent(Requests.0) and ispresent(tenant_id)\n"
+    "| stats count(*) as requests by tenant_id\n"
+    "| sort requests desc"
+)
 TOP_TENANTS_QUERY = (
     "filter ispresent(Latency.0) and ispresent(tenant_id)\n"
     "| stats count(*) as requests, sum(Errors.0) as errors, pct(Latency.0, 99) as p99_ms by tenant_id\n"
@@ -95,6 +102,15 @@ class TenantMetrics(Construct):
             )
             for key, query in TENANT_QUERIES.items()
         ]
+        self.queries.append(
+            logs.CfnQueryDefinition(
+                self,
+                "Query-requests-by-tenant",
+                name=f"{name}/requests-by-tenant",
+                query_string=REQUESTS_BY_TENANT_QUERY,
+                log_group_names=[api_log_group.log_group_name],
+            )
+        )
         if per_route:
             latency: list[cloudwatch.IMetric] = [
                 _search("route,service", "Latency", p, f"{p} ${{PROP('Dim.route')}}") for p in PERCENTILES
@@ -137,10 +153,18 @@ class TenantMetrics(Construct):
             ),
         )
         self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Yesterday's sign-ups and trial -> paid (UTC, from the business views)",
+                left=[
+                    _metric("Signups", "jobs", "Maximum", "sign-ups"),
+                    _metric("TrialConversions", "jobs", "Maximum", "trial -> paid"),
+                ],
+                width=8,
+            ),
             cloudwatch.LogQueryWidget(
                 title="Top tenants by requests (errors = 5xx)",
                 log_group_names=[api_log_group.log_group_name],
                 query_string=TOP_TENANTS_QUERY,
-                width=24,
-            )
+                width=16,
+            ),
         )

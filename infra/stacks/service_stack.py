@@ -11,6 +11,7 @@ from constructs import Construct
 
 from infra.components.access_logs import AccessLogs
 from infra.components.api import Api
+from infra.components.business_alarms import BusinessAlarms
 from infra.components.cells import CellAlarms, cells_setting
 from infra.components.delivery import Delivery
 from infra.components.identity import Identity
@@ -190,6 +191,13 @@ class ServiceStack(Stack):
             connection_budget=config.database.connection_budget,
             alarm_email=config.alarm_email,
             alarm_topic_arn=config.alarm_topic_arn,
+        )
+        BusinessAlarms(
+            self,
+            "BusinessAlarms",
+            topic=monitoring.alarm_topic,
+            signups_floor=config.signups_daily_floor,
+            trial_conversions_floor=config.trial_conversions_daily_floor,
         )
         TenantMetrics(
             self,

@@ -47,12 +47,24 @@ def _api_environment(assembly: Assembly) -> dict[str, Any]:
     return dict(api["Environment"]["Variables"])
 
 
-def test_the_dashboard_searches_every_catalog_metric_outside_the_per_route_pair(assembly: Assembly) -> None:
-    expressions = _expressions(_dashboard_body(assembly))
-    searched = {m for e in expressions for m in re.findall(r'MetricName=\\?"(\w+)', e)}
-    assert searched == {spec.name for spec in CATALOG} - {"Latency", "Errors"}
-    assert all(e.startswith("SEARCH('{SaasPlatform,") for e in expressions)
-    assert not any("tenant_id" in e for e in expressions)  # never a dimension
+def _graphed_metric_names(body: dict[str, Any]) -> set[str]:
+    searched = {m for e in _expressions(body) for m in re.findall(r'MetricName=\\?"(\w+)', e)}
+    plain = {
+        row[1]
+        for widget in body["widgets"]
+        for row in widget["properties"].get("metrics", [])
+        if isinstance(row, list) and row and row[0] == "SaasPlatform"
+    }
+    return searched | plain
+
+
+def test_the_dashboard_graphs_every_catalog_metric(assembly: Assembly, prod_assembly: Assembly) -> None:
+    for environment in (assembly, prod_assembly):
+        body = _dashboard_body(environment)
+        assert _graphed_metric_names(body) == {spec.name for spec in CATALOG}
+        expressions = _expressions(body)
+        assert all(e.startswith("SEARCH('{SaasPlatform,") for e in expressions)
+        assert not any("tenant_id" in e for e in expressions)  # never a dimension
 
 
 def test_dev_publishes_latency_per_service_and_prod_per_route(
@@ -72,7 +84,9 @@ def test_one_tenant_last_hour_queries_cover_requests_errors_and_slowest_routes(a
         json.dumps(q["Properties"]["Name"]).rsplit("/", 1)[-1].strip('"'): q["Properties"]
         for q in assembly.resources("service", "AWS::Logs::QueryDefinition").values()
     }
-    assert set(queries) == {"requests", "errors", "slowest-routes"}
+    assert set(queries) == {"requests", "errors", "slowest-routes", "requests-by-tenant"}
+    by_tenant = queries.pop("requests-by-tenant")
+    assert "stats count(*) as requests by tenant_id" in by_tenant["QueryString"]  # saas cost --by-tenant
     for query in queries.values():
         assert f'tenant_id = "{TENANT_PLACEHOLDER}"' in query["QueryString"]
         assert len(query["LogGroupNames"]) == 3  # api, webhooks processor, jobs worker

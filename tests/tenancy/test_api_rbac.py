@@ -53,6 +53,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", "/api/v1/projects/{project_id}"): WRITERS,
     ("DELETE", "/api/v1/projects/{project_id}"): WRITERS,
     ("POST", "/api/v1/projects/{project_id}/restore"): WRITERS,
+    # Platform operators only: no role of an ordinary tenant (decision 0091; operators: tests/integration/api/routes/test_ops.py).
+    ("GET", "/api/v1/ops/report"): frozenset(),
 }
 
 

@@ -88,8 +88,8 @@ def test_the_fan_out_and_the_outbox_sweep_walk_every_cell(
     assert outcome["enqueued"] == 2
     assert sorted(b["tenant_id"] for b in queues.bodies()) == sorted([str(pooled), str(dedicated)])
 
-    with tenant_transaction(dedicated) as conn:  # routed to the dedicated cell; left for the sweeper
-        enqueue_job(conn, tenant_id=dedicated, job_type="send_email", payload={})
+    with tenant_transaction(dedicated) as routed:  # routed to the dedicated cell; left for the sweeper
+        enqueue_job(routed, tenant_id=dedicated, job_type="send_email", payload={})
     monkeypatch.setenv("JOBS_OUTBOX_GRACE_SECONDS", "0")
     get_jobs_queue_settings.cache_clear()
     assert handler({"job_type": "sweep_job_outbox"}, lambda_context)["delivered"] == 1

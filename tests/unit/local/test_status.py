@@ -39,3 +39,31 @@ def test_a_stopped_or_silent_component_is_not_alive(tmp_path: Path) -> None:
     assert beats["scheduler"]["alive"] is False
     assert beats["gateway"]["alive"] is True  # this process, beating now
     assert beats["webhooks-worker"]["alive"] is False
+
+
+def test_the_status_page_counts_api_requests_and_errors_per_tenant(monkeypatch) -> None:
+    import uuid
+
+    from local.status import TenantTraffic
+    from saascore import metrics
+
+    traffic = TenantTraffic()
+    monkeypatch.setattr(metrics, "OBSERVERS", [traffic.observe])
+    acme, globex = uuid.uuid4(), uuid.uuid4()
+    for tenant, status in ((acme, 200), (acme, 404), (acme, 500), (globex, 201), (None, 200)):
+        metrics.record_request(
+            route="/api/v1/projects",
+            method="GET",
+            per_route=False,
+            status=status,
+            latency_ms=1.0,
+            tenant_id=tenant,
+            plan="free" if tenant else None,
+            request_id=None,
+        )
+    metrics.record_job(outcome="succeeded", tenant_id=acme, job_type="report", job_id=None)  # not a request
+    assert traffic.snapshot() == {
+        str(acme): {"requests": 3, "client_errors": 1, "server_errors": 1},
+        str(globex): {"requests": 1, "client_errors": 0, "server_errors": 0},
+        "anonymous": {"requests": 1, "client_errors": 0, "server_errors": 0},
+    }

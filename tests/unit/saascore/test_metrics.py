@@ -107,10 +107,11 @@ def test_usage_reports_the_share_of_the_hard_limit_and_refusals(capsys):
 
 def test_series_count_is_the_product_of_the_declared_value_sets():
     plans, limited = len(metrics.PLAN_VALUES), len(metrics.LIMITED_PLANS)
-    fixed = plans * 3 + 2 * limited + len(metrics.WEBHOOK_OUTCOMES) + len(metrics.JOB_OUTCOMES)
+    business = 2  # Signups, TrialConversions: no dimension besides service
+    fixed = plans * 3 + 2 * limited + len(metrics.WEBHOOK_OUTCOMES) + len(metrics.JOB_OUTCOMES) + business
     assert metrics.series_count(route_templates=40, per_route=False) == 2 + fixed
     assert metrics.series_count(route_templates=40, per_route=True) == 2 * 41 + fixed
-    assert (plans, limited, fixed) == (5, 2, 34)
+    assert (plans, limited, fixed) == (5, 2, 36)
 
 
 def _live_route_templates() -> set[str]:
@@ -131,3 +132,10 @@ def test_the_cost_model_bound_covers_every_route_template_the_api_serves():
     live = _live_route_templates()
     assert "GET /api/v1/projects/{project_id}" in live
     assert len(live) <= bound, f"{len(live)} route templates: raise api_route_templates in {WORKLOAD}"
+
+
+def test_the_business_day_is_two_gauges_without_a_tenant(capsys):
+    metrics.record_business_day(signups=4, trial_conversions=1)
+    (document,) = _documents(capsys)
+    assert _directive(document)["Dimensions"] == [["service"]]
+    assert (document["Signups"], document["TrialConversions"], document["service"]) == ([4.0], [1.0], "jobs")

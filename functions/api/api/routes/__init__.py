@@ -24,4 +24,5 @@ ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "api.routes.jobs": ("/api/v1/reports", "/api/v1/jobs"),
     "api.routes.usage": ("/api/v1/usage",),
     "api.routes.sso": ("/api/v1/sso",),
+    "api.routes.ops": ("/api/v1/ops",),
 }

@@ -42,3 +42,9 @@ def record_purge(conn: Connection, *, tenant_id: UUID, details: dict[str, Any], 
 def refresh_usage_views(conn: Connection) -> None:
     # REFRESH needs the view's owner: app.refresh_usage_views() is SECURITY DEFINER (migration 0301).
     conn.execute("SELECT app.refresh_usage_views()")
+
+
+def refresh_business_views(conn: Connection) -> dict[str, Any]:
+    """Refresh the business views (migration 0400); the last complete UTC day's sign-ups and first payments."""
+    row = conn.execute("SELECT day, signups, first_payments FROM app.refresh_business_views()").fetchone()
+    return dict(row) if row else {}

@@ -15,6 +15,7 @@ from jobs.repositories import maintenance as repo
 from jobs.settings import PURGEABLE_TABLES
 from saascore.db.cells import every_cell_database
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
+from saascore.metrics import record_business_day
 
 
 def _delete_in_chunks(ctx: JobContext, *, table: str, condition: str, params: tuple[Any, ...]) -> int:
@@ -74,8 +75,19 @@ def expire_sessions(ctx: JobContext) -> dict[str, Any]:
 
 
 def refresh_reporting_views(ctx: JobContext) -> dict[str, Any]:
-    # Each cell has its own views over its own tenants (a system job's database is the pooled cell's).
+    # Each cell has its own views over its own tenants (a system job's database is the pooled cell's);
+    # the day's business figures are the sum over the cells.
+    days = []
     for db in every_cell_database(default=ctx.database):
         with tenantless_transaction(database=db) as conn:
             repo.refresh_usage_views(conn)
-    return {"refreshed": ["app.usage_monthly"]}
+            days.append(repo.refresh_business_views(conn))
+    signups = sum(day["signups"] for day in days)
+    trial_conversions = sum(day["first_payments"] for day in days)
+    record_business_day(signups=signups, trial_conversions=trial_conversions)
+    return {
+        "refreshed": ["app.usage_monthly", "app.mrr_monthly", "app.business_daily", "app.active_users_daily"],
+        "day": days[0]["day"].isoformat(),
+        "signups": signups,
+        "trial_conversions": trial_conversions,
+    }

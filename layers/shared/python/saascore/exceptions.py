@@ -21,3 +21,7 @@ class StatementTimeoutError(SaasError):
 
 class MigrationError(SaasError):
     """A migration could not be applied, or an applied migration file was edited."""
+
+
+class InvalidPeriodError(SaasError, ValueError):
+    """A report period that is not a month written YYYY-MM."""

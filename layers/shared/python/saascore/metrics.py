@@ -9,7 +9,7 @@ so a failing request still reports, and one document never mixes two dimension s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from uuid import UUID
@@ -67,6 +67,9 @@ CATALOG: Final = (
     MetricSpec("UsageRefused", "api", {"plan": LIMITED_PLANS}),
     MetricSpec("WebhookEvents", "webhooks-processor", {"outcome": WEBHOOK_OUTCOMES}),
     MetricSpec("Jobs", "jobs", {"outcome": JOB_OUTCOMES}),
+    # The last complete UTC day's totals from the business views, for the floor alarms (every refresh).
+    MetricSpec("Signups", "jobs", {}),
+    MetricSpec("TrialConversions", "jobs", {}),
 )
 
 
@@ -93,6 +96,12 @@ def _bounded(value: str, allowed: tuple[str, ...]) -> str:
     return value if value in allowed else OTHER
 
 
+# Called with (service, dimensions, values, properties) of every document written: the local stack counts
+# requests per tenant for its status page this way (production registers none).
+Observer = Callable[[str, Mapping[str, str], Mapping[str, float], Mapping[str, Any]], None]
+OBSERVERS: list[Observer] = []
+
+
 def _emit(
     service: str,
     dimensions: Mapping[str, str],
@@ -108,6 +117,8 @@ def _emit(
         if item is not None and key not in dimensions:
             metrics.add_metadata(key=key, value=str(item) if isinstance(item, UUID) else item)
     metrics.flush_metrics()
+    for observer in OBSERVERS:
+        observer(service, dimensions, {name: amount for name, (_, amount) in values.items()}, properties)
 
 
 def record_request(
@@ -171,4 +182,17 @@ def record_job(*, outcome: str, tenant_id: UUID | None, job_type: str, job_id: U
         {"outcome": _bounded(outcome, JOB_OUTCOMES)},
         {"Jobs": (MetricUnit.Count, 1.0)},
         {"tenant_id": tenant_id, "job_type": job_type, "job_id": job_id},
+    )
+
+
+def record_business_day(*, signups: int, trial_conversions: int) -> None:
+    """Yesterday's (UTC) sign-ups and first payments, as gauges the floor alarms read."""
+    _emit(
+        "jobs",
+        {},
+        {
+            "Signups": (MetricUnit.Count, float(signups)),
+            "TrialConversions": (MetricUnit.Count, float(trial_conversions)),
+        },
+        {},
     )

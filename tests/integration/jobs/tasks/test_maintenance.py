@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 
 import psycopg
@@ -198,6 +199,23 @@ def test_refresh_reporting_views_refreshes_every_cell(app_database, cells):
         )
     place_tenant(app_database, tenant, DEDICATED_CELL)
     refresh_reporting_views(context(None, app_database, "refresh_reporting_views"))
-    with tenant_transaction(tenant) as conn:  # routed to the dedicated cell
-        rows = conn.execute("SELECT meter, quantity, events FROM app.tenant_usage_monthly()").fetchall()
+    with tenant_transaction(tenant) as routed:  # routed to the dedicated cell
+        rows = routed.execute("SELECT meter, quantity, events FROM app.tenant_usage_monthly()").fetchall()
     assert rows == [{"meter": "api_calls", "quantity": 7, "events": 1}]
+
+
+def test_refresh_reporting_views_refreshes_the_business_views_and_reports_yesterday(
+    app_database, make_tenant, owner_sql, capsys
+):
+    tenant = make_tenant()
+    owner_sql(tenant, "UPDATE tenants SET created_at = now() - interval '1 day' WHERE id = %s", (tenant,))
+    result = refresh_reporting_views(context(None, app_database, "refresh_reporting_views"))
+    assert "app.business_daily" in result["refreshed"]
+    assert (result["signups"], result["trial_conversions"]) == (1, 0)
+    (document,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"Signups"' in line]
+    assert (document["Signups"], document["TrialConversions"]) == (
+        [float(result["signups"])],
+        [float(result["trial_conversions"])],
+    )
+    with tenant_transaction(tenant) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT * FROM app.refresh_business_views()")
