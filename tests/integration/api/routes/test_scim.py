@@ -378,3 +378,13 @@ def test_the_plan_member_limit_applies_and_nothing_is_written(api):
     assert "3 members" in response.json()["detail"]
     assert scim.call("GET", '/Users?filter=userName eq "m3@acme.example"').json()["totalResults"] == 0
     assert len(_members(api, owner)) == 3
+
+
+def test_a_user_without_an_email_grants_nothing(api):
+    owner = api.sign_up()
+    api.set_plan(owner.tenant_id, "free")
+    scim = Scim(api, owner)
+    for n in range(3):  # at the member limit, a user who provisions no membership is still accepted
+        response = scim.call("POST", "/Users", {"schemas": [USER], "userName": f"service-account-{n}"})
+        assert response.status_code == 201, response.text
+    assert len(_members(api, owner)) == 1
