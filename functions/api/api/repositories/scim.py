@@ -9,9 +9,7 @@ from psycopg.types.json import Jsonb
 
 from saascore.db.connection import Connection
 
-ISSUED_COLUMNS = (
-    "id, public_id, name, created_by, created_at, expires_at, last_used_at, revoked_at, replaced_by"
-)
+ISSUED_COLUMNS = "id, public_id, name, created_by, created_at, last_used_at, revoked_at, replaced_by"
 USER_COLUMNS = (
     "id, user_name, external_id, active, attributes, membership_id, user_id, version, created_at, updated_at"
 )
@@ -65,8 +63,7 @@ def revoke_token(conn: Connection, *, token_id: uuid.UUID, replaced_by: uuid.UUI
 
 def find_token_for_auth(conn: Connection, *, public_id: str) -> dict[str, Any] | None:
     return conn.execute(
-        "SELECT k.id, k.secret_hash, k.revoked_at, k.created_by, "
-        "(k.expires_at IS NOT NULL AND k.expires_at <= now()) AS expired, t.plan, t.billing_status, "
+        "SELECT k.id, k.secret_hash, k.revoked_at, k.created_by, t.plan, t.billing_status, "
         "t.trial_ends_at, t.access_level FROM scim_tokens k JOIN tenants t ON t.id = k.tenant_id "
         "WHERE k.public_id = %(pid)s AND t.deleted_at IS NULL",
         {"pid": public_id},

@@ -352,6 +352,8 @@ def delete_user(ctx: ScimContext, conn: Connection, user_id: str) -> None:
 
 
 def _provision(ctx: ScimContext, conn: Connection, row: dict[str, Any], email: str | None) -> None:
+    if row["user_id"] is None and email is None:
+        return  # no e-mail to invite and no person known: the SCIM user exists, and grants nothing
     found = repo.find_membership(conn, platform_user_id=row["user_id"], email=email)
     if found is not None:
         repo.link_user(conn, user_id=row["id"], membership_id=found["id"], platform_user_id=found["user_id"])
@@ -364,12 +366,11 @@ def _provision(ctx: ScimContext, conn: Connection, row: dict[str, Any], email: s
             membership_id = members_repo.insert_active(
                 conn, tenant_id=ctx.tenant_id, user_id=row["user_id"], role_id=role_id
             )
-        elif email is not None:
+        else:
+            assert email is not None
             membership_id = members_repo.insert_invitation(
                 conn, tenant_id=ctx.tenant_id, email=email, role_id=role_id, invited_by=ctx.token_creator
             )["id"]
-        else:
-            return  # no e-mail to invite: the SCIM user exists, and grants nothing
         repo.link_user(conn, user_id=row["id"], membership_id=membership_id, platform_user_id=None)
         _record(ctx, conn, "member.provisioned", "member", membership_id, email=email, role=DEFAULT_ROLE)
     sync_roles(conn, ctx.actor, [row["id"]])

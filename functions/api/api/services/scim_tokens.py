@@ -134,8 +134,6 @@ def authenticated(
             raise _refuse(INVALID)
         if row["revoked_at"] is not None:
             raise _refuse("the SCIM token was revoked")
-        if row["expired"]:
-            raise _refuse("the SCIM token has expired")
         if row["access_level"] == "suspended":
             raise ScimError("the tenant is suspended", status=403)
         repo.touch_token(conn, token_id=row["id"])

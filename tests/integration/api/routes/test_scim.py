@@ -365,3 +365,26 @@ def test_scim_leaves_roles_it_did_not_grant(api, scim):
     )
     assert unmapped.status_code == 201
     assert api.client.get("/api/v1/me", headers=admin.headers).json()["role"] == "member"
+
+
+def test_the_plan_member_limit_applies_and_nothing_is_written(api):
+    owner = api.sign_up()
+    api.set_plan(owner.tenant_id, "free")  # 3 members
+    scim = Scim(api, owner)
+    scim.user("m1@acme.example")
+    scim.user("m2@acme.example")
+    response = scim.call("POST", "/Users", {"schemas": [USER], "userName": "m3@acme.example"})
+    assert_scim_error(response, 403)
+    assert "3 members" in response.json()["detail"]
+    assert scim.call("GET", '/Users?filter=userName eq "m3@acme.example"').json()["totalResults"] == 0
+    assert len(_members(api, owner)) == 3
+
+
+def test_a_user_without_an_email_grants_nothing(api):
+    owner = api.sign_up()
+    api.set_plan(owner.tenant_id, "free")
+    scim = Scim(api, owner)
+    for n in range(3):  # at the member limit, a user who provisions no membership is still accepted
+        response = scim.call("POST", "/Users", {"schemas": [USER], "userName": f"service-account-{n}"})
+        assert response.status_code == 201, response.text
+    assert len(_members(api, owner)) == 1

@@ -11,7 +11,6 @@ CREATE TABLE scim_tokens (
     name          text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
     created_by    uuid NOT NULL REFERENCES users (id),
     created_at    timestamptz NOT NULL DEFAULT now(),
-    expires_at    timestamptz,
     last_used_at  timestamptz,
     revoked_at    timestamptz,
     replaced_by   uuid REFERENCES scim_tokens (id)
