@@ -38,8 +38,13 @@ def txt_values(records: Iterable[TXT]) -> list[str]:
 class DnsPythonResolver:
     """The system's resolvers, one bounded lookup (no search domains: names are absolute)."""
 
-    def __init__(self, *, lifetime: float = LOOKUP_SECONDS) -> None:
-        self._resolver = dns.resolver.Resolver(configure=True)
+    def __init__(
+        self, *, lifetime: float = LOOKUP_SECONDS, nameservers: list[str] | None = None, port: int = 53
+    ) -> None:
+        self._resolver = dns.resolver.Resolver(configure=nameservers is None)
+        if nameservers is not None:
+            self._resolver.nameservers = nameservers
+            self._resolver.port = port
         self._resolver.lifetime = lifetime
 
     def txt(self, name: str) -> list[TXT]:

@@ -334,3 +334,27 @@ def test_both_metadata_sources_or_neither_is_a_422(api, cognito_pool):
     assert (
         api.client.post("/api/v1/sso/connections", json=no_openid, headers=owner.headers).status_code == 422
     )
+
+
+def test_a_commit_that_fails_after_cognito_undoes_the_cognito_changes(api, cognito_pool, idp_server, pg):
+    import psycopg
+
+    owner = api.sign_up()
+    issuer = idp_server.serve_discovery()
+    # A deferred constraint trigger refuses the transaction at COMMIT, after every Cognito call succeeded.
+    with psycopg.connect(pg.owner_url, autocommit=True) as admin:
+        admin.execute(
+            "CREATE FUNCTION app.refuse_commit() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$ BEGIN RAISE EXCEPTION 'commit refused'; END $$"
+        )
+        admin.execute(
+            "CREATE CONSTRAINT TRIGGER refuse_commit AFTER INSERT ON sso_connections "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION app.refuse_commit()"
+        )
+    with pytest.raises(psycopg.Error, match="commit refused"):
+        api.client.post("/api/v1/sso/connections", json=_oidc(issuer), headers=owner.headers)
+    assert cognito_pool.providers() == []
+    assert cognito_pool.client()["SupportedIdentityProviders"] == ["COGNITO"]
+    (secret,) = cognito_pool.secrets.list_secrets(IncludePlannedDeletion=True)["SecretList"]
+    assert "DeletedDate" in secret
+    assert _rows(api, owner.tenant_id) == []
