@@ -94,6 +94,7 @@ class ServiceStack(Stack):
                 "BILLING_CHECKOUT_SUCCESS_URL": f"{config.app_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
                 "BILLING_CHECKOUT_CANCEL_URL": f"{config.app_url}/billing/canceled",
                 "BILLING_PORTAL_RETURN_URL": f"{config.app_url}/billing",
+                "REPORTS_BUCKET": jobs.reports_bucket.bucket_name,
             },
             **placement,
         )
@@ -124,6 +125,7 @@ class ServiceStack(Stack):
         for function in (api.function, webhooks.processor):
             jobs.queues.queue.grant_send_messages(function)
         identity.grant_session_signing(api.function)
+        jobs.grant_export_downloads(api.function)
         stripe.grant_read(api.function)
 
         from_edge = self._read_edge_handover(config, edge)

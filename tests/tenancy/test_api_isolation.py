@@ -43,6 +43,7 @@ PATH_PARAM_TABLES = {
     "member_id": "memberships",
     "role_id": "roles",
     "job_id": "jobs",
+    "export_id": "jobs",  # an export is a `tenant_export` job
 }
 
 # Request body schema -> a valid example, so a mutation reaches the tenant check instead of a 422.

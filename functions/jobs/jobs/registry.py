@@ -46,6 +46,12 @@ JOB_TYPES: Final[Mapping[str, JobSpec]] = MappingProxyType(
                 "project_report", "reports:project_report", "tenant", "CSV of the tenant's projects in S3"
             ),
             JobSpec("send_email", "email:send_email", "tenant", "templated e-mail through SES"),
+            JobSpec(
+                "tenant_export",
+                "exports:tenant_export",
+                "tenant",
+                "the tenant's archive in S3, then an e-mail",
+            ),
             JobSpec("report_usage", "usage:report_usage", "tenant", "unreported usage → Stripe meter events"),
             JobSpec(
                 "purge_soft_deleted",
