@@ -12,6 +12,7 @@ from constructs import Construct
 from infra.components.access_logs import AccessLogs
 from infra.components.api import Api
 from infra.components.delivery import Delivery
+from infra.components.erasure_receipt_key import ErasureReceiptKey
 from infra.components.identity import Identity
 from infra.components.jobs import Jobs
 from infra.components.layers import Layers
@@ -63,6 +64,9 @@ class ServiceStack(Stack):
         )
 
         stripe = StripeSecret(self, "Stripe", name=f"{config.stack_prefix}/stripe", retain=config.retain_data)
+        receipt_key = ErasureReceiptKey(
+            self, "ErasureReceiptKey", name=f"{config.stack_prefix}/erasure-receipt-key"
+        )
         jobs = Jobs(
             self,
             "Jobs",
@@ -126,6 +130,8 @@ class ServiceStack(Stack):
             jobs.queues.queue.grant_send_messages(function)
         identity.grant_session_signing(api.function)
         jobs.grant_export_downloads(api.function)
+        receipt_key.grant_read(jobs.worker)
+        jobs.worker.add_environment("ERASURE_RECEIPT_KEY", receipt_key.reference)
         stripe.grant_read(api.function)
 
         from_edge = self._read_edge_handover(config, edge)

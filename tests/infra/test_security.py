@@ -115,3 +115,25 @@ def test_the_api_may_only_read_tenant_exports(assembly: Assembly) -> None:
     roles = [str(role) for policy in api_policies for role in policy["Properties"]["Roles"]]
     assert len(roles) == 1
     assert "Api" in roles[0]
+
+
+def test_the_erasure_receipt_key_is_retained_and_read_by_the_jobs_worker_alone(assembly: Assembly) -> None:
+    template = assembly.template("service")
+    [(logical_id, secret)] = [
+        (key, resource)
+        for key, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::SecretsManager::Secret"
+        and "erasure receipts" in resource["Properties"].get("Description", "")
+    ]
+    assert secret["DeletionPolicy"] == "Retain"
+    readers = [
+        policy["Properties"]["Roles"]
+        for policy in template["Resources"].values()
+        if policy["Type"] == "AWS::IAM::Policy"
+        and any(
+            logical_id in str(statement.get("Resource"))
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        )
+    ]
+    assert len(readers) == 1
+    assert "Worker" in str(readers[0])

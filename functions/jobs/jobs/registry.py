@@ -67,6 +67,12 @@ JOB_TYPES: Final[Mapping[str, JobSpec]] = MappingProxyType(
                 "refresh usage views",
             ),
             JobSpec(
+                "erase_tenants",
+                "erasure:erase_tenants",
+                "system",
+                "erase the tenants whose offboarding grace period is over; leave signed receipts",
+            ),
+            JobSpec(
                 "reconcile_subscriptions",
                 "reconcile:reconcile_subscriptions",
                 "system",
@@ -84,6 +90,7 @@ SCHEDULES: Final[tuple[Schedule, ...]] = (
     Schedule("report_usage", "rate(1 hour)"),
     Schedule("refresh_reporting_views", "rate(15 minutes)"),
     Schedule("expire_sessions", "cron(15 3 * * ? *)"),
+    Schedule("erase_tenants", "cron(45 2 * * ? *)"),
     Schedule("purge_soft_deleted", "cron(45 3 * * ? *)"),
     Schedule("reconcile_subscriptions", "cron(30 4 * * ? *)"),
 )
