@@ -46,3 +46,14 @@ def complete(
     conn.execute(
         "SELECT app.complete_erasure(%s, %s, %s)", (Jsonb(dict(row_counts)), completed_at, signature)
     )
+
+
+def member_user_ids(conn: Connection) -> list[UUID]:
+    """The users the transaction's tenant has (or invited) as members."""
+    rows = conn.execute("SELECT DISTINCT user_id FROM memberships WHERE user_id IS NOT NULL").fetchall()
+    return [row["user_id"] for row in rows]
+
+
+def erase_member_identities(conn: Connection, *, user_ids: list[UUID]) -> int:
+    row = conn.execute("SELECT app.erase_member_identities(%s) AS deleted", (user_ids,)).fetchone()
+    return int(row["deleted"]) if row else 0

@@ -7,8 +7,9 @@ re-running a finished one does nothing (decision 0112):
 2. delete the Stripe customer through the Stripe API (already gone counts as deleted);
 3. delete every version of the tenant's objects (exports, reports) in the reports bucket;
 4. in one transaction: delete the tenant's rows from every tenant table, children first
-   (``saascore.db.tenant_tables``: a table a later migration adds is covered), sign and complete the
-   receipt, delete the tenant row — all or nothing.
+   (``saascore.db.tenant_tables``: a table a later migration adds is covered), then the global identities
+   of its members that no other tenant has, sign and complete the receipt, delete the tenant row — all
+   or nothing.
 """
 
 from __future__ import annotations
@@ -67,7 +68,10 @@ def erase_tenant(ctx: JobContext, tenant_id: UUID) -> dict[str, int]:
     _delete_objects(ctx, tenant_id)
     with tenant_transaction(tenant_id, database=ctx.database) as conn:
         tables = [t.name for t in children_first(tenant_tables(conn))]
+        members = repo.member_user_ids(conn)
         counts = {name: repo.erase_rows(conn, table=name) for name in tables if name != "tenants"}
+        # Identities no other tenant has as members go too (they are global rows, not tenant rows).
+        counts["users"] = repo.erase_member_identities(conn, user_ids=members)
         counts["tenants"] = 1  # deleted below, after the receipt that counts it is complete
         completed_at = datetime.now(UTC)
         signature = sign_receipt(

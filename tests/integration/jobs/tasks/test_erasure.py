@@ -64,6 +64,27 @@ def populate(pg, stub, bucket, tenant: uuid.UUID) -> str:
     return customer
 
 
+def add_member(pg, tenant: uuid.UUID, user_id: uuid.UUID | None = None) -> uuid.UUID:
+    """A membership of ``tenant`` for ``user_id`` (a new user when None); returns the user id."""
+    with psycopg.connect(pg.server.admin_url, dbname=pg.name, autocommit=True) as conn:
+        if user_id is None:
+            user_id = conn.execute(
+                "INSERT INTO users (idp_issuer, idp_subject, email) VALUES ('iss', gen_random_uuid()::text,"
+                " 'member@x.example') RETURNING id"
+            ).fetchone()[0]
+        ids = "SELECT id FROM memberships WHERE tenant_id = %s"
+        before = {row[0] for row in conn.execute(ids, (tenant,))}
+        insert_row(conn, table="memberships", tenant_column="tenant_id", tenant_id=tenant)
+        (new,) = {row[0] for row in conn.execute(ids, (tenant,))} - before
+        conn.execute("UPDATE memberships SET user_id = %s WHERE id = %s", (user_id, new))
+    return user_id
+
+
+def user_exists(pg, user_id: uuid.UUID) -> bool:
+    with admin(pg) as conn:
+        return conn.execute("SELECT 1 FROM users WHERE id = %s", (user_id,)).fetchone() is not None
+
+
 def offboard(pg, tenant: uuid.UUID, *, due: bool = True) -> None:
     with admin(pg) as conn:
         conn.execute(
@@ -115,6 +136,9 @@ def test_erasure_leaves_only_a_signed_receipt(app_database, pg, erasing, s3_buck
     doomed, kept, not_yet = make_tenant(), make_tenant(), make_tenant()
     customer = populate(pg, erasing, s3_bucket, doomed)
     kept_customer = populate(pg, erasing, s3_bucket, kept)
+    only_theirs = add_member(pg, doomed)
+    shared = add_member(pg, kept)
+    add_member(pg, doomed, shared)
     offboard(pg, doomed)
     offboard(pg, not_yet, due=False)
     kept_before = counts(pg, kept)
@@ -131,13 +155,16 @@ def test_erasure_leaves_only_a_signed_receipt(app_database, pg, erasing, s3_buck
     assert versions(s3_bucket, kept) == 4
     assert customer not in erasing.customers
     assert kept_customer in erasing.customers
+    # The identity only the erased tenant had goes; one another tenant still has stays.
+    assert (user_exists(pg, only_theirs), user_exists(pg, shared)) == (False, True)
 
     stored = receipt(pg, doomed)
     assert stored["requested_by"] == "ops@example.com"
     assert stored["stripe_customer_id"] is None
     # By construction from tenant_tables: a table a new migration adds is erased and counted.
-    assert set(stored["row_counts"]) == set(kept_before)
+    assert set(stored["row_counts"]) == {*kept_before, "users"}
     assert all(n >= 1 for n in stored["row_counts"].values())
+    assert stored["row_counts"]["users"] == 1
     assert verify_receipt(
         KEY,
         stored["signature"],

@@ -129,3 +129,26 @@ GRANT EXECUTE ON FUNCTION app.erase_tenant_rows(text) TO saas_app;
 GRANT EXECUTE ON FUNCTION app.complete_erasure(jsonb, timestamptz, text) TO saas_app;
 GRANT EXECUTE ON FUNCTION app.erasure_receipt(uuid) TO saas_app;
 GRANT EXECUTE ON FUNCTION app.tenants_due_for_erasure(integer) TO saas_app;
+
+-- The global identities (users rows) of the due tenant's former members that no other tenant has as a
+-- member: personal data that would otherwise outlive the erasure. Called after the memberships are gone,
+-- with the user ids they held; returns how many identities were deleted.
+CREATE FUNCTION app.erase_member_identities(p_user_ids uuid[])
+RETURNS bigint
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, public
+AS $$
+DECLARE
+    deleted bigint;
+BEGIN
+    PERFORM app.tenant_due_for_erasure();
+    DELETE FROM public.users u
+    WHERE u.id = ANY (p_user_ids)
+      AND NOT EXISTS (SELECT 1 FROM public.memberships m WHERE m.user_id = u.id);
+    GET DIAGNOSTICS deleted = ROW_COUNT;
+    RETURN deleted;
+END
+$$;
+GRANT EXECUTE ON FUNCTION app.erase_member_identities(uuid[]) TO saas_app;
