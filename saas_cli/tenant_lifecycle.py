@@ -5,6 +5,7 @@
   offboarding. A billing suspension is lifted by billing alone (decision 0110).
 - ``offboard`` starts the grace period (``--grace-days``, default ``$LIFECYCLE_ERASURE_GRACE_DAYS`` or
   30) after which the tenant's data is erased; the tenant can still read its data until then.
+- ``receipt <tenant-id>`` prints an erased tenant's receipt and verifies its signature.
 
 Each command is idempotent (repeating it changes nothing and says so) and audited in the tenant's audit
 log. A transition that does not start from the tenant's state exits 1 naming that state.
@@ -14,17 +15,23 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
+import os
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from saas_cli.tenant_db import database_url, open_database, resolve_tenant
-from saascore.db.tenancy import tenant_transaction
+from saascore.db.tenancy import tenant_transaction, tenantless_transaction
 from saascore.exceptions import ConfigurationError
 from saascore.lifecycle.exceptions import LifecycleError
+from saascore.lifecycle.receipts import receipt_document, verify_receipt
+from saascore.lifecycle.repositories.lifecycle import erasure_receipt
 from saascore.lifecycle.settings import get_lifecycle_settings
 from saascore.lifecycle.states import Action
 from saascore.lifecycle.transitions import apply_operator_action
+from saascore.secrets import resolve_secret
 
 MAX_NOTE_CHARS = 500  # the tenants.lifecycle_note CHECK
 
@@ -98,3 +105,56 @@ def register(subparsers: Any) -> None:
                 help="days until erasure (default $LIFECYCLE_ERASURE_GRACE_DAYS)",
             )
         parser.set_defaults(handler=run_transition)
+    register_receipt(subparsers)
+
+
+def run_receipt(args: argparse.Namespace) -> int:
+    """Print an erased tenant's receipt and check its signature with the receipt key."""
+    try:
+        tenant_id = uuid.UUID(args.tenant_id)
+    except ValueError:
+        print("saas tenants receipt: pass the erased tenant's id (a UUID)", file=sys.stderr)
+        return 2
+    try:
+        database = open_database(database_url(args.database_url))
+        with tenantless_transaction(database=database) as conn:
+            receipt = erasure_receipt(conn, tenant_id=tenant_id)
+        key = os.environ.get("ERASURE_RECEIPT_KEY")
+        if not key:
+            raise ConfigurationError("set ERASURE_RECEIPT_KEY (the key or its secretsmanager: reference)")
+        secret = resolve_secret(key)
+    except ConfigurationError as exc:
+        print(f"saas tenants receipt: {exc}", file=sys.stderr)
+        return 1
+    if receipt is None or receipt["completed_at"] is None:
+        state = "no erasure" if receipt is None else "an erasure that has not finished"
+        print(f"saas tenants receipt: tenant {tenant_id} has {state}", file=sys.stderr)
+        return 1
+    valid = verify_receipt(
+        secret,
+        receipt["signature"],
+        tenant_id=tenant_id,
+        completed_at=receipt["completed_at"],
+        requested_by=receipt["requested_by"],
+        row_counts=receipt["row_counts"],
+    )
+    document = receipt_document(
+        tenant_id=tenant_id,
+        completed_at=receipt["completed_at"],
+        requested_by=receipt["requested_by"],
+        row_counts=receipt["row_counts"],
+    )
+    print(json.dumps({**json.loads(document), "signature": receipt["signature"]}, indent=2))
+    print(
+        "signature valid"
+        if valid
+        else "SIGNATURE INVALID: the receipt was altered or signed with another key"
+    )
+    return 0 if valid else 1
+
+
+def register_receipt(subparsers: Any) -> None:
+    parser = subparsers.add_parser("receipt", help="show an erased tenant's signed receipt and verify it")
+    parser.add_argument("tenant_id", help="the erased tenant's id")
+    parser.add_argument("--database-url", help="default $DATABASE_URL, else the local stack's")
+    parser.set_defaults(handler=run_receipt)

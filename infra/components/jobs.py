@@ -146,6 +146,23 @@ class Jobs(Construct):
         )
         JobSchedules(self, "Schedules", target=self.scheduler)
 
+    def grant_export_downloads(self, grantee: lambda_.IFunction) -> None:
+        """GetObject on the tenant exports (the API presigns their download links), nothing else."""
+        from saascore.archive.format import EXPORTS_PREFIX
+
+        grantee.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[self.reports_bucket.arn_for_objects(f"{EXPORTS_PREFIX}*")],
+            )
+        )
+        acknowledge_wildcard_resource(
+            grantee,
+            resource=self.reports_bucket,
+            suffix=f"/{EXPORTS_PREFIX}*",
+            reason="Tenant export archives under exports/: each download is presigned for one tenant's key.",
+        )
+
 
 def _ses_identity(value: str) -> ses.Identity:
     return ses.Identity.email(value) if "@" in value else ses.Identity.domain(value)

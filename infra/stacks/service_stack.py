@@ -14,6 +14,7 @@ from infra.components.api import Api
 from infra.components.business_alarms import BusinessAlarms
 from infra.components.cells import CellAlarms, cells_setting
 from infra.components.delivery import Delivery
+from infra.components.erasure_receipt_key import ErasureReceiptKey
 from infra.components.identity import Identity
 from infra.components.jobs import Jobs
 from infra.components.layers import Layers
@@ -71,6 +72,9 @@ class ServiceStack(Stack):
         sso = SsoFederation(self, "Sso", identity=identity, prefix=config.stack_prefix, redirect_uri=redirect)
 
         stripe = StripeSecret(self, "Stripe", name=f"{config.stack_prefix}/stripe", retain=config.retain_data)
+        receipt_key = ErasureReceiptKey(
+            self, "ErasureReceiptKey", name=f"{config.stack_prefix}/erasure-receipt-key"
+        )
         jobs = Jobs(
             self,
             "Jobs",
@@ -104,6 +108,7 @@ class ServiceStack(Stack):
                 "BILLING_CHECKOUT_CANCEL_URL": f"{config.app_url}/billing/canceled",
                 "BILLING_PORTAL_RETURN_URL": f"{config.app_url}/billing",
                 **sso.environment,
+                "REPORTS_BUCKET": jobs.reports_bucket.bucket_name,
             },
             **placement,
         )
@@ -137,6 +142,9 @@ class ServiceStack(Stack):
             jobs.queues.queue.grant_send_messages(function)
         identity.grant_session_signing(api.function)
         sso.grant_management(api.function)
+        jobs.grant_export_downloads(api.function)
+        receipt_key.grant_read(jobs.worker)
+        jobs.worker.add_environment("ERASURE_RECEIPT_KEY", receipt_key.reference)
         stripe.grant_read(api.function)
 
         from_edge = self._read_edge_handover(config, edge)

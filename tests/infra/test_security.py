@@ -95,3 +95,45 @@ def test_functions_get_only_the_s3_actions_reports_need(assembly: Assembly) -> N
     }
     # Excludes CDK's own auto-delete provider, which is granted through its bucket policy, not a role.
     assert s3_actions == {"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"}
+
+
+def test_the_api_may_only_read_tenant_exports(assembly: Assembly) -> None:
+    """The API presigns export downloads, so it holds s3:GetObject under exports/ and no other S3 right."""
+    template = assembly.template("service")
+    exports = [
+        statement
+        for statement in _statements(template)
+        if any("/exports/*" in str(resource) for resource in _listify(statement.get("Resource")))
+    ]
+    assert [_listify(statement["Action"]) for statement in exports] == [["s3:GetObject"]]
+    api_policies = [
+        resource
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Policy"
+        and exports[0] in resource["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    roles = [str(role) for policy in api_policies for role in policy["Properties"]["Roles"]]
+    assert len(roles) == 1
+    assert "Api" in roles[0]
+
+
+def test_the_erasure_receipt_key_is_retained_and_read_by_the_jobs_worker_alone(assembly: Assembly) -> None:
+    template = assembly.template("service")
+    [(logical_id, secret)] = [
+        (key, resource)
+        for key, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::SecretsManager::Secret"
+        and "erasure receipts" in resource["Properties"].get("Description", "")
+    ]
+    assert secret["DeletionPolicy"] == "Retain"
+    readers = [
+        policy["Properties"]["Roles"]
+        for policy in template["Resources"].values()
+        if policy["Type"] == "AWS::IAM::Policy"
+        and any(
+            logical_id in str(statement.get("Resource"))
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        )
+    ]
+    assert len(readers) == 1
+    assert "Worker" in str(readers[0])

@@ -34,6 +34,11 @@ GLOBAL_TABLES: dict[str, GlobalTable] = {
         "addresses that hard-bounced or complained, for every tenant; holds no tenant data; append-only",
         app_may=frozenset({"INSERT"}),
     ),
+    "erasure_receipts": GlobalTable(
+        "what survives an erased tenant (id, time, row counts, requester, signature): the tenant is gone, so"
+        " nothing can scope it; the application has no privilege on it and reaches it only through the"
+        " app.begin_erasure / app.complete_erasure / app.erasure_receipt functions (decision 0112)"
+    ),
     "stripe_parked_events": GlobalTable(
         "Stripe events of customers no tenant owns yet; the application has no privilege on it and reaches"
         " it only through app.park_stripe_event / app.take_parked_stripe_events (current tenant's customer"

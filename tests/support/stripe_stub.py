@@ -3,7 +3,7 @@
 Serves the endpoints the billing routes, the webhook processor and the jobs worker call, shaped like
 Stripe's own fixtures (``tests/events/stripe/*.json``, copied from stripe/openapi ``fixtures3.json``):
 
-- ``POST/GET /v1/customers[/{id}]``
+- ``POST/GET /v1/customers[/{id}]``, ``DELETE /v1/customers/{id}``
 - ``GET /v1/prices?lookup_keys[]=...`` (one seeded price per sold plan, see ``saascore.billing.plans``)
 - ``POST/GET /v1/checkout/sessions[/{id}]``, ``POST /v1/billing_portal/sessions``
 - ``GET /v1/subscriptions`` (``customer``, ``status`` filters), ``GET/POST/DELETE /v1/subscriptions/{id}``
@@ -252,6 +252,7 @@ class StripeStub:
             ("POST", r"/v1/customers", self._create_customer),
             ("GET", r"/v1/customers/(?P<id>[^/]+)", lambda p, id: self._customer(id)),
             ("POST", r"/v1/customers/(?P<id>[^/]+)", self._update_customer),
+            ("DELETE", r"/v1/customers/(?P<id>[^/]+)", self._delete_customer),
             ("GET", r"/v1/prices", self._list_prices),
             ("POST", r"/v1/checkout/sessions", self._create_checkout_session),
             ("GET", r"/v1/checkout/sessions/(?P<id>[^/]+)", lambda p, id: self.checkout_sessions[id]),
@@ -289,6 +290,12 @@ class StripeStub:
             if key in params:
                 customer[key] = params[key]
         return customer
+
+    def _delete_customer(self, params: Json, id: str) -> Json:
+        # Stripe answers a deleted customer's id with resource_missing, like an unknown one.
+        self._customer(id)
+        del self.customers[id]
+        return {"id": id, "object": "customer", "deleted": True}
 
     def _list_prices(self, params: Json) -> Json:
         keys = params.get("lookup_keys", [])

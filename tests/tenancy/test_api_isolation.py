@@ -53,6 +53,7 @@ PATH_PARAM_TABLES = {
     "domain_id": "sso_domains",
     "scim_token_id": "scim_tokens",
     "scim_group_id": "scim_groups",
+    "export_id": "jobs",  # an export is a `tenant_export` job
 }
 
 # Request body schema -> a valid example, so a mutation reaches the tenant check instead of a 422.

@@ -66,6 +66,11 @@ class ApiSettings(BaseServiceSettings):
     rate_limit_table: str | None = Field(default=None, validation_alias="RATE_LIMIT_TABLE")
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600, validation_alias="RATE_LIMIT_WINDOW")
     aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+    # Tenant exports are written there by the jobs function; the API only presigns their download.
+    reports_bucket: str | None = Field(default=None, validation_alias="REPORTS_BUCKET")
+    export_url_ttl_seconds: int = Field(
+        default=300, ge=60, le=3600, validation_alias="EXPORT_URL_TTL_SECONDS"
+    )
     region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
 
     @field_validator("idp_audiences", "idp_client_ids", mode="before")

@@ -46,6 +46,12 @@ JOB_TYPES: Final[Mapping[str, JobSpec]] = MappingProxyType(
                 "project_report", "reports:project_report", "tenant", "CSV of the tenant's projects in S3"
             ),
             JobSpec("send_email", "email:send_email", "tenant", "templated e-mail through SES"),
+            JobSpec(
+                "tenant_export",
+                "exports:tenant_export",
+                "tenant",
+                "the tenant's archive in S3, then an e-mail",
+            ),
             JobSpec("report_usage", "usage:report_usage", "tenant", "unreported usage → Stripe meter events"),
             JobSpec(
                 "purge_soft_deleted",
@@ -59,6 +65,12 @@ JOB_TYPES: Final[Mapping[str, JobSpec]] = MappingProxyType(
                 "maintenance:refresh_reporting_views",
                 "system",
                 "refresh usage views",
+            ),
+            JobSpec(
+                "erase_tenants",
+                "erasure:erase_tenants",
+                "system",
+                "erase the tenants whose offboarding grace period is over; leave signed receipts",
             ),
             JobSpec(
                 "reconcile_subscriptions",
@@ -78,6 +90,7 @@ SCHEDULES: Final[tuple[Schedule, ...]] = (
     Schedule("report_usage", "rate(1 hour)"),
     Schedule("refresh_reporting_views", "rate(15 minutes)"),
     Schedule("expire_sessions", "cron(15 3 * * ? *)"),
+    Schedule("erase_tenants", "cron(45 2 * * ? *)"),
     Schedule("purge_soft_deleted", "cron(45 3 * * ? *)"),
     Schedule("reconcile_subscriptions", "cron(30 4 * * ? *)"),
 )

@@ -43,6 +43,10 @@ class JobsSettings(BaseServiceSettings):
         default=3600, ge=60, le=7 * 24 * 3600, validation_alias="REPORT_URL_TTL_SECONDS"
     )
 
+    # A secret reference: the HMAC key erasure receipts are signed with (decision 0112).
+    erasure_receipt_key: str | None = Field(default=None, validation_alias="ERASURE_RECEIPT_KEY")
+    erasure_batch_tenants: int = Field(default=20, ge=1, le=200, validation_alias="ERASURE_BATCH_TENANTS")
+
     email_sender: str | None = Field(default=None, validation_alias="EMAIL_SENDER")
     email_configuration_set: str | None = Field(default=None, validation_alias="EMAIL_CONFIGURATION_SET")
     email_template_prefix: str = Field(default="saas", validation_alias="EMAIL_TEMPLATE_PREFIX")

@@ -15,13 +15,14 @@ import pytest
 from saas_cli.main import main
 from saascore.archive.format import MANIFEST
 from tests.integration.api.harness import ApiHarness, Session, api
-from tests.support.postgres import TestDatabase, clone_database, drop_database
+from tests.support import postgres
+from tests.support.postgres import clone_database, drop_database
 
 __all__ = ["api"]
 
 
 @pytest.fixture
-def empty(pg_template) -> Iterator[TestDatabase]:
+def empty(pg_template) -> Iterator[postgres.TestDatabase]:
     """A second database, migrated and without tenants (the restore target)."""
     database = clone_database(pg_template)
     try:

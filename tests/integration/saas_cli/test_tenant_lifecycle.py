@@ -175,3 +175,34 @@ def test_billing_suspension_is_mirrored_and_lifted_by_billing_alone(api, pg, cap
         ("tenant.suspended", "stripe"),
         ("tenant.reactivated", "stripe"),
     ]
+
+
+def test_receipt_shows_an_erasure_and_checks_its_signature(pg, monkeypatch, capsys) -> None:
+    import json
+    import uuid
+
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    from saascore.lifecycle.receipts import sign_receipt
+
+    tenant_id, at, counts = uuid.uuid4(), datetime.now(UTC), {"projects": 3, "tenants": 1}
+    signature = sign_receipt("k", tenant_id=tenant_id, completed_at=at, requested_by="ops", row_counts=counts)
+    with psycopg.connect(pg.owner_url) as conn:
+        conn.execute(
+            "INSERT INTO erasure_receipts (erased_tenant_id, requested_by, completed_at, row_counts, signature)"
+            " VALUES (%s, 'ops', %s, %s, %s)",
+            (tenant_id, at, Jsonb(counts), signature),
+        )
+    monkeypatch.setenv("ERASURE_RECEIPT_KEY", "k")
+    args = ["tenants", "receipt", str(tenant_id), "--database-url", pg.app_url]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[: out.rindex("}") + 1])["row_counts"] == counts
+    assert "signature valid" in out
+    with psycopg.connect(pg.owner_url) as conn:
+        conn.execute('UPDATE erasure_receipts SET row_counts = \'{"projects": 0, "tenants": 1}\'')
+    assert main(args) == 1
+    assert "SIGNATURE INVALID" in capsys.readouterr().out
+    assert main(["tenants", "receipt", str(uuid.uuid4()), "--database-url", pg.app_url]) == 1
+    assert "has no erasure" in capsys.readouterr().err

@@ -25,4 +25,5 @@ ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "api.routes.usage": ("/api/v1/usage",),
     "api.routes.sso": ("/api/v1/sso",),
     "api.routes.ops": ("/api/v1/ops",),
+    "api.routes.exports": ("/api/v1/exports",),
 }

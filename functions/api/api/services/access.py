@@ -75,7 +75,7 @@ def authorize(access: Access, permission: str, method: str) -> None:
     """Refuse unless the role grants ``permission`` and the tenant's access level allows the method.
 
     A read-only tenant (unpaid) may still read; a suspended one may only reach billing, to pay; an
-    offboarding one may still read, so its data can be taken out before it is erased.
+    offboarding one may still read and export, so its data can be taken out before it is erased.
     """
     if permission not in access.permissions:
         raise PermissionDeniedError(f"this needs the {permission} permission", permission=permission)
@@ -84,11 +84,16 @@ def authorize(access: Access, permission: str, method: str) -> None:
         raise TenantAccessError(
             "the tenant is suspended; settle billing to continue", access_level="suspended"
         )
-    if access.lifecycle_state == LifecycleState.OFFBOARDING and method not in READ_METHODS:
+    taking_data_out = permission.startswith("exports:")
+    if (
+        access.lifecycle_state == LifecycleState.OFFBOARDING
+        and method not in READ_METHODS
+        and not taking_data_out
+    ):
         erase_after = access.erase_after.isoformat() if access.erase_after else "the grace period"
         raise TenantOffboardingError(
             f"the tenant is being offboarded and its data will be erased after {erase_after}; it can still be"
-            " read, and support can cancel the offboarding",
+            " read and exported, and support can cancel the offboarding",
             lifecycle_state=LifecycleState.OFFBOARDING.value,
             erase_after=erase_after,
         )

@@ -39,6 +39,11 @@ TEMPLATES: Final = MappingProxyType(
             html="<p>Your bank needs you to confirm a payment. <a href='{{hosted_invoice_url}}'>Confirm</a></p>",
             text="Your bank needs you to confirm a payment: {{hosted_invoice_url}}",
         ),
+        "export_ready": EmailTemplate(
+            subject="Your {{tenant_name}} export is ready",
+            html="<p>The export of <b>{{tenant_name}}</b> is ready: GET /api/v1/exports/{{export_id}} gives a download link.</p>",
+            text="The export of {{tenant_name}} is ready: GET /api/v1/exports/{{export_id}} gives a download link.",
+        ),
         "trial_ending": EmailTemplate(
             subject="Your {{tenant_name}} trial ends soon",
             html="<p>Your trial ends on {{trial_end}}. Choose a plan to keep your data and limits.</p>",

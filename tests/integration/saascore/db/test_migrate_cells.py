@@ -19,6 +19,7 @@ from local.postgres import OWNER_ROLE
 from saascore.db import migrate_cells as cells_module
 from saascore.db import migrate_handler
 from saascore.db.migrate import discover, migrate
+from saascore.db.migrate import migrate as migrate_one_database
 from saascore.db.migrate_cells import cells_status, migrate_cells
 from saascore.exceptions import MigrationError
 
@@ -43,7 +44,7 @@ def empty_databases(pg_server):
 
 
 def missing_database(pg_server) -> str:
-    return pg_server.url(role=OWNER_ROLE, dbname="saas_no_such_cell")
+    return str(pg_server.url(role=OWNER_ROLE, dbname="saas_no_such_cell"))
 
 
 def test_every_cell_is_migrated_and_reports_its_version(empty_databases):
@@ -67,7 +68,7 @@ def test_a_failed_cell_does_not_stop_the_others_and_is_named(empty_databases, pg
 
 def test_at_most_parallelism_cells_migrate_at_once(empty_databases, monkeypatch):
     running, peak, lock = [0], [0], threading.Lock()
-    real = cells_module.migrate
+    real = migrate_one_database
 
     def counting(conninfo, **kwargs):
         with lock:

@@ -67,6 +67,11 @@ def test_repeating_a_transition_changes_nothing(current, action) -> None:
         (OFFBOARDING, Action.SUSPEND, "it is offboarding"),
         (BILLING_HOLD, Action.REACTIVATE, "it is suspended (held by billing)"),
         (ERASED, Action.REACTIVATE, "it is erased"),
+        (
+            Lifecycle(LifecycleState.OFFBOARDING, erase_after=NOW),
+            Action.REACTIVATE,
+            "it is offboarding; its grace period is over",
+        ),
         (ERASED, Action.SUSPEND, "it is erased"),
         (ERASED, Action.OFFBOARD, "it is erased"),
     ],

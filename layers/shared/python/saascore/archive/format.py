@@ -18,10 +18,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
+from uuid import UUID
 
 from saascore.archive.exceptions import ArchiveRefusedError
 
 FORMAT = "saas-tenant-archive"
+ARCHIVE_CONTENT_TYPE = "application/zip"
+EXPORTS_PREFIX = "exports/"  # customer exports' keys in the reports bucket (IAM grants are scoped to it)
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 USERS_MEMBER = "users.jsonl"
@@ -29,6 +32,11 @@ USERS_MEMBER = "users.jsonl"
 
 def table_member(table: str) -> str:
     return f"tables/{table}.jsonl"
+
+
+def export_object_key(tenant_id: UUID, export_id: UUID) -> str:
+    """Where a customer export lives in the reports bucket (the job writes it, the API presigns it)."""
+    return f"{EXPORTS_PREFIX}{tenant_id}/{export_id}.zip"
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,15 @@ def _reactivate(tenant_id: UUID, current: Lifecycle, step: _Step) -> Transition:
         raise _refuse(
             tenant_id, current, Action.REACTIVATE, "billing lifts its own hold once the invoice is paid"
         )
+    if (
+        current.state is LifecycleState.OFFBOARDING
+        and current.erase_after
+        and current.erase_after <= step.now
+    ):
+        # The erasure may have begun (Stripe customer, objects): past the grace period there is no way back.
+        raise _refuse(
+            tenant_id, current, Action.REACTIVATE, "its grace period is over and it is being erased"
+        )
     # An unpaid bill outlives the operator's hold or the canceled offboarding.
     after = (
         Lifecycle(LifecycleState.SUSPENDED, Hold.BILLING, step.note)

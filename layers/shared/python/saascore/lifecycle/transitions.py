@@ -55,6 +55,7 @@ def _store(
         lifecycle=transition.after,
         audit_action=transition.audit_action,
         actor_type=actor_type,
+        changed_by=requested_by or actor_type,
         request_id=request_id,
         before=lifecycle_document(transition.before),
         after=after,

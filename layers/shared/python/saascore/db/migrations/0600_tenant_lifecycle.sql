@@ -8,6 +8,7 @@ ALTER TABLE tenants
     ADD COLUMN lifecycle_hold text CHECK (lifecycle_hold IN ('operator', 'billing')),
     ADD COLUMN lifecycle_note text CHECK (length(lifecycle_note) <= 500),
     ADD COLUMN lifecycle_changed_at timestamptz,
+    ADD COLUMN lifecycle_changed_by text CHECK (length(lifecycle_changed_by) <= 320),
     ADD COLUMN erase_after timestamptz,
     ADD CONSTRAINT tenants_lifecycle_hold_matches_state
         CHECK ((lifecycle_state = 'suspended') = (lifecycle_hold IS NOT NULL)),

@@ -38,6 +38,7 @@ def store_lifecycle(
     lifecycle: Lifecycle,
     audit_action: str,
     actor_type: str,
+    changed_by: str,
     request_id: str | None,
     before: Mapping[str, Any],
     after: Mapping[str, Any],
@@ -45,7 +46,8 @@ def store_lifecycle(
     """Write the new lifecycle and its audit entry in one statement."""
     conn.execute(
         "WITH updated AS (UPDATE tenants SET lifecycle_state = %(state)s, lifecycle_hold = %(hold)s,"
-        " lifecycle_note = %(note)s, erase_after = %(erase_after)s, lifecycle_changed_at = now()"
+        " lifecycle_note = %(note)s, erase_after = %(erase_after)s, lifecycle_changed_at = now(),"
+        " lifecycle_changed_by = %(changed_by)s"
         " WHERE id = %(tenant)s RETURNING id)"
         " INSERT INTO audit_logs (tenant_id, actor_type, action, resource_type, resource_id, before, after,"
         " request_id) SELECT id, %(actor)s, %(action)s, 'tenant', id::text, %(before)s, %(after)s,"
@@ -57,6 +59,7 @@ def store_lifecycle(
             "erase_after": lifecycle.erase_after,
             "tenant": tenant_id,
             "actor": actor_type,
+            "changed_by": changed_by,
             "action": audit_action,
             "before": Jsonb(dict(before)),
             "after": Jsonb(dict(after)),
@@ -68,3 +71,8 @@ def store_lifecycle(
 def tenant_id_by_slug(conn: Connection, *, slug: str) -> UUID | None:
     row = conn.execute("SELECT app.tenant_id_by_slug(%s) AS id", (slug,)).fetchone()
     return None if row is None or row["id"] is None else UUID(str(row["id"]))
+
+
+def erasure_receipt(conn: Connection, *, tenant_id: UUID) -> dict[str, Any] | None:
+    """An erasure's receipt (the 0603 directory function; the table itself is closed to the application)."""
+    return conn.execute("SELECT * FROM app.erasure_receipt(%s)", (tenant_id,)).fetchone()
