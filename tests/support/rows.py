@@ -25,6 +25,8 @@ COLUMN_VALUES: dict[tuple[str, str], str] = {
     ("audit_logs", "actor_type"): "'system'",
     ("idempotency_keys", "state"): "'completed'",
     ("projects", "status"): "'active'",
+    ("events", "type"): "'project.created'",
+    ("webhook_endpoints", "disabled_reason"): "NULL",
 }
 
 TYPE_VALUES: dict[str, str] = {

@@ -43,6 +43,8 @@ PATH_PARAM_TABLES = {
     "member_id": "memberships",
     "role_id": "roles",
     "job_id": "jobs",
+    "endpoint_id": "webhook_endpoints",
+    "delivery_id": "webhook_deliveries",
 }
 
 # Request body schema -> a valid example, so a mutation reaches the tenant check instead of a 422.
@@ -50,6 +52,8 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "ProjectUpdate": {"name": "hijacked"},
     "MemberUpdate": {"role": "viewer"},
     "RoleUpdate": {"name": "hijacked"},
+    "WebhookEndpointUpdate": {"description": "hijacked"},
+    "SecretRotation": {},
 }
 
 MARKER = "tenant-b-secret-marker"

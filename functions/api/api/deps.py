@@ -35,6 +35,7 @@ from api.settings import ApiSettings, get_settings
 from saascontracts import identity as edge_contract
 from saascore.db.connection import Connection, Database, get_database
 from saascore.db.tenancy import tenant_transaction
+from saascore.jobs.outbox import deliver_pending, discard_pending
 from saascore.observability import get_logger
 
 MAX_USER_AGENT_CHARS = 512
@@ -145,9 +146,18 @@ async def get_db() -> Database:
 async def tenant_tx(
     principal: Annotated[Principal, Depends(rate_limited_principal)], db: Annotated[Database, Depends(get_db)]
 ) -> AsyncIterator[Connection]:
-    """The request's one transaction, scoped to the caller's tenant (RLS)."""
-    with tenant_transaction(principal.tenant_id, database=db) as conn:
-        yield conn
+    """The request's one transaction, scoped to the caller's tenant (RLS).
+
+    Jobs the request queued through the outbox (e.g. an event's dispatch) are sent once it has committed;
+    a failed request sends nothing (its rows rolled back), a failed send leaves them to the sweeper.
+    """
+    try:
+        with tenant_transaction(principal.tenant_id, database=db) as conn:
+            yield conn
+    except BaseException:
+        discard_pending()
+        raise
+    deliver_pending(database=db)
 
 
 TenantTx = Annotated[Connection, Depends(tenant_tx, scope="function")]

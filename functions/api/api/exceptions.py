@@ -133,3 +133,9 @@ class IdempotentReplay(SaasError):
         self.status = status
         self.headers = headers
         self.body = body
+
+
+class UnsafeUrlRefusedError(FieldValidationError):
+    """A webhook URL the SSRF guard refuses (not HTTPS, credentials, non-public address)."""
+
+    slug, title = "unsafe-url", "The URL is not allowed"

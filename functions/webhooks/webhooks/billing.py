@@ -32,6 +32,7 @@ from saascore.billing.state import (
     tenant_billing_for,
 )
 from saascore.db.connection import Connection
+from saascore.events import Actor, record_event
 from saascore.jobs import enqueue_job
 from saascore.observability import get_logger
 from webhooks.repositories import customers, subscriptions, tenants
@@ -64,6 +65,20 @@ def change_tenant_billing(ctx: EventContext, billing: TenantBilling) -> None:
         event_id=ctx.event.id,
         before=tenants.billing_document(ctx.tenant),
     )
+    if billing.billing_status != ctx.tenant.billing_status:
+        record_event(
+            ctx.conn,
+            tenant_id=ctx.tenant_id,
+            type="billing.status_changed",
+            data={
+                "billing_status": billing.billing_status,
+                "previous_billing_status": ctx.tenant.billing_status,
+                "plan": billing.plan,
+                "access_level": billing.access_level,
+                "stripe_event_id": ctx.event.id,
+            },
+            actor=Actor("stripe"),
+        )
 
 
 def apply_subscription(ctx: EventContext, snapshot: SubscriptionSnapshot) -> str:

@@ -19,4 +19,5 @@ ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "api.routes.billing": ("/api/v1/billing",),
     "api.routes.jobs": ("/api/v1/reports", "/api/v1/jobs"),
     "api.routes.usage": ("/api/v1/usage",),
+    "api.routes.webhook_endpoints": ("/api/v1/webhook-endpoints",),
 }
