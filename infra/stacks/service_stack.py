@@ -17,6 +17,7 @@ from infra.components.jobs import Jobs
 from infra.components.layers import Layers
 from infra.components.migrations import Migrations
 from infra.components.monitoring import Monitoring
+from infra.components.outbound_webhooks import OutboundWebhooks
 from infra.components.regional_parameters import RegionalParameterReader, reader_log_group, write_parameter
 from infra.components.service_function import log_retention
 from infra.components.stripe_secret import StripeSecret
@@ -74,6 +75,11 @@ class ServiceStack(Stack):
             **placement,
         )
         jobs_env = {**db_env, "JOBS_QUEUE_URL": jobs.queues.queue.queue_url}
+        outbound = OutboundWebhooks(
+            self, "OutboundWebhooks", config=config, layers=layers, environment=jobs_env, **placement
+        )
+        for name, value in outbound.environment.items():
+            jobs.worker.add_environment(name, value)
         api = Api(
             self,
             "Api",
@@ -81,6 +87,7 @@ class ServiceStack(Stack):
             layers=layers,
             environment={
                 **jobs_env,
+                **outbound.environment,
                 "SESSION_ISSUER": config.session_issuer,
                 "SESSION_AUDIENCE": config.session_audience,
                 "SESSION_KEY_SOURCE": "kms",
@@ -116,13 +123,29 @@ class ServiceStack(Stack):
             security_group=network.migrate_sg,
             owner_secret=database.owner_secret,
             run_after=[database.instance],
-            run_before=[api.alias, webhooks.processor, jobs.worker, jobs.scheduler, jobs.email.consumer],
+            run_before=[
+                api.alias,
+                webhooks.processor,
+                jobs.worker,
+                jobs.scheduler,
+                jobs.email.consumer,
+                outbound.worker,
+            ],
         )
 
-        for function in (api.function, webhooks.processor, jobs.worker, jobs.scheduler, jobs.email.consumer):
+        for function in (
+            api.function,
+            webhooks.processor,
+            jobs.worker,
+            jobs.scheduler,
+            jobs.email.consumer,
+            outbound.worker,
+        ):
             database.grant_app_connect(function)
-        for function in (api.function, webhooks.processor):
+        for function in (api.function, webhooks.processor, outbound.worker):
             jobs.queues.queue.grant_send_messages(function)
+        outbound.grant_encrypt(api.function)
+        outbound.grant_dispatch(jobs.worker)
         identity.grant_session_signing(api.function)
         stripe.grant_read(api.function)
 
@@ -156,21 +179,25 @@ class ServiceStack(Stack):
                 "JobsWorker": jobs.worker,
                 "JobsScheduler": jobs.scheduler,
                 "SesEvents": jobs.email.consumer,
+                "WebhookDelivery": outbound.worker,
             },
             dead_letter_queues={
                 "Webhooks": webhooks.queues.dead_letter_queue,
                 "Jobs": jobs.queues.dead_letter_queue,
                 "SesEvents": jobs.email.queues.dead_letter_queue,
+                "WebhookDelivery": outbound.queues.dead_letter_queue,
             },
             queues={
                 "Webhooks": webhooks.queues.queue,
                 "Jobs": jobs.queues.queue,
                 "SesEvents": jobs.email.queues.queue,
+                "WebhookDelivery": outbound.queues.queue,
             },
             consumers={
                 "WebhookProcessor": webhooks.processor,
                 "JobsWorker": jobs.worker,
                 "SesEvents": jobs.email.consumer,
+                "WebhookDelivery": outbound.worker,
             },
             proxy=database.proxy,
             instance=database.instance,
@@ -190,6 +217,7 @@ class ServiceStack(Stack):
             "WebhookDlqUrl": webhooks.queues.dead_letter_queue.queue_url,
             "JobsDlqUrl": jobs.queues.dead_letter_queue.queue_url,
             "SesEventsDlqUrl": jobs.email.queues.dead_letter_queue.queue_url,
+            "WebhookDeliveryDlqUrl": outbound.queues.dead_letter_queue.queue_url,
             "EmailConfigurationSet": jobs.email.configuration_set.configuration_set_name,
         }
         for name, value in outputs.items():
