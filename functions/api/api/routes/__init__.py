@@ -20,4 +20,5 @@ ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "api.routes.jobs": ("/api/v1/reports", "/api/v1/jobs"),
     "api.routes.usage": ("/api/v1/usage",),
     "api.routes.webhook_endpoints": ("/api/v1/webhook-endpoints",),
+    "api.routes.events": ("/api/v2/events",),
 }
