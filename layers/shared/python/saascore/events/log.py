@@ -46,7 +46,7 @@ def record_event(
     document = to_jsonable_python(dict(data))
     if len(json.dumps(document, separators=(",", ":")).encode()) > MAX_DATA_BYTES:
         raise ValueError(f"event data of {type} is larger than {MAX_DATA_BYTES} bytes")
-    event_id, _ = repo.insert_event(
+    event_id, subscribed = repo.insert_event(
         conn,
         tenant_id=tenant_id,
         type=spec.name,
@@ -56,7 +56,7 @@ def record_event(
         actor_user_id=actor.user_id,
         request_id=actor.request_id,
     )
-    if repo.has_subscriber(conn, event_type=spec.name):
+    if subscribed:
         enqueue_job(
             conn,
             tenant_id=tenant_id,
