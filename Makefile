@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 TYPED_PATHS := $(wildcard layers/shared/python/saascore contracts/saascontracts functions/edge/edge functions/api/api \
 	functions/webhooks/webhooks functions/jobs/jobs local saas_cli infra tests bench)
 
-.PHONY: install dev test lint lint-imports typecheck pytest bench synth migrate clean
+.PHONY: install dev test lint lint-imports typecheck pytest bench synth migrate clean openapi
 
 $(STAMP): requirements-dev.lock layers/deps/requirements.txt pyproject.toml package.json package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ pytest: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# Regenerate the committed v1 API contract after a deliberate, compatible change (docs/api.md, Versioning).
+openapi: install
+	$(BIN)/python -m api.openapi_contract write
 
 synth: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" npx cdk synth --quiet

@@ -320,7 +320,13 @@ class EnvironmentConfig(_Frozen):
 # concurrency 1) and the deploy-time migrate function (reserved concurrency 1; it goes to the instance, but
 # counts here so operators never need to think about it).
 FIXED_CONNECTIONS = 2
-SHARES = {"api": 0.6, "jobs_worker": 0.2, "webhook_processor": 0.1, "ses_consumer": 0.1}
+SHARES = {
+    "api": 0.55,
+    "jobs_worker": 0.2,
+    "webhook_processor": 0.1,
+    "ses_consumer": 0.1,
+    "webhook_delivery": 0.05,
+}
 SQS_MINIMUM_CONCURRENCY = 2  # the least MaximumConcurrency an SQS event source mapping accepts
 
 
@@ -333,6 +339,7 @@ class ConcurrencyLimits:
     jobs_worker: int  # SQS event source MaximumConcurrency (no reserved pool, no throttled receives)
     webhook_processor: int
     ses_consumer: int
+    webhook_delivery: int  # outbound webhook delivery worker (jobs.webhook_worker)
     scheduler: int = 1
     migrate: int = 1
 
@@ -343,6 +350,7 @@ class ConcurrencyLimits:
             + self.jobs_worker
             + self.webhook_processor
             + self.ses_consumer
+            + self.webhook_delivery
             + self.scheduler
             + self.migrate
         )

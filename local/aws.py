@@ -20,6 +20,9 @@ WEBHOOKS_QUEUE = "saas-webhooks.fifo"
 WEBHOOKS_DLQ = "saas-webhooks-dlq.fifo"
 JOBS_QUEUE = "saas-jobs"
 JOBS_DLQ = "saas-jobs-dlq"
+WEBHOOK_DELIVERIES_QUEUE = "saas-webhook-deliveries"
+WEBHOOK_DELIVERIES_DLQ = "saas-webhook-deliveries-dlq"
+WEBHOOK_SECRETS_KEY_ALIAS = "alias/saas-local/webhook-secrets"
 REPORTS_BUCKET = "saas-reports-local"
 RATE_LIMIT_TABLE = "saas-rate-limits"
 SES_SENDER = "no-reply@saas.local"
@@ -55,6 +58,8 @@ class QueueTimings:
 class Provisioned:
     webhooks: QueuePair
     jobs: QueuePair
+    webhook_deliveries: QueuePair
+    webhook_secrets_key_id: str
     reports_bucket: str
     rate_limit_table: str
     ses_sender: str
@@ -137,6 +142,16 @@ def _sso_user_pool(endpoint: str) -> tuple[str, str]:
     return pool_id, created["UserPoolClient"]["ClientId"]
 
 
+def _webhook_secrets_key(kms: Any) -> str:
+    """The key that encrypts endpoint secrets (decision 0100); reused on a moto server that has it."""
+    aliases = {alias["AliasName"]: alias.get("TargetKeyId") for alias in kms.list_aliases()["Aliases"]}
+    if aliases.get(WEBHOOK_SECRETS_KEY_ALIAS):
+        return str(aliases[WEBHOOK_SECRETS_KEY_ALIAS])
+    key_id = str(kms.create_key(Description="local webhook secrets")["KeyMetadata"]["KeyId"])
+    kms.create_alias(AliasName=WEBHOOK_SECRETS_KEY_ALIAS, TargetKeyId=key_id)
+    return key_id
+
+
 def provision(
     endpoint: str, *, webhook_secret: str, stripe_api_key: str, timings: QueueTimings
 ) -> Provisioned:
@@ -154,6 +169,14 @@ def provision(
         sqs,
         name=JOBS_QUEUE,
         dlq=JOBS_DLQ,
+        fifo=False,
+        visibility=timings.jobs_visibility,
+        receives=JOBS_MAX_RECEIVES,
+    )
+    webhook_deliveries = _queue_pair(
+        sqs,
+        name=WEBHOOK_DELIVERIES_QUEUE,
+        dlq=WEBHOOK_DELIVERIES_DLQ,
         fifo=False,
         visibility=timings.jobs_visibility,
         receives=JOBS_MAX_RECEIVES,
@@ -181,6 +204,8 @@ def provision(
     return Provisioned(
         webhooks=webhooks,
         jobs=jobs,
+        webhook_deliveries=webhook_deliveries,
+        webhook_secrets_key_id=_webhook_secrets_key(client("kms", endpoint)),
         reports_bucket=REPORTS_BUCKET,
         rate_limit_table=RATE_LIMIT_TABLE,
         ses_sender=SES_SENDER,

@@ -1,6 +1,6 @@
 """Entry point of the local stack's child processes: `python -m local.child <role>`.
 
-Roles: `gateway`, `webhooks-worker`, `jobs-worker`, `scheduler`. Each database-using function gets a
+Roles: `gateway`, `webhooks-worker`, `jobs-worker`, `webhook-delivery-worker`, `scheduler`. Each database-using function gets a
 process of its own, because a Lambda container holds one database connection (`get_database()` is
 process-wide) and serves one event at a time: two functions sharing a process would share it.
 
@@ -34,6 +34,7 @@ from local.handlers import (
     edge_functions,
     jobs_scheduler,
     jobs_worker,
+    webhook_delivery_worker,
     webhooks_processor,
     webhooks_receiver,
 )
@@ -49,6 +50,7 @@ WARM_MODULES = {
     "gateway": ("edge.handler", "api.main", "webhooks.receiver"),
     "webhooks-worker": ("webhooks.processor",),
     "jobs-worker": ("jobs.worker",),
+    "webhook-delivery-worker": ("jobs.webhook_worker",),
     "scheduler": ("jobs.scheduler", "jobs.registry"),
 }
 log = logging.getLogger("child")
@@ -149,6 +151,11 @@ def run_jobs_worker(state: StackState, stop: threading.Event) -> None:
     _run_poller(state, stop, "jobs-worker", poller)
 
 
+def run_webhook_delivery_worker(state: StackState, stop: threading.Event) -> None:
+    poller = QueuePoller(client("sqs", state.moto_url), state.webhook_deliveries, webhook_delivery_worker())
+    _run_poller(state, stop, "webhook-delivery-worker", poller)
+
+
 def run_scheduler(state: StackState, stop: threading.Event) -> None:
     scheduler = CompressedScheduler(
         load_schedules(), jobs_scheduler(), compression=state.schedule_compression
@@ -163,6 +170,7 @@ ROLES: dict[str, Callable[[StackState, threading.Event], None]] = {
     "gateway": run_gateway,
     "webhooks-worker": run_webhooks_worker,
     "jobs-worker": run_jobs_worker,
+    "webhook-delivery-worker": run_webhook_delivery_worker,
     "scheduler": run_scheduler,
 }
 

@@ -71,4 +71,8 @@ def function_environment(state: StackState) -> dict[str, str]:
         "JOB_MAX_ATTEMPTS": str(JOBS_MAX_RECEIVES),
         "REPORTS_BUCKET": state.reports_bucket,
         "EMAIL_SENDER": state.ses_sender,
+        # outbound webhooks: receivers on loopback are allowed here (local and test only, never in AWS)
+        "WEBHOOK_DELIVERY_QUEUE_URL": state.webhook_deliveries.url,
+        "WEBHOOK_SECRETS_KMS_KEY_ID": state.webhook_secrets_key_id,
+        "WEBHOOK_ALLOW_LOOPBACK": "true",
     }

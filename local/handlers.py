@@ -53,5 +53,9 @@ def jobs_worker(timeout: float) -> LocalFunction:
     return LocalFunction("jobs-worker", "jobs.worker.handler", timeout=timeout, memory=1024)
 
 
+def webhook_delivery_worker() -> LocalFunction:
+    return LocalFunction("webhook-delivery", "jobs.webhook_worker.handler", timeout=150.0)
+
+
 def jobs_scheduler() -> LocalFunction:
     return LocalFunction("jobs-scheduler", "jobs.scheduler.handler", timeout=60.0)

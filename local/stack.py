@@ -49,11 +49,18 @@ from local.state import LOCAL_WEBHOOK_SECRET, ROOT_ENV, STATE_FILE, StackState
 from local.status import heartbeat_dir
 from saascore.db.migrate import migrate
 
-ROLES = ("gateway", "webhooks-worker", "jobs-worker", "scheduler")
+ROLES = ("gateway", "webhooks-worker", "jobs-worker", "webhook-delivery-worker", "scheduler")
 STOP_GRACE_SECONDS = 5.0
 READY_TIMEOUT_SECONDS = 60.0
 RESTART_DELAY_SECONDS = 1.0
-COLORS = {"stack": 1, "gateway": 36, "webhooks-worker": 35, "jobs-worker": 32, "scheduler": 33}
+COLORS = {
+    "stack": 1,
+    "gateway": 36,
+    "webhooks-worker": 35,
+    "jobs-worker": 32,
+    "webhook-delivery-worker": 34,
+    "scheduler": 33,
+}
 LEVEL_COLORS = {"WARNING": 33, "ERROR": 31, "CRITICAL": 31}
 
 
@@ -287,6 +294,8 @@ class LocalStack:
             cluster_port=cluster_port,
             webhooks=provisioned.webhooks,
             jobs=provisioned.jobs,
+            webhook_deliveries=provisioned.webhook_deliveries,
+            webhook_secrets_key_id=provisioned.webhook_secrets_key_id,
             reports_bucket=provisioned.reports_bucket,
             rate_limit_table=provisioned.rate_limit_table,
             ses_sender=provisioned.ses_sender,

@@ -41,6 +41,8 @@ class StackState:
     cluster_port: int | None
     webhooks: QueuePair
     jobs: QueuePair
+    webhook_deliveries: QueuePair
+    webhook_secrets_key_id: str
     reports_bucket: str
     rate_limit_table: str
     ses_sender: str
@@ -88,7 +90,7 @@ class StackState:
         if not path.exists():
             raise FileNotFoundError(f"{path} not found: is the local stack running (`saas dev`)?")
         raw = json.loads(path.read_text())
-        for name in ("webhooks", "jobs"):
+        for name in ("webhooks", "jobs", "webhook_deliveries"):
             raw[name] = QueuePair(**raw[name])
         known = {item.name for item in fields(cls)}
         return cls(**{key: value for key, value in raw.items() if key in known})

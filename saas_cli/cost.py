@@ -338,6 +338,11 @@ def _function_workload(model: Model, handler: str, load: Load) -> tuple[float, f
         "jobs.worker.handler": (load.jobs, f("job_ms"), "jobs run"),
         "jobs.scheduler.handler": (_scheduled_invocations(model), f("scheduler_ms"), "scheduled sweeps"),
         "jobs.ses_events.handler": (load.emails * f("emails_per_message"), f("ses_event_ms"), "SES events"),
+        "jobs.webhook_worker.handler": (
+            load.jobs * f("webhook_deliveries_per_job"),
+            f("webhook_delivery_ms"),
+            "webhook deliveries",
+        ),
     }
     return table.get(handler)
 

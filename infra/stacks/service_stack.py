@@ -20,6 +20,7 @@ from infra.components.jobs import Jobs
 from infra.components.layers import Layers
 from infra.components.migrations import Migrations
 from infra.components.monitoring import Monitoring
+from infra.components.outbound_webhooks import OutboundWebhooks
 from infra.components.regional_parameters import RegionalParameterReader, reader_log_group, write_parameter
 from infra.components.service_function import log_retention
 from infra.components.sso import SsoFederation, redirect_uri_for
@@ -86,6 +87,11 @@ class ServiceStack(Stack):
             **placement,
         )
         jobs_env = {**db_env, "JOBS_QUEUE_URL": jobs.queues.queue.queue_url}
+        outbound = OutboundWebhooks(
+            self, "OutboundWebhooks", config=config, layers=layers, environment=jobs_env, **placement
+        )
+        for name, value in outbound.environment.items():
+            jobs.worker.add_environment(name, value)
         api = Api(
             self,
             "Api",
@@ -93,6 +99,7 @@ class ServiceStack(Stack):
             layers=layers,
             environment={
                 **jobs_env,
+                **outbound.environment,
                 "SESSION_ISSUER": config.session_issuer,
                 "SESSION_AUDIENCE": config.session_audience,
                 "SESSION_KEY_SOURCE": "kms",
@@ -132,14 +139,30 @@ class ServiceStack(Stack):
             owner_secret=database.owner_secret,
             cell_owner_secrets={name: cell.owner_secret for name, cell in data.cells.items()},
             run_after=[database.instance, *(cell.instance for cell in data.cells.values())],
-            run_before=[api.alias, webhooks.processor, jobs.worker, jobs.scheduler, jobs.email.consumer],
+            run_before=[
+                api.alias,
+                webhooks.processor,
+                jobs.worker,
+                jobs.scheduler,
+                jobs.email.consumer,
+                outbound.worker,
+            ],
         )
 
-        for function in (api.function, webhooks.processor, jobs.worker, jobs.scheduler, jobs.email.consumer):
+        for function in (
+            api.function,
+            webhooks.processor,
+            jobs.worker,
+            jobs.scheduler,
+            jobs.email.consumer,
+            outbound.worker,
+        ):
             for cell in (database, *data.cells.values()):
                 cell.grant_app_connect(function)
-        for function in (api.function, webhooks.processor):
+        for function in (api.function, webhooks.processor, outbound.worker):
             jobs.queues.queue.grant_send_messages(function)
+        outbound.grant_encrypt(api.function)
+        outbound.grant_dispatch(jobs.worker)
         identity.grant_session_signing(api.function)
         sso.grant_management(api.function)
         jobs.grant_export_downloads(api.function)
@@ -177,21 +200,25 @@ class ServiceStack(Stack):
                 "JobsWorker": jobs.worker,
                 "JobsScheduler": jobs.scheduler,
                 "SesEvents": jobs.email.consumer,
+                "WebhookDelivery": outbound.worker,
             },
             dead_letter_queues={
                 "Webhooks": webhooks.queues.dead_letter_queue,
                 "Jobs": jobs.queues.dead_letter_queue,
                 "SesEvents": jobs.email.queues.dead_letter_queue,
+                "WebhookDelivery": outbound.queues.dead_letter_queue,
             },
             queues={
                 "Webhooks": webhooks.queues.queue,
                 "Jobs": jobs.queues.queue,
                 "SesEvents": jobs.email.queues.queue,
+                "WebhookDelivery": outbound.queues.queue,
             },
             consumers={
                 "WebhookProcessor": webhooks.processor,
                 "JobsWorker": jobs.worker,
                 "SesEvents": jobs.email.consumer,
+                "WebhookDelivery": outbound.worker,
             },
             proxy=database.proxy,
             instance=database.instance,
@@ -228,6 +255,7 @@ class ServiceStack(Stack):
             "WebhookDlqUrl": webhooks.queues.dead_letter_queue.queue_url,
             "JobsDlqUrl": jobs.queues.dead_letter_queue.queue_url,
             "SesEventsDlqUrl": jobs.email.queues.dead_letter_queue.queue_url,
+            "WebhookDeliveryDlqUrl": outbound.queues.dead_letter_queue.queue_url,
             "EmailConfigurationSet": jobs.email.configuration_set.configuration_set_name,
         }
         for name, value in outputs.items():

@@ -20,7 +20,7 @@ def test_status_page_lists_components_queues_and_recent_jobs(stack: RunningStack
     status = stack.status()
     assert status["postgres"]["up"] is True
     assert status["moto"]["up"] is True
-    for role in ("gateway", "webhooks-worker", "jobs-worker", "scheduler"):
+    for role in ("gateway", "webhooks-worker", "jobs-worker", "webhook-delivery-worker", "scheduler"):
         assert status["processes"][role]["alive"] is True, role
     queues = status["queues"]
     assert set(queues) == {"saas-webhooks.fifo", "saas-jobs"}

@@ -147,11 +147,14 @@ def test_concurrency_caps_never_exceed_the_connection_budget(budget: int) -> Non
     limits = concurrency_limits(budget)
     assert limits.total == budget  # rounding leftovers go to the API, nothing is lost or oversubscribed
     assert limits.api >= 1
-    assert min(limits.jobs_worker, limits.webhook_processor, limits.ses_consumer) >= 2
+    assert (
+        min(limits.jobs_worker, limits.webhook_processor, limits.ses_consumer, limits.webhook_delivery) >= 2
+    )
 
 
 def test_the_documented_arithmetic_for_the_dev_budget() -> None:
     # docs/infrastructure.md shows this split for connection_budget = 40.
     limits = concurrency_limits(40)
-    assert (limits.api, limits.jobs_worker, limits.webhook_processor, limits.ses_consumer) == (25, 7, 3, 3)
+    assert (limits.api, limits.jobs_worker, limits.webhook_processor, limits.ses_consumer) == (23, 7, 3, 3)
+    assert limits.webhook_delivery == 2
     assert (limits.scheduler, limits.migrate) == (1, 1)

@@ -15,6 +15,7 @@ CONTRACT_HANDLERS = {
     "jobs.worker.handler",
     "jobs.scheduler.handler",
     "jobs.ses_events.handler",
+    "jobs.webhook_worker.handler",
     "saascore.db.migrate_handler.handler",
 }
 
@@ -50,6 +51,7 @@ def test_database_functions_use_iam_auth_through_the_proxy(assembly: Assembly) -
             "webhooks.processor.handler",
             "jobs.worker.handler",
             "jobs.ses_events.handler",
+            "jobs.webhook_worker.handler",
         }:
             assert variables["DB_AUTH"] == "iam"
             assert variables["DB_USER"] == "saas_app"

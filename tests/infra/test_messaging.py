@@ -14,7 +14,7 @@ def _queue_id(reference: Any) -> str:
 
 def test_every_queue_is_encrypted_and_tls_only(assembly: Assembly) -> None:
     queues = assembly.resources("service", "AWS::SQS::Queue")
-    assert len(queues) == 6  # webhooks, jobs, SES events: each with its DLQ
+    assert len(queues) == 8  # webhooks, jobs, SES events, webhook deliveries: each with its DLQ
     for queue in queues.values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
     tls_only = {
@@ -31,7 +31,7 @@ def test_every_queue_is_encrypted_and_tls_only(assembly: Assembly) -> None:
 def test_work_queues_redrive_to_a_dlq_after_five_receives(assembly: Assembly) -> None:
     queues = assembly.resources("service", "AWS::SQS::Queue")
     work = {logical_id: q for logical_id, q in queues.items() if "RedrivePolicy" in q["Properties"]}
-    assert len(work) == 3
+    assert len(work) == 4
     for queue in work.values():
         redrive = queue["Properties"]["RedrivePolicy"]
         assert redrive["maxReceiveCount"] == 5
@@ -57,7 +57,7 @@ def test_consumers_report_batch_item_failures_and_visibility_is_six_times_their_
 ) -> None:
     resources = assembly.template("service")["Resources"]
     mappings = assembly.resources("service", "AWS::Lambda::EventSourceMapping").values()
-    assert len(list(mappings)) == 3
+    assert len(list(mappings)) == 4
     for mapping in mappings:
         properties = mapping["Properties"]
         assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

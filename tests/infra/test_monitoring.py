@@ -46,7 +46,7 @@ def test_throttles_are_watched_for_every_origin_function(assembly: Assembly) -> 
         for a in _alarms(assembly)
         if a.get("MetricName") == "Throttles"
     }
-    assert len(throttled) == 6
+    assert len(throttled) == 7
 
 
 def test_rds_proxy_connection_usage_is_alarmed(assembly: Assembly) -> None:
@@ -130,7 +130,7 @@ def test_every_work_queue_has_an_oldest_message_alarm(assembly: Assembly) -> Non
         for a in _alarms(assembly)
         if a.get("MetricName") == "ApproximateAgeOfOldestMessage"
     }
-    assert len(queues) == 3
+    assert len(queues) == 4
     assert watched == queues
 
 
@@ -147,6 +147,7 @@ def test_worker_processor_and_ses_consumer_errors_are_alarmed(assembly: Assembly
         "webhooks.processor.handler",
         "jobs.worker.handler",
         "jobs.ses_events.handler",
+        "jobs.webhook_worker.handler",
     }
 
 

@@ -92,5 +92,6 @@ def test_concurrency_of_every_database_client_derives_from_the_connection_budget
         "jobs.worker.handler": limits.jobs_worker,
         "webhooks.processor.handler": limits.webhook_processor,
         "jobs.ses_events.handler": limits.ses_consumer,
+        "jobs.webhook_worker.handler": limits.webhook_delivery,
     }
     assert limits.total == config_for("prod").database.connection_budget == 400

@@ -12,6 +12,7 @@ from api.settings import ApiSettings
 from jobs.registry import SCHEDULES
 from jobs.settings import JobsSettings
 from saascore.billing.settings import BillingSettings
+from saascore.events.settings import WebhookSettings
 from saascore.jobs.settings import JobsQueueSettings
 from saascore.settings import DatabaseSettings
 from tests.infra.conftest import Assembly
@@ -31,10 +32,17 @@ def _aliases(*classes: type[BaseSettings]) -> set[str]:
 
 
 READERS: dict[str, tuple[type[BaseSettings], ...]] = {
-    "api.main.handler": (ApiSettings, DatabaseSettings, BillingSettings, JobsQueueSettings),
+    "api.main.handler": (ApiSettings, DatabaseSettings, BillingSettings, JobsQueueSettings, WebhookSettings),
     "webhooks.receiver.handler": (WebhooksSettings,),
     "webhooks.processor.handler": (WebhooksSettings, DatabaseSettings, BillingSettings, JobsQueueSettings),
-    "jobs.worker.handler": (JobsSettings, DatabaseSettings, BillingSettings, JobsQueueSettings),
+    "jobs.worker.handler": (
+        JobsSettings,
+        DatabaseSettings,
+        BillingSettings,
+        JobsQueueSettings,
+        WebhookSettings,
+    ),
+    "jobs.webhook_worker.handler": (WebhookSettings, DatabaseSettings, JobsQueueSettings),
     "jobs.scheduler.handler": (JobsSettings, DatabaseSettings, BillingSettings, JobsQueueSettings),
     "jobs.ses_events.handler": (DatabaseSettings,),
 }
@@ -47,6 +55,7 @@ REQUIRED = {
         "RATE_LIMIT_TABLE",
         "DB_HOST",
         "JOBS_QUEUE_URL",
+        "WEBHOOK_SECRETS_KMS_KEY_ID",
     },
     "webhooks.receiver.handler": {"STRIPE_WEBHOOK_SECRET", "WEBHOOK_QUEUE_URL"},
     "webhooks.processor.handler": {"DB_HOST", "STRIPE_API_KEY", "JOBS_QUEUE_URL"},
@@ -58,8 +67,15 @@ REQUIRED = {
         "EMAIL_CONFIGURATION_SET",
         "EMAIL_TEMPLATE_PREFIX",
         "STRIPE_API_KEY",
+        "WEBHOOK_DELIVERY_QUEUE_URL",
     },
     "jobs.scheduler.handler": {"DB_HOST", "JOBS_QUEUE_URL"},
+    "jobs.webhook_worker.handler": {
+        "DB_HOST",
+        "JOBS_QUEUE_URL",
+        "WEBHOOK_DELIVERY_QUEUE_URL",
+        "WEBHOOK_SECRETS_KMS_KEY_ID",
+    },
     "jobs.ses_events.handler": {"DB_HOST", "DB_AUTH", "DB_USER"},
 }
 

@@ -35,6 +35,8 @@ COLUMN_VALUES: dict[tuple[str, str], str] = {
     ("sso_domains", "verification_token"): "md5(random()::text)",
     ("scim_tokens", "public_id"): "substr(md5(random()::text), 1, 16)",
     ("scim_tokens", "secret_hash"): "sha256(random()::text::bytea)",
+    ("events", "type"): "'project.created'",
+    ("webhook_endpoints", "disabled_reason"): "NULL",
 }
 
 TYPE_VALUES: dict[str, str] = {

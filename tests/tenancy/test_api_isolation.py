@@ -54,6 +54,8 @@ PATH_PARAM_TABLES = {
     "scim_token_id": "scim_tokens",
     "scim_group_id": "scim_groups",
     "export_id": "jobs",  # an export is a `tenant_export` job
+    "endpoint_id": "webhook_endpoints",
+    "delivery_id": "webhook_deliveries",
 }
 
 # Request body schema -> a valid example, so a mutation reaches the tenant check instead of a 422.
@@ -65,6 +67,8 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "SsoDomainUpdate": {"enforce_sso": False},
     "ScimGroupRoleUpdate": {"role": "viewer"},
     "RoleMapping": {"default_role": "viewer", "mappings": []},
+    "WebhookEndpointUpdate": {"description": "hijacked"},
+    "SecretRotation": {},
 }
 
 # SCIM (RFC 7644) authenticates with a tenant's SCIM token, not a session: tests/tenancy/test_scim_isolation.py

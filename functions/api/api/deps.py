@@ -47,6 +47,7 @@ from saascore.db.cells import UnknownCellError, route_database
 from saascore.db.connection import Connection, Database, Deferred, get_database
 from saascore.db.replica import replica_for, replica_reads
 from saascore.db.tenancy import tenant_pipeline, tenant_reads
+from saascore.jobs.outbox import deliver_pending, discard_pending
 from saascore.observability import get_logger
 
 if TYPE_CHECKING:
@@ -238,7 +239,8 @@ async def tenant_work(
 ) -> AsyncIterator[TenantWork]:
     """The request's database work for the caller's tenant (RLS): a pipelined transaction for a write,
     read-only flights for a safe method; either way the first round trip loads access (and claims).
-    External changes the request registered in ``compensations`` are undone when it does not commit."""
+    External changes the request registered in ``compensations`` are undone, and the outbox jobs it
+    queued dropped, when it does not commit."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     claim_body: bytes | None = None
     writes = request.method not in SAFE_METHODS
@@ -268,7 +270,11 @@ async def tenant_work(
             yield TenantWork(conn, access, claimed)
     except BaseException:
         compensations.run()
+        discard_pending()
         raise
+    # Jobs the request queued through the outbox (an event's dispatch, a report) are sent once it has
+    # committed; a failed send leaves them to the sweeper.
+    deliver_pending(database=db)
 
 
 TenantWorkDep = Annotated[TenantWork, Depends(tenant_work, scope="function")]

@@ -203,3 +203,9 @@ class ScimError(SaasError):
         self.status = status
         self.scim_type = scim_type
         self.headers: dict[str, str] = {}
+
+
+class UnsafeUrlRefusedError(FieldValidationError):
+    """A webhook URL the SSRF guard refuses (not HTTPS, credentials, non-public address)."""
+
+    slug, title = "unsafe-url", "The URL is not allowed"

@@ -6,7 +6,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from mangum import Mangum
 
 from api.middleware import ResponseEnvelopeMiddleware
@@ -14,10 +15,11 @@ from api.problems import document_problems, install_problem_handlers
 from api.request_metrics import RequestMetricsMiddleware
 from api.route_loader import RouteLoader, RouteLoaderMiddleware
 from api.routes import ROUTE_MODULES
+from api.versioning import CURRENT, VERSIONS, openapi_url, version_document
 from saascore.observability import get_logger, get_metrics
 
 SERVICE = "api"
-OPENAPI_URL = "/api/v1/openapi.json"
+OPENAPI_URL = openapi_url(CURRENT)
 # Initialisation off the request path: there, building every route up front costs no request anything.
 EAGER_INITIALIZATION_TYPES = frozenset({"provisioned-concurrency", "snap-start"})
 
@@ -40,13 +42,26 @@ def create_app() -> tuple[FastAPI, RouteLoader]:
     app.add_middleware(ResponseEnvelopeMiddleware)
     app.add_middleware(RequestMetricsMiddleware)  # outermost: measures what the client got
 
-    def openapi() -> dict[str, Any]:
+    documents: dict[str, dict[str, Any]] = {}
+
+    def document(version: str) -> dict[str, Any]:
         routes.load_all()
-        if app.openapi_schema is None:
-            app.openapi_schema = document_problems(FastAPI.openapi(app))
+        if version not in documents:
+            documents[version] = document_problems(version_document(app, version, app.routes))
+        return documents[version]
+
+    def openapi() -> dict[str, Any]:
+        app.openapi_schema = document(CURRENT)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    for version in VERSIONS:
+        if version != CURRENT:
+
+            async def serve(request: Request, version: str = version) -> JSONResponse:
+                return JSONResponse(document(version))
+
+            app.add_route(openapi_url(version), serve, methods=["GET"], include_in_schema=False)
     if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in EAGER_INITIALIZATION_TYPES:
         routes.load_all()
     return app, routes

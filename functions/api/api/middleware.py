@@ -67,7 +67,11 @@ class ResponseEnvelopeMiddleware:
                     for key, value in message.get("headers", [])
                 ]
                 present = {key.lower() for key, _ in raw}
-                extra = {"x-request-id": request_id, **state.get("rate_limit_headers", {})}
+                extra = {
+                    "x-request-id": request_id,
+                    **state.get("rate_limit_headers", {}),
+                    **state.get("deprecation_headers", {}),  # api.versioning
+                }
                 raw.extend(
                     (k.lower().encode(), v.encode())
                     for k, v in extra.items()

@@ -31,6 +31,7 @@ DEFAULT_PUBLIC_PATHS = (
     "GET /api/v1/health",
     "GET /api/docs",
     "GET /api/v1/openapi.json",
+    "GET /api/v2/openapi.json",
     "GET /.well-known/jwks.json",
     "GET /.well-known/saas-edge-config.json",
     "POST /api/v1/signup",

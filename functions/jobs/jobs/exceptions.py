@@ -27,3 +27,7 @@ class JobDead(JobFailure):
 
 class MalformedSesNotification(JobFailure):
     """An SES events queue message that is not SES feedback in an SNS envelope: it must reach the DLQ."""
+
+
+class DeliveryQueueError(JobFailure):
+    """SQS refused a webhook delivery message; the sender retries (the dispatch job, or the SQS record)."""

@@ -25,6 +25,8 @@ class JobSpec:
     target: str  # "module:function" under jobs.tasks
     scope: Scope
     description: str
+    # Tenant-visible work: its finish is recorded as a `job.finished` domain event (and so reaches webhooks).
+    announce: bool = False
 
     def handler(self) -> Handler:
         module_name, function_name = self.target.split(":")
@@ -43,7 +45,11 @@ JOB_TYPES: Final[Mapping[str, JobSpec]] = MappingProxyType(
         spec.type: spec
         for spec in (
             JobSpec(
-                "project_report", "reports:project_report", "tenant", "CSV of the tenant's projects in S3"
+                "project_report",
+                "reports:project_report",
+                "tenant",
+                "CSV of the tenant's projects in S3",
+                announce=True,
             ),
             JobSpec("send_email", "email:send_email", "tenant", "templated e-mail through SES"),
             JobSpec(
@@ -60,6 +66,12 @@ JOB_TYPES: Final[Mapping[str, JobSpec]] = MappingProxyType(
                 "hard-delete old soft deletes",
             ),
             JobSpec("expire_sessions", "maintenance:expire_sessions", "tenant", "delete expired sessions"),
+            JobSpec(
+                "dispatch_event",
+                "webhooks:dispatch_event",
+                "tenant",
+                "fan a domain event out to the tenant's webhook endpoints",
+            ),
             JobSpec(
                 "refresh_reporting_views",
                 "maintenance:refresh_reporting_views",

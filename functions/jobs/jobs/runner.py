@@ -22,7 +22,9 @@ from jobs.registry import Handler, spec_for
 from jobs.settings import JobsSettings
 from saascore.db.connection import Database
 from saascore.db.tenancy import tenant_transaction
+from saascore.events import record_event
 from saascore.jobs.model import FINISHED_STATUSES, JobMessage
+from saascore.jobs.outbox import deliver_pending
 from saascore.jobs.repositories import jobs as repo
 from saascore.observability import get_logger
 
@@ -114,8 +116,17 @@ def _finish(
     result: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> None:
+    spec = spec_for(message.type)
     with tenant_transaction(tenant_id, database=database) as conn:
         repo.finish_job(conn, job_id=message.job_id, status=status, result=result, error=error)
+        if spec is not None and spec.announce:
+            record_event(
+                conn,
+                tenant_id=tenant_id,
+                type="job.finished",
+                data={"job": {"id": str(message.job_id), "type": message.type, "status": status}},
+            )
+    deliver_pending(database=database)
 
 
 def _run_system(

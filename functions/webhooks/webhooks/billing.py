@@ -32,6 +32,7 @@ from saascore.billing.state import (
     tenant_billing_for,
 )
 from saascore.db.connection import Connection
+from saascore.events import Actor, record_event
 from saascore.jobs import enqueue_job
 from saascore.lifecycle.transitions import follow_billing
 from saascore.observability import get_logger
@@ -68,6 +69,20 @@ def change_tenant_billing(ctx: EventContext, billing: TenantBilling) -> None:
     )
     if billing.access_level is not ctx.tenant.access_level:
         follow_billing(ctx.conn, tenant_id=ctx.tenant_id, access=billing.access_level, event_id=ctx.event.id)
+    if billing.billing_status != ctx.tenant.billing_status:
+        record_event(
+            ctx.conn,
+            tenant_id=ctx.tenant_id,
+            type="billing.status_changed",
+            data={
+                "billing_status": billing.billing_status,
+                "previous_billing_status": ctx.tenant.billing_status,
+                "plan": billing.plan,
+                "access_level": billing.access_level,
+                "stripe_event_id": ctx.event.id,
+            },
+            actor=Actor("stripe"),
+        )
 
 
 def apply_subscription(ctx: EventContext, snapshot: SubscriptionSnapshot) -> str:

@@ -84,6 +84,8 @@ def saved_state(root: Path, gateway_url: str) -> StackState:
         cluster_port=5433,
         webhooks=pair("saas-webhooks.fifo"),
         jobs=pair("saas-jobs"),
+        webhook_deliveries=pair("saas-webhook-deliveries"),
+        webhook_secrets_key_id="local-key",
         reports_bucket="saas-reports",
         rate_limit_table="saas-rate-limits",
         ses_sender="noreply@example.com",

@@ -26,4 +26,6 @@ ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "api.routes.sso": ("/api/v1/sso",),
     "api.routes.ops": ("/api/v1/ops",),
     "api.routes.exports": ("/api/v1/exports",),
+    "api.routes.webhook_endpoints": ("/api/v1/webhook-endpoints",),
+    "api.routes.events": ("/api/v2/events",),
 }

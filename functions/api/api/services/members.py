@@ -20,7 +20,7 @@ from api.schemas.members import (
     MemberInvite,
     MemberUpdate,
 )
-from api.services import audit
+from api.services import audit, events
 from api.services.access import Access, check_grantable
 from api.services.audit import AuditActor
 from api.services.pagination import encode_cursor, keyset_after
@@ -79,7 +79,9 @@ def invite_member(conn: Connection, access: Access, actor: AuditActor, body: Mem
         resource_id=row["id"],
         after={"email": body.email, "role": body.role},
     )
-    return Member.model_validate(row)
+    member = Member.model_validate(row)
+    events.emit(conn, actor, "member.added", {"member": member.model_dump(mode="json")})
+    return member
 
 
 def _guard_last_owner(conn: Connection, member: dict[str, Any], new_role: str | None) -> None:
@@ -113,7 +115,14 @@ def change_member_role(
         before={"role": member["role"]},
         after={"role": body.role},
     )
-    return Member.model_validate(updated)
+    changed = Member.model_validate(updated)
+    events.emit(
+        conn,
+        actor,
+        "member.role_changed",
+        {"member": changed.model_dump(mode="json"), "previous_role": member["role"]},
+    )
+    return changed
 
 
 def remove_member(conn: Connection, access: Access, actor: AuditActor, member_id: uuid.UUID) -> None:
@@ -134,4 +143,10 @@ def remove_member(conn: Connection, access: Access, actor: AuditActor, member_id
             "email": member["email"] or member["invited_email"],
             "role": member["role"],
         },
+    )
+    events.emit(
+        conn,
+        actor,
+        "member.removed",
+        {"member": Member.model_validate(member).model_dump(mode="json")},
     )

@@ -17,7 +17,7 @@ from api.exceptions import (
 from api.repositories import projects as repo
 from api.schemas.common import Page
 from api.schemas.projects import Project, ProjectCreate, ProjectUpdate
-from api.services import audit
+from api.services import audit, events
 from api.services.access import Access
 from api.services.audit import AuditActor
 from api.services.pagination import decode_cursor, encode_cursor
@@ -66,6 +66,7 @@ def create(conn: Connection, access: Access, actor: AuditActor, body: ProjectCre
     audit.record(
         conn, actor, action="project.created", resource_type=RESOURCE, resource_id=project.id, after=row
     )
+    events.emit(conn, actor, "project.created", {"project": project.model_dump(mode="json")})
     return project
 
 
@@ -99,7 +100,14 @@ def update(
         before=row,
         after=updated,
     )
-    return Project.model_validate(updated)
+    project = Project.model_validate(updated)
+    events.emit(
+        conn,
+        actor,
+        "project.updated",
+        {"project": project.model_dump(mode="json"), "changes": sorted(changes)},
+    )
+    return project
 
 
 def delete(conn: Connection, actor: AuditActor, project_id: uuid.UUID, if_match: str | None) -> None:
@@ -117,6 +125,9 @@ def delete(conn: Connection, actor: AuditActor, project_id: uuid.UUID, if_match:
         resource_id=project_id,
         before=row,
         after=deleted,
+    )
+    events.emit(
+        conn, actor, "project.deleted", {"project": Project.model_validate(deleted).model_dump(mode="json")}
     )
 
 

@@ -18,7 +18,7 @@ from api.schemas.roles import (
     RoleCreate,
     RoleUpdate,
 )
-from api.services import audit
+from api.services import audit, events
 from api.services.access import Access, check_grantable
 from api.services.audit import AuditActor
 from saascore.db.connection import Connection
@@ -61,7 +61,9 @@ def create_role(conn: Connection, access: Access, actor: AuditActor, body: RoleC
     )
     row = roles_repo.get(conn, role_id=role_id)
     audit.record(conn, actor, action="role.created", resource_type="role", resource_id=role_id, after=row)
-    return Role.model_validate(row)
+    role = Role.model_validate(row)
+    events.emit(conn, actor, "role.created", {"role": role.model_dump(mode="json")})
+    return role
 
 
 def update_role(
@@ -89,7 +91,9 @@ def update_role(
         before=role,
         after=updated,
     )
-    return Role.model_validate(updated)
+    changed = Role.model_validate(updated)
+    events.emit(conn, actor, "role.updated", {"role": changed.model_dump(mode="json")})
+    return changed
 
 
 def delete_role(conn: Connection, access: Access, actor: AuditActor, role_id: uuid.UUID) -> None:
@@ -99,3 +103,4 @@ def delete_role(conn: Connection, access: Access, actor: AuditActor, role_id: uu
         raise ConflictError("the role is assigned to members; reassign them first")
     roles_repo.delete(conn, role_id=role_id)
     audit.record(conn, actor, action="role.deleted", resource_type="role", resource_id=role_id, before=role)
+    events.emit(conn, actor, "role.deleted", {"role": Role.model_validate(role).model_dump(mode="json")})

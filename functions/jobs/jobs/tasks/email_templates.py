@@ -49,6 +49,13 @@ TEMPLATES: Final = MappingProxyType(
             html="<p>Your trial ends on {{trial_end}}. Choose a plan to keep your data and limits.</p>",
             text="Your trial ends on {{trial_end}}. Choose a plan to keep your data and limits.",
         ),
+        "webhook_endpoint_disabled": EmailTemplate(
+            subject="A webhook endpoint of {{tenant_name}} was disabled",
+            html="<p>Deliveries to <b>{{endpoint_url}}</b> failed for {{failing_days}} days, so the endpoint was "
+            "disabled. Fix it and enable it again in your webhook settings.</p>",
+            text="Deliveries to {{endpoint_url}} failed for {{failing_days}} days, so the endpoint was disabled. "
+            "Fix it and enable it again in your webhook settings.",
+        ),
     }
 )
 

@@ -1,0 +1,67 @@
+"""Record a domain event: the fact and its delivery, in the caller's transaction.
+
+`record_event` inserts the `events` row and, when an enabled endpoint of the tenant subscribes to the
+type, queues a `dispatch_event` job through the jobs outbox in the same transaction: a rolled-back
+change leaves neither, a committed one leaves both, and the outbox (request path, then the sweeper)
+guarantees the dispatch runs at least once. The dispatch job fans the event out to the endpoints'
+delivery queue (``jobs.tasks.webhooks``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+from uuid import UUID
+
+from pydantic_core import to_jsonable_python
+
+from saascore.db.connection import Connection
+from saascore.events.catalog import event_type
+from saascore.events.repositories import events as repo
+from saascore.jobs.outbox import enqueue_job
+
+DISPATCH_JOB: Final = "dispatch_event"
+MAX_DATA_BYTES: Final = 16 * 1024  # well inside a webhook body and the job payload limits
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who caused the fact: a user (with the request id), the platform, or Stripe."""
+
+    type: Literal["user", "system", "stripe"]
+    user_id: UUID | None = None
+    request_id: str | None = None
+
+
+SYSTEM: Final = Actor("system")
+
+
+def record_event(
+    conn: Connection, *, tenant_id: UUID, type: str, data: Mapping[str, Any], actor: Actor = SYSTEM
+) -> UUID:
+    """Append the fact to the tenant's event log and queue its delivery; returns the event id."""
+    spec = event_type(type)
+    document = to_jsonable_python(dict(data))
+    if len(json.dumps(document, separators=(",", ":")).encode()) > MAX_DATA_BYTES:
+        raise ValueError(f"event data of {type} is larger than {MAX_DATA_BYTES} bytes")
+    event_id, subscribed = repo.insert_event(
+        conn,
+        tenant_id=tenant_id,
+        type=spec.name,
+        version=spec.version,
+        data=document,
+        actor_type=actor.type,
+        actor_user_id=actor.user_id,
+        request_id=actor.request_id,
+    )
+    if subscribed:
+        enqueue_job(
+            conn,
+            tenant_id=tenant_id,
+            job_type=DISPATCH_JOB,
+            payload={"event_id": str(event_id)},
+            dedup_key=f"event:{event_id}",
+        )
+    return event_id
