@@ -47,6 +47,7 @@ from saascore.db.cells import UnknownCellError, route_database
 from saascore.db.connection import Connection, Database, Deferred, get_database
 from saascore.db.replica import replica_for, replica_reads
 from saascore.db.tenancy import tenant_pipeline, tenant_reads
+from saascore.events import remember_subscriptions
 from saascore.jobs.outbox import deliver_pending, discard_pending
 from saascore.observability import get_logger
 
@@ -307,7 +308,10 @@ ReplicaTx = Annotated[Connection, Depends(replica_tx, scope="function")]
 
 
 async def get_access(principal: PrincipalDep, work: TenantWorkDep) -> Access:
-    return access_from_row(principal, work.access_row.result(), datetime.now(UTC))
+    row = work.access_row.result()
+    if row is not None:
+        remember_subscriptions(row["webhook_event_types"])
+    return access_from_row(principal, row, datetime.now(UTC))
 
 
 AccessDep = Annotated[Access, Depends(get_access)]

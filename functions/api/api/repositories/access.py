@@ -1,5 +1,6 @@
 """The one query behind every authorised request: tenant state (billing and lifecycle), the caller's role,
-permissions, session."""
+permissions, session, and which event types the tenant's enabled webhook endpoints take (so recording a
+domain event later in the request reads nothing back: ``saascore.events.remember_subscriptions``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ SELECT t.plan, t.access_level, t.billing_grace_ends_at, t.billing_status, t.tria
        EXISTS (SELECT 1 FROM sessions s
                WHERE s.id = %(sid)s AND s.user_id = %(uid)s AND s.revoked_at IS NULL
                  AND s.expires_at > now()) AS session_active,
-       (SELECT k.scopes FROM api_keys k WHERE k.session_id = %(sid)s) AS api_key_scopes
+       (SELECT k.scopes FROM api_keys k WHERE k.session_id = %(sid)s) AS api_key_scopes,
+       (SELECT array_agg(DISTINCT COALESCE(subscribed, '*'))
+          FROM webhook_endpoints w LEFT JOIN LATERAL unnest(NULLIF(w.event_types, '{}')) AS subscribed ON true
+         WHERE w.status = 'enabled') AS webhook_event_types
 FROM tenants t
 LEFT JOIN memberships m ON m.tenant_id = t.id AND m.user_id = %(uid)s AND m.status = 'active'
 LEFT JOIN roles r ON r.id = m.role_id

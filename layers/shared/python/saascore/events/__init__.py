@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from saascore.events.catalog import EVENT_TYPES, EventType, event_type
 from saascore.events.exceptions import EventError, UnknownEventTypeError
-from saascore.events.log import DISPATCH_JOB, Actor, record_event
+from saascore.events.log import DISPATCH_JOB, Actor, record_event, remember_subscriptions
 
 __all__ = [
     "DISPATCH_JOB",
@@ -16,4 +16,5 @@ __all__ = [
     "UnknownEventTypeError",
     "event_type",
     "record_event",
+    "remember_subscriptions",
 ]

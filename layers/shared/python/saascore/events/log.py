@@ -10,10 +10,11 @@ delivery queue (``jobs.tasks.webhooks``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Final, Literal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from pydantic_core import to_jsonable_python
 
@@ -23,6 +24,11 @@ from saascore.events.repositories import events as repo
 from saascore.jobs.outbox import enqueue_job
 
 DISPATCH_JOB: Final = "dispatch_event"
+EVERY_TYPE: Final = "*"  # an endpoint without a type filter
+
+# The event types the tenant's enabled endpoints take, when this request already read them (the API's
+# access query); None: unknown, so `record_event` asks in the statement that appends the event.
+_subscriptions: ContextVar[frozenset[str] | None] = ContextVar("saascore_event_subscriptions", default=None)
 MAX_DATA_BYTES: Final = 16 * 1024  # well inside a webhook body and the job payload limits
 
 
@@ -38,6 +44,12 @@ class Actor:
 SYSTEM: Final = Actor("system")
 
 
+def remember_subscriptions(event_types: Iterable[str] | None) -> None:
+    """What the request read of its tenant's endpoints: their event types (``EVERY_TYPE`` for an
+    endpoint without a filter), or None for no enabled endpoint."""
+    _subscriptions.set(frozenset(event_types or ()))
+
+
 def record_event(
     conn: Connection, *, tenant_id: UUID, type: str, data: Mapping[str, Any], actor: Actor = SYSTEM
 ) -> UUID:
@@ -46,16 +58,22 @@ def record_event(
     document = to_jsonable_python(dict(data))
     if len(json.dumps(document, separators=(",", ":")).encode()) > MAX_DATA_BYTES:
         raise ValueError(f"event data of {type} is larger than {MAX_DATA_BYTES} bytes")
-    event_id, subscribed = repo.insert_event(
-        conn,
-        tenant_id=tenant_id,
-        type=spec.name,
-        version=spec.version,
-        data=document,
-        actor_type=actor.type,
-        actor_user_id=actor.user_id,
-        request_id=actor.request_id,
-    )
+    row = {
+        "tenant_id": tenant_id,
+        "type": spec.name,
+        "version": spec.version,
+        "data": document,
+        "actor_type": actor.type,
+        "actor_user_id": actor.user_id,
+        "request_id": actor.request_id,
+    }
+    known = _subscriptions.get()
+    if known is None:
+        event_id, subscribed = repo.insert_event(conn, **row)
+    else:
+        event_id = uuid4()
+        repo.append_event(conn, event_id=event_id, **row)
+        subscribed = EVERY_TYPE in known or spec.name in known
     if subscribed:
         enqueue_job(
             conn,

@@ -34,6 +34,26 @@ def insert_event(
     return row["id"], bool(row["subscribed"])
 
 
+def append_event(
+    conn: Connection,
+    *,
+    event_id: UUID,
+    tenant_id: UUID,
+    type: str,
+    version: int,
+    data: dict[str, Any],
+    actor_type: str,
+    actor_user_id: UUID | None,
+    request_id: str | None,
+) -> None:
+    """Append the event and read nothing back: in a pipelined transaction it travels with the next flight."""
+    conn.execute(
+        "INSERT INTO events (id, tenant_id, type, version, data, actor_type, actor_user_id, request_id) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (event_id, tenant_id, type, version, Jsonb(data), actor_type, actor_user_id, request_id),
+    )
+
+
 def get_event(conn: Connection, *, event_id: UUID) -> dict[str, Any] | None:
     row: dict[str, Any] | None = conn.execute(
         "SELECT id, tenant_id, type, version, data, occurred_at FROM events WHERE id = %s", (event_id,)
