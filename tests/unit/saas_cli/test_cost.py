@@ -329,13 +329,13 @@ def _metrics_api(per_route: str) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize(("per_route", "catalog"), [("false", 38), ("true", 2 * 61 + 36)])
+@pytest.mark.parametrize(("per_route", "catalog"), [("false", 38), ("true", 2 * 101 + 36)])
 def test_custom_metrics_are_the_catalog_series_plus_the_other_powertools_names(
     tmp_path: Path, prices_dir: Path, per_route: str, catalog: int
 ) -> None:
     """38 = latency + errors per service (2) + requests by 5 plans x 3 outcomes (15) + usage share and
     refusals for the 2 hard-limited plans (4) + 9 webhook and 6 job outcomes + the 2 business gauges; per
-    route: 61 route values (the 60-template bound + unmatched) for each of the two."""
+    route: 101 route values (the 100-template bound + unmatched) for each of the two."""
     model = _model(tmp_path, prices_dir, Api=_metrics_api(per_route))
     busy = {line.item: line.meters for line in cost.lines_for(model, cost.Load(mau=1, requests=1))}
     idle = {line.item: line.meters for line in cost.lines_for(model, cost.Load())}
