@@ -217,11 +217,10 @@ class LocalStack:
             return None
         standby = LocalStandby(self.cluster, self.root / "postgres-standby", port=self.cluster.port + 1)
         if (standby.data / "postmaster.pid").exists():
-            standby.stop(mode="fast")
+            standby.stop(mode="fast")  # a replica left behind by a run that was killed
         if not port_is_free(standby.port):
-            raise StackError(
-                f"port {standby.port} (the PostgreSQL replica) is already in use; stop that server"
-            )
+            standby.port = _free_port()
+            self.say(f"port {self.cluster.port + 1} is taken; the replica listens on {standby.port}")
         standby.start()
         self.standby = standby
         return standby.urls.app

@@ -290,14 +290,14 @@ TenantTx = Annotated[Connection, Depends(tenant_tx, scope="function")]
 
 
 async def replica_tx(
-    request: Request, principal: PrincipalDep, work: TenantWorkDep, db: Annotated[Database, Depends(get_db)]
+    request: Request, principal: PrincipalDep, primary: TenantTx, db: Annotated[Database, Depends(get_db)]
 ) -> AsyncIterator[Connection]:
     """For reads a replica may serve (audit-log listing): on a safe-method request, read-only flights on
     the read endpoint when it is within ``DB_MAX_REPLICA_LAG_SECONDS`` (else the primary); on any other
     request the request's own transaction, so a request that wrote reads its writes and a writing
     route never touches the replica. The caller's access is still checked on the primary."""
     if request.method not in SAFE_METHODS or replica_for(db.settings) is None:
-        yield work.conn
+        yield primary
         return
     with replica_reads(principal.tenant_id, database=db) as (conn, source):
         logger.append_keys(read_endpoint=source.endpoint)

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from starlette.requests import Request
 
-from api.deps import TenantWork, replica_tx
+from api.deps import replica_tx
 from saascore.db.connection import Database
 from saascore.settings import DatabaseSettings
 
@@ -19,12 +19,11 @@ def test_a_writing_request_reads_its_own_transaction_even_with_a_replica(method)
         {"DATABASE_URL": "postgresql://a@127.0.0.1:1/x", "DATABASE_READ_URL": "postgresql://a@127.0.0.1:2/x"}
     )
     primary_conn = object()
-    work = TenantWork(conn=primary_conn, access_row=None, claimed=None)  # type: ignore[arg-type]
     request = Request({"type": "http", "method": method, "headers": [], "path": "/"})
     principal = type("P", (), {"tenant_id": uuid.uuid4()})()
 
     async def first() -> object:
-        generator = replica_tx(request, principal, work, Database(settings))
+        generator = replica_tx(request, principal, primary_conn, Database(settings))  # type: ignore[arg-type]
         return await anext(generator)
 
     assert asyncio.run(first()) is primary_conn
