@@ -133,7 +133,9 @@ def _connect_grants(service: dict[str, Any]) -> dict[str, set[str]]:
 
 def test_functions_may_connect_to_the_cells_proxies_only(cells_assembly: Assembly):
     grants = _connect_grants(cells_assembly.template("service"))
-    assert len(grants) == 6  # API, webhook processor, worker, scheduler, SES consumer, webhook delivery worker
+    assert (
+        len(grants) == 6
+    )  # API, webhook processor, worker, scheduler, SES consumer, webhook delivery worker
     for proxies in grants.values():
         assert len(proxies) == 2
         assert any("DatabaseProxy" in export for export in proxies)
