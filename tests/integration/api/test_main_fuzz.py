@@ -7,32 +7,15 @@ bounded (a few examples per operation) so the suite stays fast; raise FUZZ_EXAMP
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from api.main import OPENAPI_URL, app
+from tests.support.fuzz import CHECKS, fuzz_settings
 
-# Every operation except billing's, which needs the Stripe stub and has its own fuzz test beside its routes;
-# an operation added later is fuzzed without anyone listing it.
-EXCLUDED_TAGS = ["billing"]
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
+# Every operation except those that need fixtures of their own and have their own fuzz test beside their
+# routes (billing: the Stripe stub; webhooks: KMS and SQS); an operation added later is fuzzed unlisted.
+EXCLUDED_TAGS = ["billing", "webhooks"]
 
 pytestmark = pytest.mark.slow
 
@@ -40,16 +23,6 @@ schema = schemathesis.openapi.from_asgi(OPENAPI_URL, app).exclude(tag=EXCLUDED_T
 
 
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    # CI replays one fixed set of examples (no flaky red builds); local runs explore new ones each time.
-    derandomize=bool(os.environ.get("CI")),
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-    ],
-)
+@fuzz_settings(4)
 def test_operations_conform_to_the_schema(case, fuzz_session):
     case.call_and_validate(headers=fuzz_session.headers, checks=CHECKS)

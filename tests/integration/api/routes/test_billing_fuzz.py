@@ -3,30 +3,12 @@ never a 5xx, statuses, content types, headers and bodies as documented."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from api.main import OPENAPI_URL, app
 from tests.integration.api.harness import ApiHarness, Session
-
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
+from tests.support.fuzz import CHECKS, fuzz_settings
 
 pytestmark = pytest.mark.slow
 
@@ -39,16 +21,6 @@ def owner(billing_api: ApiHarness) -> Session:
 
 
 @schema.parametrize()
-@settings(
-    max_examples=EXAMPLES,
-    # CI replays one fixed set of examples (no flaky red builds); local runs explore new ones each time.
-    derandomize=bool(os.environ.get("CI")),
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-    ],
-)
+@fuzz_settings(6)
 def test_billing_operations_conform_to_the_schema(case, owner: Session) -> None:
     case.call_and_validate(headers=owner.headers, checks=CHECKS)
