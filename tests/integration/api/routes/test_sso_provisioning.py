@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from api.services.identity import get_idp_verifier
@@ -211,3 +212,23 @@ def test_a_connection_without_a_mapping_leaves_membership_rules_as_they_were(
     jane = _sign_in(api, idp.issue("jane@acme.example", provider=name, groups=["eng"]))
     assert jane.status_code == 201
     assert jane.json()["role"] == "admin"  # the invitation's role: nothing maps roles yet
+
+
+def test_a_federated_sign_in_finds_a_dedicated_cell_tenants_provider(
+    api, cognito_pool, cells, tmp_path, monkeypatch
+):
+    # The provider → tenant look-up runs before a tenant is known: each cell answers for its own tenants.
+    cells.place("big-co")
+    owner = api.sign_up("big-co")
+    api.set_plan(owner.tenant_id, "pro")
+    connection = _connection(api, owner)
+    with psycopg.connect(cells.dedicated.server.admin_url, dbname=cells.dedicated.name) as conn:
+        placed = conn.execute("SELECT count(*) FROM sso_connections WHERE id = %s", (connection["id"],))
+        assert placed.fetchone() == (1,)  # the connection row lives in the dedicated cell
+    assert _mapping(api, owner, connection["id"], "member").status_code == 200
+    idp = _trust_dev_idp(tmp_path, monkeypatch)
+    signed_in = _sign_in(api, idp.issue("jane@big-co.example", provider=connection["provider_name"]))
+    assert signed_in.status_code == 201, signed_in.text
+    assert signed_in.json()["tenant_id"] == str(owner.tenant_id)
+    jane = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    assert api.client.post("/api/v1/projects", json={"name": "p"}, headers=jane).status_code == 201
