@@ -71,6 +71,19 @@ def test_a_dedicated_cell_never_inherits_the_shared_database_url():
     assert router.registry.database("acme").settings.url is None
 
 
+def test_a_dedicated_cell_never_reads_from_the_pooled_cells_replica():
+    shared = DatabaseSettings.model_validate(
+        {"DATABASE_URL": None, "host": "pooled.proxy", "read_host": "pooled-replica.internal"}
+    )
+    cells = {
+        "acme": {"host": "acme.proxy"},
+        "globex": {"host": "globex.proxy", "read_host": "globex-replica"},
+    }
+    registry = build_router(settings(cells), shared).registry
+    assert not registry.database("acme").settings.has_read_endpoint  # its primary, never another cell's rows
+    assert registry.database("globex").settings.read_endpoint().host == "globex-replica"
+
+
 @pytest.mark.parametrize(
     ("cells", "message"),
     [

@@ -55,6 +55,9 @@ class CellConfig(BaseModel):
     name: str | None = None
     user: str | None = None
     password_secret: str | None = None
+    # The cell's own read endpoint (its streaming replica); a cell without one reads from its primary.
+    read_url: SecretStr | None = None
+    read_host: str | None = None
     # The tenant slugs this dedicated cell is for (usually one): signing one up places the tenant here.
     reserved_for: tuple[Slug, ...] = ()
 
@@ -110,6 +113,9 @@ def cell_database_settings(base: DatabaseSettings, config: CellConfig) -> Databa
     }
     if config.url is None:
         update["url"] = None  # an endpoint of its own, never the shared DATABASE_URL
+    # Never the shared read endpoint: that replica streams the pooled cell, not this one.
+    update["read_url"] = config.read_url
+    update["read_host"] = config.read_host
     return base.model_copy(update=update)
 
 
