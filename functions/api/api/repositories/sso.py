@@ -230,6 +230,27 @@ def membership_of(conn: Connection, *, user_id: uuid.UUID) -> dict[str, Any] | N
     ).fetchone()
 
 
+def scim_deactivated(conn: Connection, *, user_id: uuid.UUID, email: str) -> bool:
+    """Whether the tenant's SCIM marks this person inactive (linked by platform user, else by e-mail)."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM scim_users s WHERE NOT s.active AND (s.user_id = %(uid)s "
+        "OR (s.user_id IS NULL AND lower(s.email) = lower(%(email)s)))) AS deactivated",
+        {"uid": user_id, "email": email},
+    ).fetchone()
+    return bool(row and row["deactivated"])
+
+
+def scim_maps_role(conn: Connection, *, membership_id: uuid.UUID) -> bool:
+    """Whether a SCIM group with a mapped role holds the SCIM user provisioning this membership."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM scim_users s JOIN scim_group_members gm ON gm.user_id = s.id "
+        "JOIN scim_groups g ON g.id = gm.group_id "
+        "WHERE s.membership_id = %(mid)s AND g.role_id IS NOT NULL) AS maps",
+        {"mid": membership_id},
+    ).fetchone()
+    return bool(row and row["maps"])
+
+
 def tenant_of_provider(conn: Connection, *, provider_name: str) -> uuid.UUID | None:
     row = conn.execute("SELECT app.sso_connection_tenant(%s) AS id", (provider_name,)).fetchone()
     return None if row is None or row["id"] is None else uuid.UUID(str(row["id"]))

@@ -5,6 +5,9 @@ on first use and sets its role from the IdP's groups on every sign-in, so access
 connection maps roles (a default role or a mapping); until then members and invitees sign in as before. Writing a
 mapping is bound by the writer's own permissions: nobody maps a group to a role that grants more than they
 hold. Group sync never demotes the tenant's last owner.
+
+Where SCIM also manages the tenant (decision 0132), SCIM wins: a person SCIM deactivated is refused here rather
+than provisioned again, and a role SCIM's group mapping grants is not changed by the sign-in's groups.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from saascore.db.connection import Connection
 NO_ROLE = (
     "none of your identity provider's groups maps to a role in this organisation, and its SSO connection "
     "has no default role; ask an administrator"
+)
+SCIM_DEACTIVATED = (
+    "your organisation's directory has deactivated your account here (SCIM); ask an administrator to "
+    "reactivate it in the identity provider"
 )
 
 
@@ -102,6 +109,8 @@ def provision(conn: Connection, actor: AuditActor, identity: IdpIdentity, user_i
     connection = repo.connection_by_provider(conn, provider_name=identity.provider_name)
     if connection is None or not connection["maps_roles"]:
         return  # another tenant's provider, or no mapping yet: the ordinary membership rules apply
+    if repo.scim_deactivated(conn, user_id=user_id, email=identity.email):
+        raise PermissionDeniedError(SCIM_DEACTIVATED)
     role = repo.resolve_role(conn, connection_id=connection["id"], groups=list(identity.groups))
     if role is None:
         raise PermissionDeniedError(NO_ROLE, groups=list(identity.groups))
@@ -125,6 +134,8 @@ def provision(conn: Connection, actor: AuditActor, identity: IdpIdentity, user_i
         return
     if membership["status"] != "active" or membership["role_id"] == role["id"]:
         return
+    if repo.scim_maps_role(conn, membership_id=membership["id"]):
+        return  # SCIM's group mapping sets this member's role; the sign-in's groups do not override it
     if membership["role"] == "owner" and role["key"] != "owner" and members_repo.count_owners(conn) <= 1:
         return  # the last owner keeps the tenant manageable whatever the IdP says
     members_repo.set_role(conn, member_id=membership["id"], role_id=uuid.UUID(str(role["id"])))

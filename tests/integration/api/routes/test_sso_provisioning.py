@@ -232,3 +232,102 @@ def test_a_federated_sign_in_finds_a_dedicated_cell_tenants_provider(
     assert signed_in.json()["tenant_id"] == str(owner.tenant_id)
     jane = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
     assert api.client.post("/api/v1/projects", json={"name": "p"}, headers=jane).status_code == 201
+
+
+SCIM_TYPE = "application/scim+json"
+SCIM_PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _scim(api, method: str, path: str, token: str, body: dict[str, Any]):
+    return api.client.request(
+        method,
+        f"/scim/v2{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {token}", "content-type": SCIM_TYPE},
+    )
+
+
+def _patch(api, path: str, token: str, *operations: dict[str, Any]):
+    return _scim(api, "PATCH", path, token, {"schemas": [SCIM_PATCH], "Operations": list(operations)})
+
+
+def test_scim_wins_over_the_sign_in_groups_when_both_set_a_role(api, cognito_pool, tmp_path, monkeypatch):
+    """Decision 0132: a role SCIM's group mapping grants stands at sign-in; with no mapped SCIM group the
+    connection's mapping applies again; a person SCIM deactivated is refused, not provisioned again."""
+    owner = api.sign_up()
+    api.set_plan(owner.tenant_id, "pro")
+    connection = _connection(api, owner)
+    name = connection["provider_name"]
+    assert _mapping(api, owner, connection["id"], "viewer", eng="member").status_code == 200
+    idp = _trust_dev_idp(tmp_path, monkeypatch)
+
+    def sign_in(*groups: str):
+        return _sign_in(api, idp.issue("jane@acme.example", provider=name, groups=list(groups)))
+
+    assert sign_in("eng").json()["role"] == "member"
+    token = api.client.post("/api/v1/scim-tokens", json={"name": "idp"}, headers=owner.headers).json()[
+        "token"
+    ]
+    user = _scim(
+        api,
+        "POST",
+        "/Users",
+        token,
+        {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "jane@acme.example"},
+    )
+    assert user.status_code == 201, user.text
+    scim_id = user.json()["id"]
+    group = _scim(
+        api,
+        "POST",
+        "/Groups",
+        token,
+        {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Admins"},
+    ).json()
+    assert (
+        api.client.put(
+            f"/api/v1/scim-groups/{group['id']}/role", json={"role": "admin"}, headers=owner.headers
+        ).status_code
+        == 200
+    )
+    added = _patch(
+        api,
+        f"/Groups/{group['id']}",
+        token,
+        {"op": "add", "path": "members", "value": [{"value": scim_id}]},
+    )
+    assert added.status_code == 200, added.text
+
+    # SCIM's mapped group sets the role at once, and the next sign-in's groups do not override it.
+    session = sign_in("eng")
+    assert session.json()["role"] == "admin"
+    jane = {"Authorization": f"Bearer {session.json()['access_token']}"}
+    assert api.client.get("/api/v1/me", headers=jane).json()["role"] == "admin"
+
+    # Out of the mapped SCIM group: SCIM takes its role back at once, and the next sign-in's groups decide.
+    removed = _patch(
+        api,
+        f"/Groups/{group['id']}",
+        token,
+        {"op": "remove", "path": f'members[value eq "{scim_id}"]'},
+    )
+    assert removed.status_code == 200
+    assert api.client.get("/api/v1/me", headers=jane).json()["role"] == "member"
+    assert sign_in().json()["role"] == "viewer"
+
+    # Deactivated by SCIM: the session ends and a new federated sign-in does not provision them again.
+    off = _patch(api, f"/Users/{scim_id}", token, {"op": "replace", "path": "active", "value": False})
+    assert off.status_code == 200, off.text
+    assert api.client.get("/api/v1/me", headers=jane).status_code == 401
+    refused = sign_in("eng")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "deactivated" in refused.json()["detail"]
+    members = api.client.get("/api/v1/members", headers=owner.headers).json()
+    listed = members["items"] if isinstance(members, dict) else members
+    assert [member["role"] for member in listed] == ["owner"]
+
+    # Reactivated by SCIM: federated sign-in works again, with the connection's mapping.
+    on = _patch(api, f"/Users/{scim_id}", token, {"op": "replace", "path": "active", "value": True})
+    assert on.status_code == 200
+    assert sign_in("eng").json()["role"] == "member"
