@@ -9,12 +9,10 @@ and the failed cells are named.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from typing import Any
 
-from saascore.db.cells import CELL_NAME, POOLED_CELL
+from saas_cli.cell_targets import TargetError, add_cell_arguments, owner_urls
 from saascore.db.migrate import discover
 from saascore.db.migrate_cells import (
     DEFAULT_PARALLELISM,
@@ -26,40 +24,9 @@ from saascore.db.migrate_cells import (
 from saascore.exceptions import MigrationError
 
 
-class TargetError(ValueError):
-    """The cells to migrate are not described well enough to start."""
-
-
-def _targets(args: argparse.Namespace) -> dict[str, str]:
-    if args.local:
-        from local.state import StackState
-
-        state = StackState.load()
-        return {POOLED_CELL: state.owner_database_url, **{c: u["owner"] for c, u in state.cells.items()}}
-    pooled = args.database_url or os.environ.get("MIGRATE_DATABASE_URL")
-    if not pooled:
-        raise TargetError(
-            "pass --database-url or set MIGRATE_DATABASE_URL (the owner role), or --local for `saas dev`"
-        )
-    targets = {POOLED_CELL: pooled}
-    try:
-        from_env = json.loads(os.environ.get("MIGRATE_CELL_DATABASE_URLS") or "{}")
-    except ValueError as exc:
-        raise TargetError("MIGRATE_CELL_DATABASE_URLS is not a JSON object of cell -> owner URL") from exc
-    pairs = [*dict(from_env).items(), *(item.partition("=")[::2] for item in args.cell)]
-    for cell, url in pairs:
-        if cell == POOLED_CELL or not CELL_NAME.fullmatch(cell) or not url:
-            raise TargetError(
-                f"--cell {cell}=…: give a dedicated cell's name ({CELL_NAME.pattern}, not {POOLED_CELL!r}) "
-                "and its owner-role URL as NAME=URL"
-            )
-        targets[cell] = url
-    return targets
-
-
 def run_migrate(args: argparse.Namespace) -> int:
     try:
-        targets = _targets(args)
+        targets = owner_urls(args)
     except (TargetError, FileNotFoundError) as exc:
         print(f"saas migrate: {exc}", file=sys.stderr)
         return 2
@@ -132,17 +99,7 @@ def register(subparsers: Any) -> None:
         "migrate", help="apply pending database migrations to every cell (owner role); `status`: the matrix"
     )
     parser.add_argument("action", nargs="?", choices=["status"], help="status: what each cell has applied")
-    parser.add_argument(
-        "--database-url", help="the pooled cell's owner-role URL; default $MIGRATE_DATABASE_URL"
-    )
-    parser.add_argument(
-        "--cell",
-        action="append",
-        default=[],
-        metavar="NAME=URL",
-        help="a dedicated cell and its owner-role URL (repeatable; also $MIGRATE_CELL_DATABASE_URLS)",
-    )
-    parser.add_argument("--local", action="store_true", help="every cell of the running local stack")
+    add_cell_arguments(parser)
     parser.add_argument(
         "--parallelism",
         type=_parallelism,

@@ -50,6 +50,10 @@ GLOBAL_TABLES: dict[str, GlobalTable] = {
 # to the table's owner alone, used by the SECURITY DEFINER directory functions (see migration 0004).
 OWNER_DIRECTORY_POLICY = "owner_directory"
 
+# The statement trigger that makes a moving tenant read-only (decision 0141): a tenant table without it
+# would take writes during a move's copy, and those rows would be lost with the source.
+MOVE_GUARD_TRIGGER = "refuse_write_while_moving"
+
 
 @dataclass(frozen=True)
 class TableInfo:
@@ -58,6 +62,7 @@ class TableInfo:
     rls_enabled: bool
     rls_forced: bool
     owner: str
+    write_guarded: bool  # has the enabled `refuse_write_while_moving` trigger (migration 1000)
 
 
 @dataclass(frozen=True)
@@ -76,18 +81,26 @@ def tables(conn: psycopg.Connection[tuple[object, ...]]) -> list[TableInfo]:
         SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
                (SELECT a.attname FROM pg_attribute a
                  WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped),
-               pg_get_userbyid(c.relowner)
+               pg_get_userbyid(c.relowner),
+               EXISTS (SELECT 1 FROM pg_trigger t
+                        WHERE t.tgrelid = c.oid AND t.tgname = %s AND t.tgenabled <> 'D')
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
         ORDER BY c.relname
-        """
+        """,
+        (MOVE_GUARD_TRIGGER,),
     ).fetchall()
     result = []
-    for name, enabled, forced, tenant_column, owner in rows:
+    for name, enabled, forced, tenant_column, owner, guarded in rows:
         column = TENANT_COLUMN_OVERRIDES.get(str(name), tenant_column)
         result.append(
             TableInfo(
-                str(name), None if column is None else str(column), bool(enabled), bool(forced), str(owner)
+                str(name),
+                None if column is None else str(column),
+                bool(enabled),
+                bool(forced),
+                str(owner),
+                bool(guarded),
             )
         )
     return result
@@ -132,6 +145,11 @@ def isolation_problems(
             problems.append(f"{table.name}: row-level security is not forced")
         if not app_policies:
             problems.append(f"{table.name}: no policy applies to the application role")
+        if not table.write_guarded:
+            problems.append(
+                f"{table.name}: no {MOVE_GUARD_TRIGGER} trigger (writes would go on during a cell move;"
+                " create it with app.enable_tenant_rls or app.guard_tenant_writes)"
+            )
         for policy in app_policies:
             for clause_name, clause in (("USING", policy.using), ("WITH CHECK", policy.with_check)):
                 if clause is None or TENANT_EXPRESSION not in clause or table.tenant_column not in clause:

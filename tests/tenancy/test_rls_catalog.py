@@ -46,11 +46,16 @@ def test_a_tenant_table_without_a_policy_is_reported(admin):
     admin.execute("CREATE TABLE widgets (id uuid PRIMARY KEY, tenant_id uuid NOT NULL)")
     assert "widgets: row-level security is not enabled" in isolation_problems(admin)
     assert "widgets: no policy applies to the application role" in isolation_problems(admin)
+    assert any(
+        p.startswith("widgets: no refuse_write_while_moving trigger") for p in isolation_problems(admin)
+    )
     admin.execute("ALTER TABLE widgets ENABLE ROW LEVEL SECURITY")
     admin.execute("CREATE POLICY loose ON widgets USING (true)")
     problems = isolation_problems(admin)
     assert "widgets: row-level security is not forced" in problems
     assert "widgets: policy loose USING does not compare tenant_id with app.tenant_id" in problems
+    admin.execute("SELECT app.guard_tenant_writes('widgets')")
+    assert not any(p.startswith("widgets: no refuse_write_while_moving") for p in isolation_problems(admin))
 
 
 def test_a_global_table_must_be_declared(admin):

@@ -15,7 +15,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.exceptions import ApiError, IdempotentReplay, ScimError
 from api.services.scim_schema import SCIM_PATH_PREFIX
-from saascore.exceptions import ConfigurationError, DatabaseUnavailableError, StatementTimeoutError
+from saascore.exceptions import (
+    ConfigurationError,
+    DatabaseUnavailableError,
+    StatementTimeoutError,
+    TenantMovingError,
+)
 from saascore.observability import get_logger, get_metrics
 from saascore.problems import PROBLEM_CONTENT_TYPE, Problem
 
@@ -141,6 +146,19 @@ async def _database(request: Request, exc: Exception) -> Response:
     return problem_response(problem, headers={"Retry-After": "1"})
 
 
+async def _tenant_moving(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, TenantMovingError)
+    problem = Problem(
+        503,
+        "Tenant is moving",
+        "tenant-moving",
+        "the tenant is being moved to another database and is read-only for a moment; nothing was"
+        " changed — retry after the Retry-After delay",
+        request.url.path,
+    )
+    return problem_response(problem, headers={"Retry-After": str(exc.retry_after_seconds)})
+
+
 async def _misconfigured(request: Request, exc: Exception) -> Response:
     logger.error("configuration error", extra={"error": str(exc)})
     get_metrics("api").add_metric(name="ConfigurationError", unit="Count", value=1)
@@ -162,6 +180,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(DatabaseUnavailableError, _database)
     app.add_exception_handler(StatementTimeoutError, _database)
+    app.add_exception_handler(TenantMovingError, _tenant_moving)
     app.add_exception_handler(ConfigurationError, _misconfigured)
     app.add_exception_handler(Exception, _unexpected)
 

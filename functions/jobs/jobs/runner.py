@@ -23,6 +23,7 @@ from jobs.settings import JobsSettings
 from saascore.db.connection import Database
 from saascore.db.tenancy import tenant_transaction
 from saascore.events import record_event
+from saascore.exceptions import TenantMovingError
 from saascore.jobs.model import FINISHED_STATUSES, JobMessage
 from saascore.jobs.outbox import deliver_pending
 from saascore.jobs.repositories import jobs as repo
@@ -54,6 +55,33 @@ def run_message(
         return _run_system(
             message, receive_count=receive_count, settings=settings, database=database, resolve=resolve
         )
+    try:
+        return _run_tenant_job(
+            message,
+            receive_count=receive_count,
+            settings=settings,
+            database=database,
+            resolve=resolve,
+            now=now,
+        )
+    except TenantMovingError as exc:
+        # The tenant is read-only while it moves cells: nothing was written, so the message comes back
+        # after the freeze (and then routes to the tenant's new cell).
+        logger.info("tenant is moving; job retried after the freeze", extra=log)
+        raise RetryLater(str(exc), delay_seconds=exc.retry_after_seconds) from exc
+
+
+def _run_tenant_job(
+    message: JobMessage,
+    *,
+    receive_count: int,
+    settings: JobsSettings,
+    database: Database,
+    resolve: Resolver,
+    now: Callable[[], datetime],
+) -> Outcome:
+    assert message.tenant_id is not None
+    log = {"job_id": str(message.job_id), "job_type": message.type, "tenant_id": str(message.tenant_id)}
     with tenant_transaction(message.tenant_id, database=database) as conn:
         job = repo.claim_job(conn, job_id=message.job_id, lock_seconds=settings.job_lock_seconds)
         current = repo.get_job(conn, job_id=message.job_id) if job is None else job
@@ -80,6 +108,8 @@ def run_message(
         logger.warning("job failed permanently", extra={**log, "error": str(exc)})
         _finish(database, message, tenant_id=job.tenant_id, status="failed", error=str(exc))
         return "failed"
+    except TenantMovingError:
+        raise
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         if receive_count >= settings.max_attempts:

@@ -267,3 +267,27 @@ def test_each_outcome_is_one_jobs_metric_with_the_tenant_and_type_as_properties(
         str(job_id),
     )
     assert sorted(document["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == ["outcome", "service"]
+
+
+def test_a_moving_tenants_job_comes_back_after_the_freeze_without_spending_an_attempt(w):
+    w.behaviour["echo"] = {"ok": True}
+    tenant = w.make_tenant()
+    job_id = enqueue(tenant, "echo")
+    w.owner_sql(tenant, "UPDATE tenants SET moving_since = now() WHERE id = %s", (tenant,))
+
+    records, failed = w.poller.poll()
+    assert failed == [records[0]["messageId"]]
+    assert w.visibility_changes == [5]  # TenantMovingError.retry_after_seconds
+    assert w.calls == {}
+    assert job_row(w.owner_sql, tenant, job_id)["status"] == "queued"
+    assert job_row(w.owner_sql, tenant, job_id)["attempts"] == 0
+
+    w.owner_sql(tenant, "UPDATE tenants SET moving_since = NULL WHERE id = %s", (tenant,))
+    _, failed = w.poller.poll(wait=8)
+    assert failed == []
+    assert job_row(w.owner_sql, tenant, job_id) == {
+        "status": "succeeded",
+        "attempts": 1,
+        "result": {"ok": True},
+        "error": None,
+    }

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import boto3
+import psycopg
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto import mock_aws
@@ -65,6 +66,15 @@ def lambda_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
             for m in messages
         ]
     }
+
+
+def freeze(pg, tenant_id, *, moving: bool) -> None:
+    """What `saas tenants move` does to the source while it copies (the owner role is never refused)."""
+    with psycopg.connect(pg.owner_url) as conn:
+        conn.execute("SELECT app.set_tenant(%s)", (tenant_id,))  # RLS is forced for the owner too
+        conn.execute(
+            "UPDATE tenants SET moving_since = CASE WHEN %s THEN now() END WHERE id = %s", (moving, tenant_id)
+        )
 
 
 def drain(sqs, queue_url: str, lambda_context) -> list[list[str]]:
@@ -206,3 +216,33 @@ def test_each_event_is_one_webhook_metric_by_outcome_and_a_failure_counts_as_err
         ("error", "customer.subscription.updated"),
     ]
     assert documents[0]["tenant_id"] == str(tenant.id)
+
+
+def test_an_event_for_a_moving_tenant_comes_back_and_applies_after_the_freeze(
+    queues, make_tenant, app_database, pg, lambda_context
+) -> None:
+    sqs, queue_url, dlq_url = queues
+    tenant = make_tenant()
+    obj = samples.subscription(customer=tenant.customer, tenant_id=str(tenant.id), lookup_key="pro_monthly")
+    event = samples.event("customer.subscription.created", obj, created=int(time.time()) - 60)
+    sqs.send_message(
+        QueueUrl=queue_url,
+        MessageBody=json.dumps(event),
+        MessageGroupId=tenant.customer,
+        MessageDeduplicationId=event["id"],
+    )
+    freeze(pg, tenant.id, moving=True)
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])[
+        "Messages"
+    ]
+    with pytest.raises(BatchProcessingError):
+        processor.handler(lambda_event(messages), lambda_context)  # the one record failed: it comes back
+    assert fetch_all(app_database, tenant.id, "SELECT plan FROM tenants") == [{"plan": "free"}]
+    sqs.change_message_visibility(
+        QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=0
+    )
+
+    freeze(pg, tenant.id, moving=False)
+    assert drain(sqs, queue_url, lambda_context) == [[]]
+    assert fetch_all(app_database, tenant.id, "SELECT plan FROM tenants") == [{"plan": "pro"}]
+    assert sqs.receive_message(QueueUrl=dlq_url).get("Messages", []) == []

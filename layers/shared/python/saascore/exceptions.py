@@ -19,6 +19,12 @@ class StatementTimeoutError(SaasError):
     """A statement ran longer than the configured statement timeout and was cancelled."""
 
 
+class TenantMovingError(SaasError):
+    """The tenant is being moved to another cell and is read-only until the move completes (retry)."""
+
+    retry_after_seconds = 5
+
+
 class MigrationError(SaasError):
     """A migration could not be applied, or an applied migration file was edited."""
 

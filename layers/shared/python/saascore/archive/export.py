@@ -65,6 +65,40 @@ def _write_member(archive: zipfile.ZipFile, member: str, lines: Iterable[str]) -
     return rows, digest.hexdigest()
 
 
+def member_digests(conn: Connection, *, tenant_id: UUID) -> dict[str, dict[str, int | str]]:
+    """Member → ``{"rows", "sha256"}`` of what ``write_archive`` would write now, without writing it:
+    how a copy in another database is checked against its manifest (``Manifest.digests``)."""
+    repo.use_archive_text_forms(conn)
+    types = repo.column_types(conn)
+    digests: dict[str, dict[str, int | str]] = {}
+    users = repo.stream_member_users(conn, columns=tuple(types["users"]), tenant_id=tenant_id)
+    for member, lines in (
+        (USERS_MEMBER, users),
+        *(
+            (
+                table_member(table.name),
+                repo.stream_table(
+                    conn,
+                    table=table.name,
+                    columns=table.columns,
+                    tenant_column=table.tenant_column,
+                    order_by=table.primary_key,
+                    tenant_id=tenant_id,
+                ),
+            )
+            for table in tenant_tables(conn)
+        ),
+    ):
+        digest = hashlib.sha256()
+        rows = 0
+        for line in lines:
+            digest.update(line.encode())
+            digest.update(b"\n")
+            rows += 1
+        digests[member] = {"rows": rows, "sha256": digest.hexdigest()}
+    return digests
+
+
 def write_archive(conn: Connection, *, tenant_id: UUID, out: IO[bytes]) -> Manifest:
     """Write ``tenant_id``'s archive to ``out``, in ``conn``'s transaction (set to that tenant; a
     repeatable-read snapshot gives every table the same moment)."""

@@ -73,6 +73,11 @@ class Manifest:
         return {entry.name: entry.rows for entry in self.tables}
 
     @property
+    def digests(self) -> dict[str, dict[str, int | str]]:
+        """Member → ``{"rows", "sha256"}``, comparable with ``export.member_digests`` of a database."""
+        return {e.member: {"rows": e.rows, "sha256": e.sha256} for e in (self.users, *self.tables)}
+
+    @property
     def checksums(self) -> dict[str, str]:
         return {entry.member: entry.sha256 for entry in (self.users, *self.tables)}
 

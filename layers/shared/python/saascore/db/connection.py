@@ -28,7 +28,7 @@ from psycopg import errors, pq
 from psycopg.abc import Params, Query, QueryNoTemplate
 from psycopg.rows import DictRow, dict_row
 
-from saascore.exceptions import DatabaseUnavailableError, StatementTimeoutError
+from saascore.exceptions import DatabaseUnavailableError, StatementTimeoutError, TenantMovingError
 from saascore.observability import get_logger
 from saascore.settings import DatabaseSettings, get_database_settings
 
@@ -46,6 +46,9 @@ logger = get_logger("db")
 # that was killed ahead of the answer to the next command, which psycopg reports as an InternalError
 # ("received 2 results"); nothing has run yet either way, so reconnecting once is equally safe.
 BROKEN_CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InternalError)
+
+# Raised by app.refuse_write_while_moving() (migration 1000) on a write to a tenant that is moving cells.
+TENANT_MOVING_SQLSTATE = "TM001"
 
 
 class IamAuthToken:
@@ -190,6 +193,12 @@ class Database:
         except psycopg.OperationalError as exc:
             self.discard()
             raise DatabaseUnavailableError("the database connection failed mid-transaction") from exc
+        except psycopg.Error as exc:
+            if exc.sqlstate == TENANT_MOVING_SQLSTATE:
+                raise TenantMovingError(
+                    "the tenant is moving to another cell and is read-only for a moment"
+                ) from exc
+            raise
 
     def _first_flight(
         self, begin: Callable[[Connection], T], *, stay_pipelined: bool
