@@ -310,7 +310,7 @@ ReplicaTx = Annotated[Connection, Depends(replica_tx, scope="function")]
 async def get_access(principal: PrincipalDep, work: TenantWorkDep) -> Access:
     row = work.access_row.result()
     if row is not None:
-        remember_subscriptions(row["webhook_event_types"])
+        remember_subscriptions(principal.tenant_id, row["webhook_event_types"])
     return access_from_row(principal, row, datetime.now(UTC))
 
 

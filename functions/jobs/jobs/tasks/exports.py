@@ -3,14 +3,15 @@
 One read-only repeatable-read transaction reads every tenant table at the same moment through COPY; the
 zip is written straight into a multipart upload, so memory stays around one part whatever the tenant's
 size. The object key is the job's (a retry overwrites it); the requester is told by ``send_email`` with a
-dedup key, so a retried job never mails twice. The download URL is presigned by the API on each
+dedup key, and the tenant's systems by an ``export.ready`` event whose id derives from the job's, so a
+retried job never mails or announces twice. The download URL is presigned by the API on each
 ``GET /api/v1/exports/{id}``, short-lived, never stored.
 """
 
 from __future__ import annotations
 
 from typing import IO, Any, cast
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,8 +22,11 @@ from jobs.tasks.s3_stream import S3StreamWriter
 from saascore.archive.export import snapshot, write_archive
 from saascore.archive.format import ARCHIVE_CONTENT_TYPE, export_object_key
 from saascore.db.tenancy import tenant_transaction
+from saascore.events import record_event
 from saascore.exceptions import ConfigurationError
 from saascore.jobs import deliver_pending, enqueue_job
+
+READY_EVENT = "export.ready"
 
 
 class ExportRequest(BaseModel):
@@ -68,6 +72,22 @@ def tenant_export(ctx: JobContext) -> dict[str, Any]:
         # zipfile uses only write/tell/flush of a non-seekable output (it writes data descriptors).
         manifest = write_archive(conn, tenant_id=ctx.tenant, out=cast("IO[bytes]", _ZipSink(out)))
     with tenant_transaction(ctx.tenant, database=ctx.database) as tx:
+        record_event(
+            tx,
+            tenant_id=ctx.tenant,
+            type=READY_EVENT,
+            data={
+                "export": {
+                    "id": str(ctx.job_id),
+                    "requested_by": str(request.requested_by),
+                    "bytes": out.bytes_written,
+                    "rows": manifest.row_counts,
+                    "format_version": manifest.format_version,
+                    "schema_version": manifest.schema_version,
+                }
+            },
+            event_id=uuid5(ctx.job_id, READY_EVENT),
+        )
         email = repo.member_email(tx, user_id=request.requested_by)
         if email is not None:
             enqueue_job(

@@ -1,4 +1,5 @@
-"""`tenant_export` against a moto S3 server process: a multipart archive that verifies, one e-mail per export."""
+"""`tenant_export` against a moto S3 server process: a multipart archive that verifies, one e-mail and one
+`export.ready` event per export."""
 
 from __future__ import annotations
 
@@ -89,6 +90,11 @@ def test_a_retried_export_overwrites_its_object_and_mails_once(
         "INSERT INTO memberships (tenant_id, user_id, role_id, status) VALUES (%s, %s, %s, 'active')",
         (tenant, user, role),
     )
+    owner_sql(
+        tenant,
+        "INSERT INTO webhook_endpoints (tenant_id, url, event_types) VALUES (%s, %s, %s)",
+        (tenant, "https://hooks.example.com/exports", ["export.ready"]),
+    )
     ctx = context(tenant, app_database, {"requested_by": str(user)})
     first, second = tenant_export(ctx), tenant_export(ctx)
     assert first["key"] == second["key"]
@@ -99,6 +105,21 @@ def test_a_retried_export_overwrites_its_object_and_mails_once(
         "to": ["owner@x.example"],
         "data": {"export_id": str(ctx.job_id)},
     }
+    # One fact per export, however often the job runs, and one delivery of it to the subscribed endpoint.
+    [event] = owner_sql(tenant, "SELECT id, type, version, actor_type, data FROM events")
+    assert (event["type"], event["version"], event["actor_type"]) == ("export.ready", 1, "system")
+    assert event["data"] == {
+        "export": {
+            "id": str(ctx.job_id),
+            "requested_by": str(user),
+            "bytes": first["bytes"],
+            "rows": first["rows"],
+            "format_version": first["format_version"],
+            "schema_version": first["schema_version"],
+        }
+    }
+    [dispatch] = owner_sql(tenant, "SELECT payload FROM jobs WHERE type = 'dispatch_event'")
+    assert dispatch["payload"] == {"event_id": str(event["id"])}
 
 
 def test_an_unknown_payload_is_a_permanent_error(app_database, s3_bucket, make_tenant):

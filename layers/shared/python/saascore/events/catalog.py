@@ -35,6 +35,15 @@ EVENT_TYPES: Final[Mapping[str, EventType]] = MappingProxyType(
             EventType("role.deleted", 1, "a custom role was deleted"),
             EventType("billing.status_changed", 1, "the tenant's billing status changed (from Stripe)"),
             EventType("job.finished", 1, "a tenant-visible background job (e.g. a report) finished"),
+            EventType("export.ready", 1, "a customer export's archive is complete and can be downloaded"),
+            EventType(
+                "tenant.suspended", 1, "the tenant was suspended (by the platform operator or billing)"
+            ),
+            EventType("tenant.reactivated", 1, "the tenant's suspension was lifted"),
+            EventType(
+                "tenant.offboarding_started", 1, "the tenant is offboarding: erased after a grace period"
+            ),
+            EventType("tenant.offboarding_canceled", 1, "the tenant's offboarding was canceled"),
         )
     }
 )

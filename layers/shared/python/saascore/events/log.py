@@ -26,9 +26,12 @@ from saascore.jobs.outbox import enqueue_job
 DISPATCH_JOB: Final = "dispatch_event"
 EVERY_TYPE: Final = "*"  # an endpoint without a type filter
 
-# The event types the tenant's enabled endpoints take, when this request already read them (the API's
-# access query); None: unknown, so `record_event` asks in the statement that appends the event.
-_subscriptions: ContextVar[frozenset[str] | None] = ContextVar("saascore_event_subscriptions", default=None)
+# The tenant whose enabled endpoints this request already read (the API's access query), with the event
+# types they take; None: unknown, so `record_event` asks in the statement that appends the event. Keyed by
+# tenant: an event for another tenant (a platform operator's transition of a tenant) asks for itself.
+_subscriptions: ContextVar[tuple[UUID, frozenset[str]] | None] = ContextVar(
+    "saascore_event_subscriptions", default=None
+)
 MAX_DATA_BYTES: Final = 16 * 1024  # well inside a webhook body and the job payload limits
 
 
@@ -44,16 +47,26 @@ class Actor:
 SYSTEM: Final = Actor("system")
 
 
-def remember_subscriptions(event_types: Iterable[str] | None) -> None:
-    """What the request read of its tenant's endpoints: their event types (``EVERY_TYPE`` for an
+def remember_subscriptions(tenant_id: UUID, event_types: Iterable[str] | None) -> None:
+    """What the request read of ``tenant_id``'s endpoints: their event types (``EVERY_TYPE`` for an
     endpoint without a filter), or None for no enabled endpoint."""
-    _subscriptions.set(frozenset(event_types or ()))
+    _subscriptions.set((tenant_id, frozenset(event_types or ())))
 
 
 def record_event(
-    conn: Connection, *, tenant_id: UUID, type: str, data: Mapping[str, Any], actor: Actor = SYSTEM
+    conn: Connection,
+    *,
+    tenant_id: UUID,
+    type: str,
+    data: Mapping[str, Any],
+    actor: Actor = SYSTEM,
+    event_id: UUID | None = None,
 ) -> UUID:
-    """Append the fact to the tenant's event log and queue its delivery; returns the event id."""
+    """Append the fact to the tenant's event log and queue its delivery; returns the event id.
+
+    ``event_id`` is for facts a retried job records again (derive it from what the fact is about, e.g.
+    ``uuid5(job_id, type)``): recording an id that is already in the log changes nothing and queues nothing.
+    """
     spec = event_type(type)
     document = to_jsonable_python(dict(data))
     if len(json.dumps(document, separators=(",", ":")).encode()) > MAX_DATA_BYTES:
@@ -67,19 +80,23 @@ def record_event(
         "actor_user_id": actor.user_id,
         "request_id": actor.request_id,
     }
-    known = _subscriptions.get()
-    if known is None:
-        event_id, subscribed = repo.insert_event(conn, **row)
+    remembered = _subscriptions.get()
+    known = remembered[1] if remembered is not None and remembered[0] == tenant_id else None
+    recorded_id = event_id or uuid4()
+    if known is None or event_id is not None:
+        found = repo.insert_event(conn, event_id=recorded_id, **row)
+        if found is None:  # the stable id is recorded already: the fact and its delivery exist
+            return recorded_id
+        subscribed = found
     else:
-        event_id = uuid4()
-        repo.append_event(conn, event_id=event_id, **row)
+        repo.append_event(conn, event_id=recorded_id, **row)
         subscribed = EVERY_TYPE in known or spec.name in known
     if subscribed:
         enqueue_job(
             conn,
             tenant_id=tenant_id,
             job_type=DISPATCH_JOB,
-            payload={"event_id": str(event_id)},
-            dedup_key=f"event:{event_id}",
+            payload={"event_id": str(recorded_id)},
+            dedup_key=f"event:{recorded_id}",
         )
-    return event_id
+    return recorded_id

@@ -1,18 +1,20 @@
-"""Applying a lifecycle transition: lock the tenant row, decide (``states``), store and audit — one place.
+"""Applying a lifecycle transition: lock the tenant row, decide (``states``), store, audit and record the
+domain event — one place.
 
-Operators (``saas tenants suspend|reactivate|offboard``) and billing (the webhook processor, inside the
-Stripe event's transaction) both come through here, so every change is row-locked, idempotent and audited
-the same way.
+Operators (``saas tenants suspend|reactivate|offboard``, the platform-operator API) and billing (the webhook
+processor, inside the Stripe event's transaction) both come through here, so every change is row-locked,
+idempotent, audited and announced (``tenant.*`` events, docs/events.md) the same way, in one transaction.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final, Literal
 from uuid import UUID
 
 from saascore.billing.state import AccessLevel
 from saascore.db.connection import Connection
+from saascore.events import Actor, record_event
 from saascore.lifecycle.exceptions import UnknownTenantError
 from saascore.lifecycle.repositories import lifecycle as repo
 from saascore.lifecycle.states import (
@@ -22,6 +24,9 @@ from saascore.lifecycle.states import (
     billing_transition,
     operator_transition,
 )
+
+# Who moved the tenant, as the `tenant.*` events name it (the audit log's actor types).
+_DRIVEN_BY: Final = {"system": "operator", "stripe": "billing"}
 
 
 def lifecycle_document(lifecycle: Lifecycle) -> dict[str, Any]:
@@ -38,7 +43,7 @@ def _store(
     tenant_id: UUID,
     transition: Transition,
     *,
-    actor_type: str,
+    actor_type: Literal["system", "stripe"],
     request_id: str | None,
     requested_by: str | None,
 ) -> None:
@@ -59,6 +64,21 @@ def _store(
         request_id=request_id,
         before=lifecycle_document(transition.before),
         after=after,
+    )
+    # The event tells the tenant's systems what changed, not why: the operator's note and name stay in
+    # the audit log.
+    record_event(
+        conn,
+        tenant_id=tenant_id,
+        type=transition.audit_action,
+        data={
+            "tenant_id": str(tenant_id),
+            "lifecycle": lifecycle_document(transition.after),
+            "previous": lifecycle_document(transition.before),
+            "driven_by": _DRIVEN_BY[actor_type],
+            "stripe_event_id": request_id if actor_type == "stripe" else None,
+        },
+        actor=Actor(actor_type, request_id=request_id),
     )
 
 

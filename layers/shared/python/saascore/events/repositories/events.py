@@ -13,6 +13,7 @@ from saascore.db.connection import Connection
 def insert_event(
     conn: Connection,
     *,
+    event_id: UUID,
     tenant_id: UUID,
     type: str,
     version: int,
@@ -20,18 +21,18 @@ def insert_event(
     actor_type: str,
     actor_user_id: UUID | None,
     request_id: str | None,
-) -> tuple[UUID, bool]:
-    """Append the event; returns its id and whether an enabled endpoint of the tenant subscribes to its
-    type (no filter = every type), answered by the same statement to spare a round trip."""
+) -> bool | None:
+    """Append the event; returns whether an enabled endpoint of the tenant subscribes to its type (no
+    filter = every type), answered by the same statement to spare a round trip, or None when an event
+    with this id is already recorded (nothing appended)."""
     row = conn.execute(
-        "INSERT INTO events (tenant_id, type, version, data, actor_type, actor_user_id, request_id) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id, EXISTS (SELECT 1 FROM webhook_endpoints w "
-        "WHERE w.status = 'enabled' AND (cardinality(w.event_types) = 0 OR events.type = ANY(w.event_types))) "
-        "AS subscribed",
-        (tenant_id, type, version, Jsonb(data), actor_type, actor_user_id, request_id),
+        "INSERT INTO events (id, tenant_id, type, version, data, actor_type, actor_user_id, request_id) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING "
+        "RETURNING EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.status = 'enabled' "
+        "AND (cardinality(w.event_types) = 0 OR events.type = ANY(w.event_types))) AS subscribed",
+        (event_id, tenant_id, type, version, Jsonb(data), actor_type, actor_user_id, request_id),
     ).fetchone()
-    assert row is not None
-    return row["id"], bool(row["subscribed"])
+    return None if row is None else bool(row["subscribed"])
 
 
 def append_event(
