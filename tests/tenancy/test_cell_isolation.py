@@ -143,6 +143,9 @@ def test_the_directory_is_unreachable_from_tenant_transactions(cells, cell):
             "SELECT * FROM control.tenant_cells",
             "SELECT app.tenant_cell(%(t)s)",
             "SELECT app.place_tenant(%(t)s, 'pooled')",
+            "SELECT app.place_tenant(%(t)s, 'pooled', 'a-slug')",
+            "SELECT * FROM app.moved_tenant_by_slug('a-slug')",
+            "SELECT * FROM control.tenant_moves",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege), app.transaction():
                 app.execute("SELECT app.set_tenant(%s)", (tenant,))

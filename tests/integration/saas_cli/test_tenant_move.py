@@ -106,6 +106,8 @@ def test_a_tenant_moves_with_every_row_verified_and_the_source_emptied(api, cell
         "tenant.moved",
     ]
     assert all(n == 0 for n in tenant_row_counts(pg.owner_url, owner.tenant_id).values())
+    with psycopg.connect(pg.owner_url) as conn:  # no personal data of the members stays behind
+        assert conn.execute("SELECT count(*) FROM users WHERE id = %s", (owner.user_id,)).fetchone() == (0,)
 
     # The session picks the new cell up at its next refresh; its old token's claim now finds nothing.
     get_cell_router().invalidate(owner.tenant_id)
@@ -168,6 +170,35 @@ def test_the_freeze_waits_for_a_write_in_flight_and_the_copy_holds_it(api, cells
         conn.execute("SELECT app.set_tenant(%s)", (owner.tenant_id,))
         names = [r[0] for r in conn.execute("SELECT name FROM projects")]
     assert "in flight" in names
+
+
+@pytest.mark.usefixtures("cells")
+def test_a_moved_tenant_signs_in_by_slug_and_its_slug_stays_taken(api, pg, dedicated_pg):
+    slug = api.unique("moving")
+    owner = api.sign_up(slug)
+    assert saas_move(pg, dedicated_pg, slug, "--to", DEDICATED_CELL, "--settle-seconds", "0") == 0
+    get_cell_router().invalidate(owner.tenant_id)
+
+    # The pooled cell (where the placement rule puts the slug) no longer holds it; the directory does.
+    signed_in = api.sign_in(slug, email=owner.email)
+    assert signed_in.tenant_id == owner.tenant_id
+    listed = api.client.get("/api/v1/projects", headers=signed_in.headers)
+    assert listed.status_code == 200, listed.text
+    taken = api.client.post(
+        "/api/v1/signup",
+        json={
+            "id_token": api.id_token(email="someone@else.example"),
+            "tenant_name": "X",
+            "tenant_slug": slug,
+        },
+    )
+    assert taken.status_code == 409, taken.text
+    assert "slug is taken" in taken.json()["detail"]
+
+    # Moved back: the directory's entry follows it.
+    assert saas_move(pg, dedicated_pg, slug, "--to", POOLED_CELL, "--settle-seconds", "0") == 0
+    get_cell_router().invalidate(owner.tenant_id)
+    assert api.sign_in(slug, email=owner.email).tenant_id == owner.tenant_id
 
 
 @pytest.mark.usefixtures("cells")

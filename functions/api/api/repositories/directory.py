@@ -24,6 +24,12 @@ def user_tenants(conn: Connection, *, user_id: uuid.UUID) -> list[dict[str, Any]
     ).fetchall()
 
 
+def moved_tenant_by_slug(conn: Connection, *, slug: str) -> tuple[uuid.UUID, str] | None:
+    """The tenant a move took out of its slug's placement cell, and its cell (``app.moved_tenant_by_slug``)."""
+    row = conn.execute("SELECT tenant_id, cell FROM app.moved_tenant_by_slug(%s)", (slug,)).fetchone()
+    return None if row is None else (uuid.UUID(str(row["tenant_id"])), str(row["cell"]))
+
+
 def tenant_id_by_slug(conn: Connection, *, slug: str) -> uuid.UUID | None:
     row = conn.execute("SELECT app.tenant_id_by_slug(%s) AS id", (slug,)).fetchone()
     return None if row is None or row["id"] is None else uuid.UUID(str(row["id"]))

@@ -160,10 +160,10 @@ def sign_up(
     tenant_id = uuid.uuid4()
     trial_ends_at = datetime.now(UTC) + timedelta(days=TRIAL_DAYS)
     router = get_cell_router()
-    # Placed before the tenant exists: an entry whose tenant never commits names a uuid nobody holds.
-    cell = place_tenant(db, tenant_id, router.placement_cell(tenant_slug))
-    router.remember(tenant_id, cell)
     try:
+        # Placed before the tenant exists: an entry whose tenant never commits names a uuid nobody holds.
+        cell = place_tenant(db, tenant_id, router.placement_cell(tenant_slug), slug=tenant_slug)
+        router.remember(tenant_id, cell)
         with tenant_transaction(tenant_id, database=cell_database(cell, default=db)) as conn:
             user_id = _upsert_user(conn, identity)
             tenant = tenants_repo.insert(
@@ -224,7 +224,7 @@ def _tenant_of_provider(db: Database, provider_name: str) -> tuple[uuid.UUID | N
 
 def _resolve_tenant(db: Database, tenant: str | None, identity: IdpIdentity) -> tuple[uuid.UUID | None, str]:
     """The tenant (by id, slug, or the SSO provider of the token) and its cell; a slug lives in the cell it
-    was placed in at sign-up."""
+    was placed in at sign-up, unless the tenant moved (the directory then names its cell)."""
     if tenant is None:
         if identity.provider_name is None:
             raise FieldValidationError(
@@ -235,6 +235,10 @@ def _resolve_tenant(db: Database, tenant: str | None, identity: IdpIdentity) -> 
     try:
         tenant_id = uuid.UUID(tenant)
     except ValueError:
+        with tenantless_transaction(database=db) as conn:
+            moved = directory.moved_tenant_by_slug(conn, slug=tenant)
+        if moved is not None:
+            return moved
         cell = router.placement_cell(tenant)
         with tenantless_transaction(database=cell_database(cell, default=db)) as conn:
             return directory.tenant_id_by_slug(conn, slug=tenant), cell

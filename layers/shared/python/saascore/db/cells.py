@@ -187,12 +187,18 @@ def directory_cell(control_plane: Database, tenant_id: UUID) -> str | None:
     return None if row is None else row["cell"]
 
 
-def place_tenant(control_plane: Database, tenant_id: UUID, cell: str) -> str:
-    """Record a new tenant's cell in the directory (``app.place_tenant``); returns the cell it has."""
+def place_tenant(control_plane: Database, tenant_id: UUID, cell: str, *, slug: str | None = None) -> str:
+    """Record a new tenant's cell in the directory (``app.place_tenant``); returns the cell it has. With
+    ``slug``, refused (``psycopg.errors.UniqueViolation``) when a moved tenant holds that slug."""
     from saascore.db.tenancy import tenantless_transaction  # tenancy imports this module to route
 
     with tenantless_transaction(database=control_plane) as conn:
-        row = conn.execute("SELECT app.place_tenant(%s, %s) AS cell", (tenant_id, cell)).fetchone()
+        if slug is None:
+            row = conn.execute("SELECT app.place_tenant(%s, %s) AS cell", (tenant_id, cell)).fetchone()
+        else:
+            row = conn.execute(
+                "SELECT app.place_tenant(%s, %s, %s) AS cell", (tenant_id, cell, slug)
+            ).fetchone()
     if row is None or row["cell"] is None:
         raise SaasError(f"the directory did not record tenant {tenant_id}")
     placed: str = row["cell"]

@@ -39,6 +39,7 @@ from psycopg.rows import dict_row
 
 from saascore.archive.exceptions import ArchiveError
 from saascore.archive.export import member_digests, snapshot, write_archive
+from saascore.archive.format import USERS_MEMBER
 from saascore.archive.restore import restore_archive
 from saascore.db.cells import POOLED_CELL, UnknownCellError
 from saascore.db.connection import Connection
@@ -275,11 +276,22 @@ def _copy(owners: CellOwners, move: TenantMove) -> TenantMove:
     return _record(owners, move, step="copied", tables=manifest.digests)
 
 
+def _same(member: str, expected: Mapping[str, Any] | None, found: Mapping[str, Any] | None) -> bool:
+    """Tenant tables must match row for row. Users are global rows: a member who also belongs to another
+    tenant of the target keeps the target's row (the restore never overwrites it), so for them every
+    member's identity being there is the check."""
+    if member == USERS_MEMBER and expected is not None and found is not None:
+        return bool(expected["rows"] == found["rows"])
+    return expected == found
+
+
 def _verify(owners: CellOwners, move: TenantMove) -> TenantMove:
     with snapshot(owners.connection(move.target_cell), tenant_id=move.tenant_id) as conn:
         found = member_digests(conn, tenant_id=move.tenant_id)
     expected = move.tables or {}
-    differing = sorted(m for m in expected.keys() | found.keys() if expected.get(m) != found.get(m))
+    differing = sorted(
+        m for m in expected.keys() | found.keys() if not _same(m, expected.get(m), found.get(m))
+    )
     if differing:
         why = f"the copy in {move.target_cell} differs from the source in {', '.join(differing)}"
         _roll_back(owners, move, why)
@@ -288,8 +300,11 @@ def _verify(owners: CellOwners, move: TenantMove) -> TenantMove:
 
 
 def _flip(owners: CellOwners, move: TenantMove) -> TenantMove:
+    with owners.tenant(move.target_cell, move.tenant_id) as conn:
+        slug = repo.tenant_slug(conn, tenant_id=move.tenant_id)
+    assert slug is not None, "verified copies hold the tenant row"
     with owners.control() as conn:
-        repo.point_directory(conn, tenant_id=move.tenant_id, cell=move.target_cell)
+        repo.point_directory(conn, tenant_id=move.tenant_id, cell=move.target_cell, slug=slug)
     with owners.tenant(move.target_cell, move.tenant_id) as conn:
         repo.unfreeze(
             conn,
@@ -312,11 +327,15 @@ def _delete_source(
 
 
 def _delete_tenant(owners: CellOwners, cell: str, tenant_id: UUID) -> None:
+    """Every row of the tenant in ``cell``, then its members' identities no other tenant there has: a
+    cell keeps no personal data of a tenant that left it."""
     with owners.tenant(cell, tenant_id) as conn:
+        members = repo.member_user_ids(conn, tenant_id=tenant_id)
         for table in children_first(tenant_tables(conn)):
             repo.delete_tenant_rows(
                 conn, table=table.name, tenant_column=table.tenant_column, tenant_id=tenant_id
             )
+        repo.delete_unaffiliated_users(conn, user_ids=members)
 
 
 def _roll_back(owners: CellOwners, move: TenantMove, why: str) -> TenantMove:

@@ -59,11 +59,12 @@ def directory_cell(conn: Connection, *, tenant_id: UUID) -> str | None:
     return None if row is None else str(row["cell"])
 
 
-def point_directory(conn: Connection, *, tenant_id: UUID, cell: str) -> None:
+def point_directory(conn: Connection, *, tenant_id: UUID, cell: str, slug: str) -> None:
+    """The flip: the tenant's cell, with its slug (sign-in by slug asks the directory for moved tenants)."""
     conn.execute(
-        "INSERT INTO control.tenant_cells (tenant_id, cell) VALUES (%s, %s)"
-        " ON CONFLICT (tenant_id) DO UPDATE SET cell = EXCLUDED.cell",
-        (tenant_id, cell),
+        "INSERT INTO control.tenant_cells (tenant_id, cell, slug) VALUES (%s, %s, %s)"
+        " ON CONFLICT (tenant_id) DO UPDATE SET cell = EXCLUDED.cell, slug = EXCLUDED.slug",
+        (tenant_id, cell, slug),
     )
 
 
@@ -130,6 +131,22 @@ def audit(conn: Connection, *, tenant_id: UUID, action: str, after: Mapping[str,
         " VALUES (%s, 'system', %s, 'tenant', %s, %s)",
         (tenant_id, action, str(tenant_id), Jsonb(dict(after))),
     )
+
+
+def member_user_ids(conn: Connection, *, tenant_id: UUID) -> list[UUID]:
+    return [
+        r["user_id"]
+        for r in conn.execute("SELECT user_id FROM memberships WHERE tenant_id = %s", (tenant_id,))
+    ]
+
+
+def delete_unaffiliated_users(conn: Connection, *, user_ids: list[UUID]) -> int:
+    """Those of ``user_ids`` no membership of any tenant of this cell refers to any more."""
+    return conn.execute(
+        "DELETE FROM users u WHERE u.id = ANY(%s)"
+        " AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id)",
+        (user_ids,),
+    ).rowcount
 
 
 def delete_tenant_rows(conn: Connection, *, table: str, tenant_column: str, tenant_id: UUID) -> int:
