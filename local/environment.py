@@ -75,6 +75,7 @@ def function_environment(state: StackState) -> dict[str, str]:
         "JOB_BACKOFF_CAP_SECONDS": "5",
         "JOB_MAX_ATTEMPTS": str(JOBS_MAX_RECEIVES),
         "REPORTS_BUCKET": state.reports_bucket,
+        "AUDIT_LOG_BUCKET": state.audit_log_bucket,
         "EMAIL_SENDER": state.ses_sender,
         # outbound webhooks: receivers on loopback are allowed here (local and test only, never in AWS)
         "WEBHOOK_DELIVERY_QUEUE_URL": state.webhook_deliveries.url,
