@@ -48,6 +48,10 @@ class DatabaseConfig(_Frozen):
     name: str = "saas"
     owner_user: str = "saas_owner"
     app_user: str = "saas_app"
+    # A streaming read replica for reports, exports, business metrics and audit-log listing (decision 0152);
+    # the API and the job worker reach it directly with IAM tokens (RDS Proxy reads only from Aurora).
+    read_replica: bool = False
+    replica_instance_type: str | None = None  # default: the primary's instance type
 
 
 class CellConfig(DatabaseConfig):

@@ -477,6 +477,15 @@ def price_waf_logging(
     return [Line(stack.name, logical_id, "WAF logs to CloudWatch Logs", {"waf_log_gb": gb})]
 
 
+def _source_storage(stack: Stack, props: Mapping[str, Any]) -> Any:
+    """A read replica's storage is its source's (the template names the source by a `Ref`)."""
+    source_arn = props.get("SourceDBInstanceIdentifier")
+    parts = source_arn.get("Fn::Join", ["", []])[1] if isinstance(source_arn, dict) else []
+    refs = [part["Ref"] for part in parts if isinstance(part, dict) and "Ref" in part]
+    source = stack.resources.get(refs[0], {}) if refs else {}
+    return source.get("Properties", {}).get("AllocatedStorage")
+
+
 def price_db_instance(
     model: Model, stack: Stack, logical_id: str, props: Mapping[str, Any], load: Load
 ) -> list[Line]:
@@ -485,6 +494,7 @@ def price_db_instance(
     if storage_type not in ("gp2", "gp3"):
         raise Unpriceable([f"{stack.name}/{logical_id} (RDS storage type {storage_type})"])
     label = f"RDS {props['DBInstanceClass']}{' Multi-AZ' if copies == 2 else ''}"
+    storage = props.get("AllocatedStorage") or _source_storage(stack, props) or 20
     return [
         Line(
             stack.name,
@@ -495,8 +505,8 @@ def price_db_instance(
         Line(
             stack.name,
             logical_id,
-            f"RDS storage {props.get('AllocatedStorage', 20)} GiB {storage_type}",
-            {"rds_gp3_gb_month": float(props.get("AllocatedStorage", 20)) * copies},
+            f"RDS storage {storage} GiB {storage_type}",
+            {"rds_gp3_gb_month": float(storage) * copies},
         ),
     ]
 

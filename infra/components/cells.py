@@ -32,11 +32,43 @@ def cells_setting(cells: Mapping[str, Database], configs: Mapping[str, CellConfi
                 "name": configs[name].name,
                 "user": configs[name].app_user,
                 "reserved_for": list(configs[name].reserved_for),
+                **({"read_host": database.read_endpoint} if database.read_endpoint else {}),
             }
             for name, database in cells.items()
         },
         sort_keys=True,
     )
+
+
+REPLICA_LAG_SECONDS = 30  # the job worker's lag bound falls back to the primary long before this
+
+
+class ReplicaAlarms(Construct):
+    """A cell's read replica: lag and CPU (reads fall back to the primary when it lags; this says why)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, cell: str, database: Database, topic: AlarmTopic
+    ) -> None:
+        super().__init__(scope, construct_id)
+        replica = database.replica
+        if replica is None:
+            raise ValueError(f"cell {cell} has no read replica")
+        self.alarms = [
+            topic.alarm(
+                self,
+                "ReplicaLag",
+                replica.metric("ReplicaLag", period=PERIOD, statistic="Maximum"),
+                threshold=REPLICA_LAG_SECONDS,
+                description=f"Cell {cell}: read replica more than {REPLICA_LAG_SECONDS} s behind the primary",
+            ),
+            topic.alarm(
+                self,
+                "ReplicaCpu",
+                replica.metric_cpu_utilization(period=PERIOD, statistic="Average"),
+                threshold=RDS_CPU_PERCENT,
+                description=f"Cell {cell}: read replica CPU above {RDS_CPU_PERCENT}%",
+            ),
+        ]
 
 
 class CellAlarms(Construct):

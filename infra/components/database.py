@@ -146,6 +146,17 @@ class Database(Construct):
                 reason="The default port is reachable only from the proxy and migrate security groups.",
             ),
         )
+        self.replica = (
+            self._add_replica(
+                config=config,
+                parameters=parameters,
+                vpc=vpc,
+                data_subnets=data_subnets,
+                app_clients=app_clients,
+            )
+            if config.read_replica
+            else None
+        )
         if not config.multi_az:
             Validations.of(self.instance).acknowledge(
                 Acknowledgment(
@@ -162,10 +173,97 @@ class Database(Construct):
                 )
             )
 
+    def _add_replica(
+        self,
+        *,
+        config: DatabaseConfig,
+        parameters: rds.IParameterGroup,
+        vpc: ec2.IVpc,
+        data_subnets: ec2.SubnetSelection,
+        app_clients: ec2.ISecurityGroup,
+    ) -> rds.DatabaseInstanceReadReplica:
+        """The read replica: same encryption, TLS and IAM auth as the primary, reachable from the origin
+        functions only. It holds nothing the primary does not, so it is never snapshotted or retained."""
+        replica_sg = ec2.SecurityGroup(
+            self, "ReplicaSg", vpc=vpc, description="PostgreSQL read replica", allow_all_outbound=False
+        )
+        replica_sg.add_ingress_rule(app_clients, ec2.Port.tcp(POSTGRES_PORT), "Origin functions (reads)")
+        replica = rds.DatabaseInstanceReadReplica(
+            self,
+            "Replica",
+            source_database_instance=self.instance,
+            instance_type=ec2.InstanceType(config.replica_instance_type or config.instance_type),
+            vpc=vpc,
+            vpc_subnets=data_subnets,
+            security_groups=[replica_sg],
+            parameter_group=parameters,
+            # encrypted because its source is (CloudFormation refuses StorageEncrypted on a replica)
+            storage_type=rds.StorageType.GP3,
+            max_allocated_storage=config.max_allocated_storage_gib,
+            multi_az=False,
+            deletion_protection=config.deletion_protection,
+            removal_policy=RemovalPolicy.DESTROY,
+            iam_authentication=True,
+            enable_performance_insights=True,
+            monitoring_interval=Duration.seconds(60),
+            cloudwatch_logs_exports=["postgresql", "upgrade"],
+            auto_minor_version_upgrade=True,
+        )
+        Validations.of(replica).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-RDS2",
+                reason="Encrypted with its source's key: CloudFormation refuses StorageEncrypted on a replica.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-RDS3", reason="A replica is one AZ; the primary carries Multi-AZ."
+            ),
+            Acknowledgment(
+                id="AwsSolutions-RDS11",
+                reason="The default port is reachable only from the origin functions.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-RDS13",
+                reason="Replicas take no backups; the primary's backups cover the data.",
+            ),
+        )
+        if not config.deletion_protection:
+            Validations.of(replica).acknowledge(
+                Acknowledgment(id="AwsSolutions-RDS10", reason="A replica holds no data the primary lacks.")
+            )
+        checkov.skip(replica, "CKV_AWS_157", "A replica is one AZ; the primary carries Multi-AZ.")
+        checkov.skip(
+            replica,
+            "CKV_AWS_16",
+            "Encrypted with its source's key: CloudFormation refuses StorageEncrypted on a replica.",
+        )
+        return replica
+
     def grant_app_connect(self, grantee: iam.IGrantable) -> iam.Grant:
         """`rds-db:connect` as the application role through the proxy, nothing else."""
         return self.proxy.grant_connect(grantee, self.config.app_user)
 
+    def grant_replica_connect(self, grantee: iam.IGrantable) -> iam.Grant:
+        """`rds-db:connect` as the application role on the read replica (none without one)."""
+        if self.replica is None:
+            raise ValueError("this cell has no read replica")
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["rds-db:connect"],
+            resource_arns=[
+                Stack.of(self).format_arn(
+                    service="rds-db",
+                    resource="dbuser",
+                    resource_name=f"{self.replica.instance_resource_id}/{self.config.app_user}",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            ],
+        )
+
     @property
     def proxy_endpoint(self) -> str:
         return self.proxy.endpoint
+
+    @property
+    def read_endpoint(self) -> str | None:
+        """The replica's address for `DB_READ_HOST` / a cell's `read_host`, None without a replica."""
+        return None if self.replica is None else self.replica.db_instance_endpoint_address

@@ -12,14 +12,15 @@ from constructs import Construct
 from infra.components.access_logs import AccessLogs
 from infra.components.api import Api
 from infra.components.business_alarms import BusinessAlarms
-from infra.components.cells import CellAlarms, cells_setting
+from infra.components.cells import CellAlarms, ReplicaAlarms, cells_setting
+from infra.components.database import Database
 from infra.components.delivery import Delivery
 from infra.components.erasure_receipt_key import ErasureReceiptKey
 from infra.components.identity import Identity
 from infra.components.jobs import Jobs
 from infra.components.layers import Layers
 from infra.components.migrations import Migrations
-from infra.components.monitoring import Monitoring
+from infra.components.monitoring import AlarmTopic, Monitoring
 from infra.components.outbound_webhooks import OutboundWebhooks
 from infra.components.regional_parameters import RegionalParameterReader, reader_log_group, write_parameter
 from infra.components.service_function import log_retention
@@ -244,6 +245,11 @@ class ServiceStack(Stack):
         )
         for name, cell in data.cells.items():
             CellAlarms(self, f"CellAlarms-{name}", cell=name, database=cell, topic=monitoring.alarm_topic)
+        self._connect_replicas(
+            {"pooled": database, **data.cells},
+            readers=[api.function, jobs.worker],
+            topic=monitoring.alarm_topic,
+        )
         outputs = {
             "DistributionDomain": delivery.distribution.distribution_domain_name,
             "StripeWebhookEndpoint": f"https://{delivery.distribution.distribution_domain_name}/webhooks/stripe",
@@ -272,6 +278,21 @@ class ServiceStack(Stack):
         if not isinstance(cfn_distribution, CfnElement):
             raise TypeError("the distribution has no CloudFormation resource")
         self.distribution_revision = cfn_distribution.logical_id
+
+    def _connect_replicas(
+        self, cells: dict[str, Database], *, readers: list[lambda_.Function], topic: AlarmTopic
+    ) -> None:
+        """Only the API (reports, exports, metrics, audit-log listing) and the job worker read from the
+        cells' replicas (decision 0152): the pooled one's address as `DB_READ_HOST` (a dedicated cell's is
+        in `CELLS`), `rds-db:connect` on each, and the replicas' alarms."""
+        for name, cell in cells.items():
+            if cell.replica is None:
+                continue
+            for reader in readers:
+                cell.grant_replica_connect(reader)
+                if name == "pooled" and cell.read_endpoint is not None:
+                    reader.add_environment("DB_READ_HOST", cell.read_endpoint)
+            ReplicaAlarms(self, f"ReplicaAlarms-{name}", cell=name, database=cell, topic=topic)
 
     def _read_edge_handover(self, config: EnvironmentConfig, edge: EdgeStack) -> dict[str, str]:
         """What the edge stack wrote in us-east-1; the service stack deploys after it (`add_dependency`)."""

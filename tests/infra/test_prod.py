@@ -23,7 +23,11 @@ def test_prod_database_is_multi_az_protected_and_snapshotted(tmp_path: Path) -> 
         app, "prod-data", config=config, env=Environment(account=config.account, region=config.region)
     )
     template = Template.from_stack(stack)
-    (instance,) = template.find_resources("AWS::RDS::DBInstance").values()
+    instances = template.find_resources("AWS::RDS::DBInstance").values()
+    (instance,) = [i for i in instances if "SourceDBInstanceIdentifier" not in i["Properties"]]
+    (replica,) = [i for i in instances if "SourceDBInstanceIdentifier" in i["Properties"]]
+    assert replica["Properties"]["DBInstanceClass"] == "db.r7g.large"  # reports read from it (decision 0152)
+    assert replica["Properties"]["DeletionProtection"] is True
     assert instance["DeletionPolicy"] == "Snapshot"
     properties = instance["Properties"]
     assert properties["MultiAZ"] is True
