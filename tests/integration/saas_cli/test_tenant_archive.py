@@ -16,6 +16,7 @@ from saas_cli.main import main
 from saascore.archive.format import MANIFEST
 from tests.integration.api.harness import ApiHarness, Session, api
 from tests.support import postgres
+from tests.support.cells import DEDICATED_CELL
 from tests.support.postgres import clone_database, drop_database
 
 __all__ = ["api"]
@@ -224,7 +225,43 @@ def test_restoring_a_tenant_that_exists_is_refused_and_new_id_loads_a_copy(api, 
 def test_an_unknown_target_or_a_file_that_is_not_an_archive_is_refused(tmp_path, capsys):
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"not a zip")
-    assert saas("restore", str(junk), "--into", "acme-cell") == 1
-    assert "unknown restore target 'acme-cell'" in capsys.readouterr().err
+    assert saas("restore", str(junk), "--into", "Not A Cell") == 1
+    assert "unknown restore target 'Not A Cell'" in capsys.readouterr().err
+    assert saas("restore", str(junk), "--into", "acme-cell") == 1  # a cell, but where are the cells?
+    assert "pass --database-url or set MIGRATE_DATABASE_URL" in capsys.readouterr().err
     assert saas("restore", str(junk), "--into", "postgresql://127.0.0.1:1/none") == 1
     assert "not a zip archive" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("cells")
+def test_a_restore_into_a_cell_places_the_tenant_there_and_it_signs_in(
+    api, pg, dedicated_pg, tmp_path, capsys
+):
+    owner = populated_tenant(api)
+    path = tmp_path / "a.zip"
+    assert saas("export", str(owner.tenant_id), "--out", str(path), "--database-url", pg.app_url) == 0
+    cells = ["--database-url", pg.owner_url, "--cell", f"{DEDICATED_CELL}={dedicated_pg.owner_url}"]
+
+    assert saas("restore", str(path), "--into", "nowhere", *cells) == 1
+    assert "unknown cell 'nowhere'; known cells: pooled, dedicated" in capsys.readouterr().err
+    # The same tenant into another cell would be a second live copy: that is what a move is for.
+    assert saas("restore", str(path), "--into", DEDICATED_CELL, *cells) == 1
+    assert "use `saas tenants move" in capsys.readouterr().err
+    assert owner_count(dedicated_pg.owner_url, owner.tenant_id, "projects") == 0
+
+    assert (
+        saas("restore", str(path), "--into", DEDICATED_CELL, "--new-id", "--slug", "cell-copy", *cells) == 0
+    )
+    assert f"the directory places it in cell {DEDICATED_CELL}" in capsys.readouterr().out
+    with psycopg.connect(pg.owner_url) as conn:
+        placed = conn.execute(
+            "SELECT tenant_id, cell FROM control.tenant_cells WHERE slug = 'cell-copy'"
+        ).fetchone()
+    assert placed is not None
+    copy_id, cell = placed
+    assert cell == DEDICATED_CELL
+    assert owner_count(dedicated_pg.owner_url, copy_id, "projects") == 3
+    copy = api.sign_in("cell-copy", email=owner.email)  # by slug, through the directory, into the cell
+    assert copy.tenant_id == copy_id
+    listed = api.client.get("/api/v1/projects", headers=copy.headers)
+    assert sorted(p["name"] for p in listed.json()["items"]) == ["P0", "P1", "P2"]
