@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -32,7 +33,7 @@ from psycopg.rows import dict_row
 from api.exceptions import DnsLookupError, IdentityProviderError
 from api.repositories.sso import APP_CLIENT_LOCK
 from api.schemas.sso import VERIFICATION_VALUE_PREFIX
-from api.services.dns_txt import DnsPythonResolver, TxtResolver, txt_values
+from api.services.dns_txt import TxtResolver, resolver_for, txt_values
 from api.services.federation import CognitoFederation
 from api.services.sso_domains import challenge_for, normalize_domain
 from saas_cli.cell_targets import TargetError, add_cell_arguments, owner_urls
@@ -45,7 +46,8 @@ IN_SYNC, DRIFT_LEFT, BAD_TARGET, CALL_FAILED = 0, 1, 2, 3
 
 
 def resolver() -> TxtResolver:
-    return DnsPythonResolver()
+    """The API's resolver: the system's, or the DNS server `$SSO_DNS_SERVER` names (the local stack's)."""
+    return resolver_for(os.environ.get("SSO_DNS_SERVER"))
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -172,9 +174,12 @@ def federation_for(args: argparse.Namespace) -> CognitoFederation:
     if args.local and args.env:
         raise TargetError("give --env or --local, not both")
     if args.local:
+        from local.aws import CREDENTIALS
         from local.state import REGION, StackState
 
         state = StackState.load()
+        for name, value in CREDENTIALS.items():  # moto takes any; the stack's own when none are set
+            os.environ.setdefault(name, value)
         if not state.sso_user_pool_id or not state.sso_app_client_id:
             raise TargetError("the local stack has no SSO user pool; restart it with `make dev`")
         return CognitoFederation(
