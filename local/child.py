@@ -54,6 +54,7 @@ WARM_MODULES = {
     "scheduler": ("jobs.scheduler", "jobs.registry"),
 }
 log = logging.getLogger("child")
+SAML_METADATA_PATH = "/_local/idp/saml/metadata.xml"
 
 
 def _json(status: int, payload: Any) -> HttpResponse:
@@ -70,6 +71,17 @@ def local_pages(
         "jwks_uri": f"{idp.issuer}/.well-known/jwks.json",
         "id_token_signing_alg_values_supported": ["RS256"],
     }
+    # SAML connections must name an https SingleSignOnService; nothing is served there (docs/identity.md).
+    saml_metadata = idp.saml_metadata("https://127.0.0.1/_local/idp/saml/sso").encode()
+    # The dev IdP's documents (content type, body): fixed for the stack's lifetime.
+    documents = {
+        "/_local/idp/.well-known/jwks.json": ("application/json", json.dumps(idp.jwks(), indent=2).encode()),
+        "/_local/idp/.well-known/openid-configuration": (
+            "application/json",
+            json.dumps(openid, indent=2).encode(),
+        ),
+        SAML_METADATA_PATH: ("application/samlmetadata+xml", saml_metadata),
+    }
 
     def page(request: HttpRequest) -> HttpResponse:
         if request.method != "GET":
@@ -78,10 +90,9 @@ def local_pages(
             return _json(200, {"ok": True})
         if request.path in {"/_local/status", "/_local/status/"}:
             return _json(200, collect_status(state, functions(), traffic))
-        if request.path == "/_local/idp/.well-known/jwks.json":
-            return _json(200, idp.jwks())
-        if request.path == "/_local/idp/.well-known/openid-configuration":
-            return _json(200, openid)
+        if request.path in documents:
+            content_type, body = documents[request.path]
+            return HttpResponse(200, [("content-type", content_type)], body)
         return _json(404, {"title": "Not Found", "status": 404, "detail": "unknown /_local page"})
 
     return page

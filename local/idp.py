@@ -7,6 +7,8 @@ trust it only because the local stack configures them to.
 
 from __future__ import annotations
 
+import base64
+import datetime
 import time
 import uuid
 from collections.abc import Sequence
@@ -15,11 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
 
 from local.keys import load_or_create_key, public_jwk
 
 DEFAULT_CLIENT_ID = "saas-local-client"
 TOKEN_LIFETIME_SECONDS = 3600
+# The dev IdP's SAML signing certificate: self-signed with its key, fixed dates so the metadata is stable.
+CERTIFICATE_NOT_BEFORE = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+CERTIFICATE_DAYS = 3650
 # Stable user ids: the same email always maps to the same IdP subject, like a real user pool.
 SUBJECT_NAMESPACE = uuid.UUID("6f1d3c8e-5a52-4b0e-9a4e-2b7f0c1d9e11")
 
@@ -91,3 +99,31 @@ class DevIdp:
             **federated,
         }
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": self.jwk["kid"]})
+
+    def saml_metadata(self, sso_location: str) -> str:
+        """SAML 2.0 IdP metadata naming this IdP (entityID: its issuer), a self-signed signing certificate
+        of its key, and ``sso_location`` as the SingleSignOnService: enough for a SAML connection to be
+        registered against the local stack (moto's Cognito keeps it; no SAML exchange runs locally)."""
+        key = load_or_create_key(self.key_path)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "saas dev idp")])
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(1)
+            .not_valid_before(CERTIFICATE_NOT_BEFORE)
+            .not_valid_after(CERTIFICATE_NOT_BEFORE + datetime.timedelta(days=CERTIFICATE_DAYS))
+            .sign(key, hashes.SHA256())
+        )
+        der = base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
+        return (
+            '<?xml version="1.0"?>'
+            '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+            f'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{self.issuer}">'
+            '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+            '<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data>'
+            f"<ds:X509Certificate>{der}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+            '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+            f'Location="{sso_location}"/></md:IDPSSODescriptor></md:EntityDescriptor>'
+        )

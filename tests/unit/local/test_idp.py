@@ -61,3 +61,12 @@ def test_a_federated_token_has_cognitos_shape_and_reads_back(tmp_path: Path) -> 
     )  # Cognito's own user for the federated identity
     assert federated_provider(claims) == "sso-aaaaaaaaaaaa-bbbbbbbbbbbb"
     assert federated_groups(claims) == ("eng", "it admins")
+
+
+def test_the_saml_metadata_passes_the_apis_checks_and_is_stable(tmp_path: Path) -> None:
+    from api.services.saml_metadata import parse_idp_metadata
+
+    idp = DevIdp("http://127.0.0.1:8000/_local/idp", tmp_path / "idp.pem")
+    document = idp.saml_metadata("https://127.0.0.1/_local/idp/saml/sso")
+    assert parse_idp_metadata(document.encode()).entity_id == idp.issuer
+    assert idp.saml_metadata("https://127.0.0.1/_local/idp/saml/sso") == document
