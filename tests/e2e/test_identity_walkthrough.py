@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -55,3 +56,36 @@ def test_the_identity_walkthrough_runs_verbatim(stack: RunningStack) -> None:
         UserPoolId=state.sso_user_pool_id, ClientId=state.sso_app_client_id
     )["UserPoolClient"]
     assert any(name.startswith("sso-") for name in client["SupportedIdentityProviders"])
+
+
+def test_the_dev_idps_authorization_code_flow_through_the_gateway(stack: RunningStack) -> None:
+    state = stack.state
+    callback = "https://pool.auth.example/oauth2/idpresponse"
+    with stack.client() as client:
+        discovery = client.get("/_local/idp/.well-known/openid-configuration").json()
+        assert discovery["authorization_endpoint"] == f"{state.idp_issuer}/authorize"
+        redirect = client.get(
+            "/_local/idp/authorize",
+            params={
+                "response_type": "code",
+                "client_id": state.idp_client_id,
+                "redirect_uri": callback,
+                "state": "xyz",
+                "login_hint": "jane@acme.example",
+            },
+        )
+        assert redirect.status_code == 302, redirect.text
+        code = parse_qs(urlsplit(redirect.headers["location"]).query)["code"][0]
+        tokens = client.post(
+            "/_local/idp/token",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": callback},
+            auth=(state.idp_client_id, "any"),
+        )
+        assert tokens.status_code == 200, tokens.text
+        assert tokens.json()["token_type"] == "Bearer"
+        assert client.post(
+            "/_local/idp/token",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": callback},
+            auth=(state.idp_client_id, "any"),
+        ).json() == {"error": "invalid_grant"}
+        assert client.post("/_local/idp/authorize").status_code == 405
