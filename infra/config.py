@@ -105,6 +105,10 @@ class EnvironmentConfig(_Frozen):
     # A GrowthBook SDK payload ({"features": {...}}) bundled into the edge config.
     flags: dict[str, Any] = Field(default_factory=lambda: {"features": {}})
     report_retention_days: int = Field(default=30, ge=1)
+    # The daily audit-log files: Object Lock retention (a file can be neither overwritten nor deleted
+    # before it ends; `compliance` binds the account's root user too) and when they expire after it.
+    audit_log_retention_days: int = Field(default=365, ge=1, le=36_500)
+    audit_log_lock_mode: Literal["governance", "compliance"] = "governance"
     p99_latency_ms: int = Field(default=2000, ge=10)
     # Cost knobs; each trade-off is written down in docs/cost.md.
     cognito_threat_protection: bool = False  # the only Plus feature used: Plus costs $0.02/MAU, no free tier

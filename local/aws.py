@@ -24,6 +24,7 @@ WEBHOOK_DELIVERIES_QUEUE = "saas-webhook-deliveries"
 WEBHOOK_DELIVERIES_DLQ = "saas-webhook-deliveries-dlq"
 WEBHOOK_SECRETS_KEY_ALIAS = "alias/saas-local/webhook-secrets"
 REPORTS_BUCKET = "saas-reports-local"
+AUDIT_LOG_BUCKET = "saas-audit-logs-local"  # Object Lock, as in AWS: a daily file is written once
 RATE_LIMIT_TABLE = "saas-rate-limits"
 SES_SENDER = "no-reply@saas.local"
 STRIPE_SECRET_NAME = "saas/local/stripe"  # noqa: S105 - a secret's name, not its value
@@ -66,6 +67,7 @@ class Provisioned:
     stripe_secret_name: str
     sso_user_pool_id: str
     sso_app_client_id: str
+    audit_log_bucket: str = AUDIT_LOG_BUCKET
 
 
 def client(service: str, endpoint: str) -> Any:
@@ -181,7 +183,16 @@ def provision(
         visibility=timings.jobs_visibility,
         receives=JOBS_MAX_RECEIVES,
     )
-    client("s3", endpoint).create_bucket(Bucket=REPORTS_BUCKET)
+    s3 = client("s3", endpoint)
+    s3.create_bucket(Bucket=REPORTS_BUCKET)
+    s3.create_bucket(Bucket=AUDIT_LOG_BUCKET, ObjectLockEnabledForBucket=True)
+    s3.put_object_lock_configuration(
+        Bucket=AUDIT_LOG_BUCKET,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
+        },
+    )
     dynamodb = client("dynamodb", endpoint)
     if RATE_LIMIT_TABLE not in dynamodb.list_tables()["TableNames"]:
         dynamodb.create_table(
@@ -207,6 +218,7 @@ def provision(
         webhook_deliveries=webhook_deliveries,
         webhook_secrets_key_id=_webhook_secrets_key(client("kms", endpoint)),
         reports_bucket=REPORTS_BUCKET,
+        audit_log_bucket=AUDIT_LOG_BUCKET,
         rate_limit_table=RATE_LIMIT_TABLE,
         ses_sender=SES_SENDER,
         stripe_secret_name=STRIPE_SECRET_NAME,

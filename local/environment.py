@@ -26,6 +26,9 @@ STATIC_ENVIRONMENT = {
 }
 
 
+LOCAL_CELL_DIRECTORY_TTL = 5
+
+
 def function_environment(state: StackState) -> dict[str, str]:
     idp = DevIdp(state.idp_issuer, Path(state.idp_key_path), state.idp_client_id)
     stripe_secret_ref = f"secretsmanager:{state.stripe_webhook_secret_name}#webhook_secret"
@@ -36,6 +39,8 @@ def function_environment(state: StackState) -> dict[str, str]:
         # the streaming replica: reports and audit-log listing read from it (saascore.db.replica)
         **({"DATABASE_READ_URL": state.read_database_url} if state.read_database_url else {}),
         "CELLS": cells_setting(state.cells),
+        # short, so `saas tenants move --local --settle-seconds 5` (which must wait at least this) is quick
+        "CELL_DIRECTORY_TTL": str(LOCAL_CELL_DIRECTORY_TTL),
         # api
         "SESSION_ISSUER": state.session_issuer,
         "SESSION_KEY_SOURCE": "pem",
@@ -72,6 +77,7 @@ def function_environment(state: StackState) -> dict[str, str]:
         "JOB_BACKOFF_CAP_SECONDS": "5",
         "JOB_MAX_ATTEMPTS": str(JOBS_MAX_RECEIVES),
         "REPORTS_BUCKET": state.reports_bucket,
+        "AUDIT_LOG_BUCKET": state.audit_log_bucket,
         "EMAIL_SENDER": state.ses_sender,
         # outbound webhooks: receivers on loopback are allowed here (local and test only, never in AWS)
         "WEBHOOK_DELIVERY_QUEUE_URL": state.webhook_deliveries.url,

@@ -299,6 +299,7 @@ class LocalStack:
             webhook_deliveries=provisioned.webhook_deliveries,
             webhook_secrets_key_id=provisioned.webhook_secrets_key_id,
             reports_bucket=provisioned.reports_bucket,
+            audit_log_bucket=provisioned.audit_log_bucket,
             rate_limit_table=provisioned.rate_limit_table,
             ses_sender=provisioned.ses_sender,
             session_key_path=str(keys / "session.pem"),

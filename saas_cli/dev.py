@@ -82,6 +82,7 @@ def stack_info(state: StackState) -> dict[str, Any]:
             "jobs_queue": state.jobs.url,
             "jobs_dlq": state.jobs.dlq_url,
             "reports_bucket": state.reports_bucket,
+            "audit_log_bucket": state.audit_log_bucket,
             "rate_limit_table": state.rate_limit_table,
             "ses_sender": state.ses_sender,
         },

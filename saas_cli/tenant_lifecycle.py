@@ -29,11 +29,9 @@ from saascore.lifecycle.exceptions import LifecycleError
 from saascore.lifecycle.receipts import receipt_document, verify_receipt
 from saascore.lifecycle.repositories.lifecycle import erasure_receipt
 from saascore.lifecycle.settings import get_lifecycle_settings
-from saascore.lifecycle.states import Action
+from saascore.lifecycle.states import MAX_GRACE_DAYS, MAX_NOTE_CHARS, Action, describe
 from saascore.lifecycle.transitions import apply_operator_action
 from saascore.secrets import resolve_secret
-
-MAX_NOTE_CHARS = 500  # the tenants.lifecycle_note CHECK
 
 
 def run_transition(args: argparse.Namespace) -> int:
@@ -61,7 +59,7 @@ def run_transition(args: argparse.Namespace) -> int:
         print(f"saas tenants {action.value}: {exc}", file=sys.stderr)
         return 1
     after = transition.after
-    state = after.state.value + (f" (held by {after.hold.value})" if after.hold else "")
+    state = describe(after)
     if not transition.changed:
         print(f"tenant {tenant_id} is already {state}; nothing changed")
         return 0
@@ -79,8 +77,8 @@ def _note(value: str) -> str:
 
 def _grace_days(value: str) -> int:
     days = int(value)
-    if not 0 <= days <= 365:
-        raise argparse.ArgumentTypeError("between 0 and 365 days")
+    if not 0 <= days <= MAX_GRACE_DAYS:
+        raise argparse.ArgumentTypeError(f"between 0 and {MAX_GRACE_DAYS} days")
     return days
 
 

@@ -65,6 +65,7 @@ class Jobs(Construct):
             removal_policy=RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY,
             auto_delete_objects=not config.retain_data,
         )
+        self.audit_log_bucket = _audit_log_bucket(self, config=config, access_logs=access_logs)
         self.email_identity = ses.EmailIdentity(self, "Sender", identity=_ses_identity(config.ses_identity))
         self.email = Email(
             self,
@@ -83,6 +84,7 @@ class Jobs(Construct):
             # The worker marks a job dead on its last receive; SQS dead-letters it on the next one.
             "JOB_MAX_ATTEMPTS": str(MAX_RECEIVES),
             "REPORTS_BUCKET": self.reports_bucket.bucket_name,
+            "AUDIT_LOG_BUCKET": self.audit_log_bucket.bucket_name,
             "EMAIL_SENDER": config.sender_address,
             **self.email.worker_environment,
             "STRIPE_API_KEY": stripe.reference("api_key"),
@@ -136,6 +138,22 @@ class Jobs(Construct):
                 resources=[self.reports_bucket.arn_for_objects("*")],
             )
         )
+        from saascore.archive.audit_format import AUDIT_LOGS_PREFIX
+
+        # The daily audit-log files: written once and read back (HeadObject) by key, never deleted; the
+        # abort only ends the worker's own unfinished multipart upload.
+        self.worker.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+                resources=[self.audit_log_bucket.arn_for_objects(f"{AUDIT_LOGS_PREFIX}*")],
+            )
+        )
+        acknowledge_wildcard_resource(
+            self.worker,
+            resource=self.audit_log_bucket,
+            suffix=f"/{AUDIT_LOGS_PREFIX}*",
+            reason="Daily audit-log files under audit-logs/: one key per tenant and UTC day.",
+        )
         stripe.grant_read(self.worker)
         self.email.grant_send(self.worker)
         acknowledge_wildcard_resource(
@@ -162,6 +180,39 @@ class Jobs(Construct):
             suffix=f"/{EXPORTS_PREFIX}*",
             reason="Tenant export archives under exports/: each download is presigned for one tenant's key.",
         )
+
+
+def _audit_log_bucket(scope: Construct, *, config: EnvironmentConfig, access_logs: s3.IBucket) -> s3.Bucket:
+    """Append-only daily audit-log files: Object Lock (versioning comes with it) with a default retention,
+    so no one (in `compliance` mode not even the root user) overwrites or deletes a written day before it
+    ends; always retained, since locked objects cannot be emptied out with the stack."""
+    retention = Duration.days(config.audit_log_retention_days)
+    lock = (
+        s3.ObjectLockRetention.compliance(retention)
+        if config.audit_log_lock_mode == "compliance"
+        else s3.ObjectLockRetention.governance(retention)
+    )
+    return s3.Bucket(
+        scope,
+        "AuditLogs",
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        object_lock_enabled=True,
+        object_lock_default_retention=lock,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix="audit-logs/",
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                expiration=Duration.days(config.audit_log_retention_days + 1),
+                noncurrent_version_expiration=Duration.days(1),
+                abort_incomplete_multipart_upload_after=Duration.days(1),
+            )
+        ],
+        removal_policy=RemovalPolicy.RETAIN,
+    )
 
 
 def _ses_identity(value: str) -> ses.Identity:

@@ -55,7 +55,7 @@ def test_resource_star_only_for_actions_without_resource_scoping(assembly: Assem
 
 def test_buckets_are_private_encrypted_and_tls_only(assembly: Assembly) -> None:
     buckets = assembly.resources("service", "AWS::S3::Bucket")
-    assert len(buckets) == 2
+    assert len(buckets) == 3  # access logs, reports, audit logs
     for bucket in buckets.values():
         properties = bucket["Properties"]
         assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
@@ -137,3 +137,46 @@ def test_the_erasure_receipt_key_is_retained_and_read_by_the_jobs_worker_alone(a
     ]
     assert len(readers) == 1
     assert "Worker" in str(readers[0])
+
+
+def test_the_audit_log_bucket_is_object_locked_and_written_by_the_worker_alone(assembly: Assembly) -> None:
+    template = assembly.template("service")
+    [(logical_id, bucket)] = [
+        (key, resource)
+        for key, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::S3::Bucket" and "ObjectLockConfiguration" in resource["Properties"]
+    ]
+    properties = bucket["Properties"]
+    assert properties["ObjectLockEnabled"] is True
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert properties["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 365}},
+    }
+    assert bucket["DeletionPolicy"] == "Retain"
+    statements = [
+        (policy["Properties"]["Roles"], statement)
+        for policy in template["Resources"].values()
+        if policy["Type"] == "AWS::IAM::Policy"
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if logical_id in str(statement.get("Resource"))
+    ]
+    assert len(statements) == 1
+    roles, statement = statements[0]
+    assert "Worker" in str(roles)
+    assert sorted(_listify(statement["Action"])) == [
+        "s3:AbortMultipartUpload",
+        "s3:GetObject",
+        "s3:PutObject",
+    ]
+    assert "/audit-logs/*" in str(statement["Resource"])
+
+
+def test_prod_locks_the_audit_log_in_compliance_mode(prod_assembly: Assembly) -> None:
+    [bucket] = [
+        resource
+        for resource in prod_assembly.resources("service", "AWS::S3::Bucket").values()
+        if "ObjectLockConfiguration" in resource["Properties"]
+    ]
+    retention = bucket["Properties"]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
+    assert retention == {"Mode": "COMPLIANCE", "Days": 400}

@@ -58,6 +58,9 @@ PATH_PARAM_TABLES = {
     "delivery_id": "webhook_deliveries",
 }
 
+# Path parameters that name a tenant itself (the platform-operator actions): tenant B's own id.
+TENANT_PATH_PARAMS = frozenset({"tenant_id"})
+
 # Request body schema -> a valid example, so a mutation reaches the tenant check instead of a 422.
 BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "ProjectUpdate": {"name": "hijacked"},
@@ -69,6 +72,8 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "RoleMapping": {"default_role": "viewer", "mappings": []},
     "WebhookEndpointUpdate": {"description": "hijacked"},
     "SecretRotation": {},
+    "TenantActionRequest": {"note": "hijacked"},
+    "TenantOffboardRequest": {"grace_days": 0},
 }
 
 # SCIM (RFC 7644) authenticates with a tenant's SCIM token, not a session: tests/tenancy/test_scim_isolation.py
@@ -138,8 +143,10 @@ def _tenant_tables(admin) -> list[str]:
 
 
 def _snapshot(admin, tenant_id: uuid.UUID) -> dict[str, str]:
-    """A fingerprint of every tenant table's rows for one tenant (excluding append-only audit logs)."""
-    snapshot = {}
+    """A fingerprint of the tenant's own row (its lifecycle) and of every tenant table's rows for it
+    (excluding append-only audit logs)."""
+    (own,) = admin.execute("SELECT md5(t::text) FROM tenants t WHERE id = %s", (tenant_id,)).fetchone()
+    snapshot = {"tenants": own}
     for table in _tenant_tables(admin):
         if table == "audit_logs":
             continue
@@ -157,7 +164,10 @@ def _body_for(path: str, schema: dict[str, Any], method: str) -> dict[str, Any] 
     request_body = operation.get("requestBody")
     if request_body is None:
         return None
-    ref = request_body["content"]["application/json"]["schema"].get("$ref", "")
+    body_schema = request_body["content"]["application/json"]["schema"]
+    # An optional body is `anyOf: [{$ref}, {type: null}]`.
+    refs = [body_schema.get("$ref", ""), *(part.get("$ref", "") for part in body_schema.get("anyOf", []))]
+    ref = next((found for found in refs if found), "")
     name = ref.rsplit("/", 1)[-1]
     assert name in BODY_EXAMPLES, (
         f"{method} {path}: add a valid example of request body schema {name!r} to BODY_EXAMPLES "
@@ -187,6 +197,9 @@ def test_tenant_a_cannot_reach_tenant_b_resources(api, cells, placement):
         b_ids: dict[str, str] = {}
         for method, path, _route in operations():
             for param in re.findall(r"{(\w+)}", path):
+                if param in TENANT_PATH_PARAMS:
+                    b_ids[param] = str(b.tenant_id)
+                    continue
                 assert param in PATH_PARAM_TABLES, (
                     f"{method} {path}: path parameter {param!r} is not registered; add it to PATH_PARAM_TABLES "
                     "in tests/tenancy/test_api_isolation.py with the tenant table it names"

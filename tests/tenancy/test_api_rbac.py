@@ -19,6 +19,7 @@ from tests.integration.api.harness import api
 from tests.tenancy.test_api_isolation import (
     PATH_PARAM_TABLES,
     PUBLIC_OPERATIONS,
+    TENANT_PATH_PARAMS,
     _admin,
     _calls,
     _new_row,
@@ -55,6 +56,10 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/projects/{project_id}/restore"): WRITERS,
     # Platform operators only: no role of an ordinary tenant (decision 0091; operators: tests/integration/api/routes/test_ops.py).
     ("GET", "/api/v1/ops/report"): frozenset(),
+    # Platform operators only (decision 0113; operators: tests/integration/api/routes/test_ops_tenants.py).
+    ("POST", "/api/v1/ops/tenants/{tenant_id}/suspend"): frozenset(),
+    ("POST", "/api/v1/ops/tenants/{tenant_id}/reactivate"): frozenset(),
+    ("POST", "/api/v1/ops/tenants/{tenant_id}/offboard"): frozenset(),
 }
 
 
@@ -129,7 +134,9 @@ def _resource_ids(api, pg, owner, path: str) -> dict[str, str]:
     """Fresh targets in the caller's own tenant: through the API for ours, generic rows for the rest."""
     ids = _own_resource_ids(api, owner)
     for param in re.findall(r"{(\w+)}", path):
-        if param not in ids:
+        if param in TENANT_PATH_PARAMS:
+            ids[param] = str(owner.tenant_id)
+        elif param not in ids:
             with _admin(pg) as admin:
                 ids[param] = _new_row(admin, PATH_PARAM_TABLES[param], owner.tenant_id)
     return ids

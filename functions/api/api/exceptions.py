@@ -73,6 +73,12 @@ class ConflictError(ApiError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class LifecycleTransitionError(ConflictError):
+    """An operator's lifecycle action does not start from the tenant's state; the problem names it."""
+
+    slug, title = "lifecycle-transition-not-allowed", "Not allowed from the tenant's lifecycle state"
+
+
 class UsageKeyConflictError(ConflictError):
     """The usage idempotency key was used before for a different meter or quantity."""
 

@@ -73,6 +73,7 @@ TEXT_MIME_TYPES = [
     "application/json",
     "application/problem+json",
     "application/scim+json",
+    "application/x-ndjson",
     "application/vnd.oai.openapi",
     "text/html",
 ]

@@ -58,6 +58,12 @@ JOB_TYPES: Final[Mapping[str, JobSpec]] = MappingProxyType(
                 "tenant",
                 "the tenant's archive in S3, then an e-mail",
             ),
+            JobSpec(
+                "export_audit_log",
+                "audit_logs:export_audit_log",
+                "tenant",
+                "the previous UTC day of the audit log as JSON Lines in the Object Lock bucket",
+            ),
             JobSpec("report_usage", "usage:report_usage", "tenant", "unreported usage → Stripe meter events"),
             JobSpec(
                 "purge_soft_deleted",
@@ -101,6 +107,7 @@ SCHEDULES: Final[tuple[Schedule, ...]] = (
     Schedule(SWEEP_OUTBOX, "rate(1 minute)"),
     Schedule("report_usage", "rate(1 hour)"),
     Schedule("refresh_reporting_views", "rate(15 minutes)"),
+    Schedule("export_audit_log", "cron(30 0 * * ? *)"),
     Schedule("expire_sessions", "cron(15 3 * * ? *)"),
     Schedule("erase_tenants", "cron(45 2 * * ? *)"),
     Schedule("purge_soft_deleted", "cron(45 3 * * ? *)"),

@@ -32,6 +32,8 @@ class JobsSettings(BaseServiceSettings):
     backoff_cap_seconds: int = Field(default=900, ge=1, le=43_200, validation_alias="JOB_BACKOFF_CAP_SECONDS")
 
     reports_bucket: str | None = Field(default=None, validation_alias="REPORTS_BUCKET")
+    # The Object Lock bucket of the daily audit-log files (`export_audit_log`).
+    audit_log_bucket: str | None = Field(default=None, validation_alias="AUDIT_LOG_BUCKET")
     report_part_bytes: int = Field(
         default=8 * 1024 * 1024,
         ge=MIN_S3_PART_BYTES,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -27,6 +28,20 @@ def test_lambda_entry_serves_function_url_and_http_api_events(api, lambda_contex
     assert [item["name"] for item in json.loads(listed["body"])["items"]] == ["via lambda"]
     audit = api.client.get("/api/v1/audit-logs?action=project.created", headers=owner.headers).json()
     assert audit["items"][0]["ip"] == "198.51.100.7"
+
+
+def test_the_audit_log_export_leaves_the_lambda_as_text_json_lines(api, lambda_context):
+    owner = api.sign_up()
+    since = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    response = handler(
+        http_event("GET", "/api/v1/audit-logs/export", query=f"since={since}", headers=owner.headers),
+        lambda_context,
+    )
+    assert response["statusCode"] == 200, response["body"]
+    assert response["headers"]["content-type"] == "application/x-ndjson"
+    assert response["isBase64Encoded"] is False
+    actions = [json.loads(line)["action"] for line in response["body"].splitlines()]
+    assert "tenant.created" in actions
 
 
 def test_lambda_entry_answers_problems_without_identity(api, lambda_context):

@@ -112,6 +112,12 @@ def test_a_tenant_moves_with_every_row_verified_and_the_source_emptied(api, cell
     # The session picks the new cell up at its next refresh; its old token's claim now finds nothing.
     get_cell_router().invalidate(owner.tenant_id)
     assert api.client.get("/api/v1/projects", headers=owner.headers).status_code == 401
+    stale_write = api.client.post(
+        "/api/v1/projects",
+        json={"name": "stale"},
+        headers={**owner.headers, "Idempotency-Key": "stale-claim"},
+    )
+    assert stale_write.status_code == 401, stale_write.text
     refreshed = api.client.post("/api/v1/sessions/refresh", json={"refresh_token": owner.refresh_token})
     assert refreshed.status_code == 200, refreshed.text
     headers = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
@@ -135,6 +141,14 @@ def test_writes_during_the_freeze_get_503_with_retry_after_and_reads_go_on(
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert refused.headers["retry-after"] == "5"
     assert refused.json()["type"].endswith("/tenant-moving")
+    # With an idempotency key the claim is written in the request's first round trip: refused the same way.
+    keyed = api.client.post(
+        "/api/v1/projects",
+        json={"name": "frozen"},
+        headers={**owner.headers, "Idempotency-Key": "during-freeze"},
+    )
+    assert keyed.status_code == 503, keyed.text
+    assert keyed.headers["retry-after"] == "5"
     assert api.client.get("/api/v1/projects", headers=owner.headers).status_code == 200
 
     while move.step != "flipped":

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from botocore.exceptions import ClientError
+
 from jobs.settings import JobsSettings
 from jobs.tasks.email_templates import TEMPLATES, ses_template_name
 from local.aws import SES_SENDER, QueueTimings, client, provision
@@ -46,3 +49,19 @@ def test_the_sso_user_pool_and_app_client_exist_once() -> None:
             UserPoolId=first.sso_user_pool_id, ClientId=first.sso_app_client_id
         )["UserPoolClient"]
         assert described["SupportedIdentityProviders"] == ["COGNITO"]
+
+
+def test_the_audit_log_bucket_is_object_locked_and_refuses_an_early_delete() -> None:
+    timings = QueueTimings(webhooks_visibility=5, job_timeout=5)
+    with moto_server_process() as endpoint:
+        for _ in range(2):
+            provisioned = provision(
+                endpoint, webhook_secret="whsec_test", stripe_api_key="sk_test_local", timings=timings
+            )
+        s3 = client("s3", endpoint)
+        bucket = provisioned.audit_log_bucket
+        lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+        assert lock["Rule"]["DefaultRetention"]["Mode"] == "GOVERNANCE"
+        version = s3.put_object(Bucket=bucket, Key="audit-logs/t/2026/11/02.jsonl", Body=b"{}\n")["VersionId"]
+        with pytest.raises(ClientError):
+            s3.delete_object(Bucket=bucket, Key="audit-logs/t/2026/11/02.jsonl", VersionId=version)

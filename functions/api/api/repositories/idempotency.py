@@ -11,9 +11,13 @@ from saascore.db.connection import Connection, Deferred
 
 # Claims the key, or re-claims it when the stored answer expired. A concurrent claim of the same key
 # blocks on the unique index until the first transaction ends, then sees its row (no double execution).
+# It travels with the access query, before the session is known to be good, so it claims nothing for a
+# caller who is not a member here (a stale cell claim after a move: the answer is the access check's 401,
+# not a foreign-key violation).
 CLAIM_SQL = """
 INSERT INTO idempotency_keys (tenant_id, user_id, key, method, path, request_hash, expires_at)
-VALUES (%(tid)s, %(uid)s, %(key)s, %(method)s, %(path)s, %(hash)s, now() + make_interval(secs => %(ttl)s))
+SELECT %(tid)s, %(uid)s, %(key)s, %(method)s, %(path)s, %(hash)s, now() + make_interval(secs => %(ttl)s)
+WHERE EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = %(tid)s AND m.user_id = %(uid)s)
 ON CONFLICT (tenant_id, user_id, key) DO UPDATE
     SET method = EXCLUDED.method, path = EXCLUDED.path, request_hash = EXCLUDED.request_hash,
         state = 'in_progress', response_status = NULL, response_headers = NULL, response_body = NULL,

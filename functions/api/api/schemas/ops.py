@@ -1,12 +1,25 @@
-"""Operator report bodies (`GET /api/v1/ops/report`)."""
+"""Operator bodies: the report (`GET /api/v1/ops/report`) and lifecycle actions on a tenant."""
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from api.schemas.common import RequestModel
 from saascore.business_metrics import BusinessReport
+from saascore.lifecycle.states import (
+    MAX_GRACE_DAYS,
+    MAX_NOTE_CHARS,
+    Action,
+    Hold,
+    Lifecycle,
+    LifecycleState,
+    Transition,
+    describe,
+)
 
 
 class MrrMovementsView(BaseModel):
@@ -72,3 +85,70 @@ class OpsReport(BaseModel):
 
 def vars_of(value: object) -> dict[str, object]:
     return {name: getattr(value, name) for name in value.__slots__}  # type: ignore[attr-defined]
+
+
+LifecycleNote = Annotated[
+    str | None,
+    Field(min_length=1, max_length=MAX_NOTE_CHARS, description="why (kept with the state and audited)"),
+]
+
+
+class TenantActionRequest(RequestModel):
+    """Body of `POST /api/v1/ops/tenants/{tenant_id}/suspend|reactivate` (optional)."""
+
+    note: LifecycleNote = None
+
+
+class TenantOffboardRequest(TenantActionRequest):
+    """Body of `POST /api/v1/ops/tenants/{tenant_id}/offboard` (optional)."""
+
+    grace_days: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_GRACE_DAYS,
+        description="days until erasure (default $LIFECYCLE_ERASURE_GRACE_DAYS, else 30)",
+    )
+
+
+class LifecycleView(BaseModel):
+    state: LifecycleState
+    hold: Hold | None
+    erase_after: datetime | None
+    note: str | None
+
+    @classmethod
+    def of(cls, lifecycle: Lifecycle) -> LifecycleView:
+        return cls(
+            state=lifecycle.state,
+            hold=lifecycle.hold,
+            erase_after=lifecycle.erase_after,
+            note=lifecycle.note,
+        )
+
+
+class TenantLifecycle(BaseModel):
+    """The tenant's lifecycle after an operator's action; ``changed`` is false for a repeat."""
+
+    tenant_id: uuid.UUID
+    action: Action
+    changed: bool
+    detail: str
+    lifecycle: LifecycleView
+    previous: LifecycleView
+
+    @classmethod
+    def of(cls, tenant_id: uuid.UUID, action: Action, transition: Transition) -> TenantLifecycle:
+        after = describe(transition.after)
+        detail = (
+            f"{transition.before.state.value} -> {after}"
+            if transition.changed
+            else f"already {after}; nothing changed"
+        )
+        return cls(
+            tenant_id=tenant_id,
+            action=action,
+            changed=transition.changed,
+            detail=detail,
+            lifecycle=LifecycleView.of(transition.after),
+            previous=LifecycleView.of(transition.before),
+        )

@@ -13,6 +13,7 @@ from saascore.lifecycle.states import (
     Lifecycle,
     LifecycleState,
     billing_transition,
+    describe,
     operator_transition,
 )
 
@@ -101,3 +102,8 @@ def test_transitions_not_allowed_name_the_current_state(current, action, named) 
 )
 def test_billing_places_and_lifts_only_its_own_hold(current, access, expected) -> None:
     assert billing_transition(current, access).after == expected
+
+
+def test_describe_names_the_hold_of_a_suspension():
+    assert describe(Lifecycle(LifecycleState.SUSPENDED, Hold.BILLING)) == "suspended (held by billing)"
+    assert describe(Lifecycle(LifecycleState.ACTIVE)) == "active"

@@ -51,6 +51,10 @@ BROKEN_CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InternalError)
 TENANT_MOVING_SQLSTATE = "TM001"
 
 
+def _tenant_moving() -> TenantMovingError:
+    return TenantMovingError("the tenant is moving to another cell and is read-only for a moment")
+
+
 class IamAuthToken:
     """Caches `generate_db_auth_token` results; boto3 is imported only when IAM auth is used."""
 
@@ -195,9 +199,7 @@ class Database:
             raise DatabaseUnavailableError("the database connection failed mid-transaction") from exc
         except psycopg.Error as exc:
             if exc.sqlstate == TENANT_MOVING_SQLSTATE:
-                raise TenantMovingError(
-                    "the tenant is moving to another cell and is read-only for a moment"
-                ) from exc
+                raise _tenant_moving() from exc
             raise
 
     def _first_flight(
@@ -224,8 +226,11 @@ class Database:
                     raise DatabaseUnavailableError("the database connection failed twice") from exc
                 logger.warning("database connection was broken; reconnecting once")
                 continue
-            except BaseException:
+            except BaseException as exc:
                 self._abandon(conn, stack)
+                # A write queued in the first flight (the pipelined request path) meets the guard here.
+                if isinstance(exc, psycopg.Error) and exc.sqlstate == TENANT_MOVING_SQLSTATE:
+                    raise _tenant_moving() from exc
                 raise
             return conn, stack, queued
         raise AssertionError("unreachable")

@@ -23,6 +23,9 @@ from uuid import UUID
 from saascore.billing.state import AccessLevel
 from saascore.lifecycle.exceptions import TransitionNotAllowedError
 
+MAX_NOTE_CHARS = 500  # the tenants.lifecycle_note CHECK (migration 0600)
+MAX_GRACE_DAYS = 365  # the longest grace period an offboarding can be given
+
 
 class LifecycleState(StrEnum):
     ACTIVE = "active"
@@ -50,6 +53,12 @@ class Lifecycle:
     hold: Hold | None = None
     note: str | None = None
     erase_after: datetime | None = None
+
+
+def describe(lifecycle: Lifecycle) -> str:
+    """``suspended (held by operator)``: the state as the commands and the operator API report it."""
+    held = f" (held by {lifecycle.hold.value})" if lifecycle.hold else ""
+    return lifecycle.state.value + held
 
 
 @dataclass(frozen=True, slots=True)
