@@ -11,6 +11,7 @@ when the supervisor disappears, so a killed `saas dev` never leaves orphans serv
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib
 import json
@@ -23,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote
 
 from local.aws import client
 from local.edge_config import write_edge_config
@@ -38,7 +40,7 @@ from local.handlers import (
     webhooks_processor,
     webhooks_receiver,
 )
-from local.idp import DevIdp
+from local.idp import DevIdp, DevOidcEndpoints
 from local.scheduler import CompressedScheduler, load_schedules
 from local.state import DEFAULT_ROOT, ROOT_ENV, StackState
 from local.status import TenantTraffic, collect_status, write_heartbeat
@@ -54,6 +56,24 @@ WARM_MODULES = {
     "scheduler": ("jobs.scheduler", "jobs.registry"),
 }
 log = logging.getLogger("child")
+IDP_PATH = "/_local/idp"
+SAML_METADATA_PATH = f"{IDP_PATH}/saml/metadata.xml"
+
+
+def _form(body: bytes) -> dict[str, str]:
+    return dict(parse_qsl(body.decode("utf-8", errors="replace")))
+
+
+def _basic_client_id(request: HttpRequest) -> str | None:
+    """The client id of an ``Authorization: Basic`` header (client_secret_basic); the secret is not checked."""
+    value = next((v for k, v in request.headers if k.lower() == "authorization"), "")
+    if not value.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(value[6:]).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return unquote(decoded.partition(":")[0])
 
 
 def _json(status: int, payload: Any) -> HttpResponse:
@@ -65,23 +85,55 @@ def local_pages(
     state: StackState, functions: Callable[[], list[Any]], traffic: TenantTraffic | None = None
 ) -> Callable[[HttpRequest], HttpResponse]:
     idp = DevIdp(state.idp_issuer, Path(state.idp_key_path), state.idp_client_id)
+    oidc = DevOidcEndpoints(idp)
     openid = {
         "issuer": idp.issuer,
+        "authorization_endpoint": f"{idp.issuer}/authorize",
+        "token_endpoint": f"{idp.issuer}/token",
         "jwks_uri": f"{idp.issuer}/.well-known/jwks.json",
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["public"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "id_token_signing_alg_values_supported": ["RS256"],
     }
+    # SAML connections must name an https SingleSignOnService; nothing is served there (docs/identity.md).
+    saml_metadata = idp.saml_metadata("https://127.0.0.1/_local/idp/saml/sso").encode()
+    # The dev IdP's documents (content type, body): fixed for the stack's lifetime.
+    documents = {
+        "/_local/idp/.well-known/jwks.json": ("application/json", json.dumps(idp.jwks(), indent=2).encode()),
+        "/_local/idp/.well-known/openid-configuration": (
+            "application/json",
+            json.dumps(openid, indent=2).encode(),
+        ),
+        SAML_METADATA_PATH: ("application/samlmetadata+xml", saml_metadata),
+    }
+
+    def idp_page(request: HttpRequest) -> HttpResponse:
+        if request.path == f"{IDP_PATH}/authorize" and request.method == "GET":
+            status, answer = oidc.authorize(dict(parse_qsl(request.query)))
+            if status == 302:
+                return HttpResponse(302, [("location", answer["location"])])
+            return _json(status, answer)
+        if request.path == f"{IDP_PATH}/token" and request.method == "POST":
+            status, payload = oidc.token(_form(request.body), _basic_client_id(request))
+            return _json(status, payload)
+        if request.path in documents and request.method == "GET":
+            content_type, body = documents[request.path]
+            return HttpResponse(200, [("content-type", content_type)], body)
+        if request.path in documents or request.path in {f"{IDP_PATH}/authorize", f"{IDP_PATH}/token"}:
+            return _json(405, {"title": "Method Not Allowed", "status": 405})
+        return _json(404, {"title": "Not Found", "status": 404, "detail": "unknown dev IdP page"})
 
     def page(request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(f"{IDP_PATH}/"):
+            return idp_page(request)
         if request.method != "GET":
             return _json(405, {"title": "Method Not Allowed", "status": 405})
         if request.path == "/_local/ping":
             return _json(200, {"ok": True})
         if request.path in {"/_local/status", "/_local/status/"}:
             return _json(200, collect_status(state, functions(), traffic))
-        if request.path == "/_local/idp/.well-known/jwks.json":
-            return _json(200, idp.jwks())
-        if request.path == "/_local/idp/.well-known/openid-configuration":
-            return _json(200, openid)
         return _json(404, {"title": "Not Found", "status": 404, "detail": "unknown /_local page"})
 
     return page

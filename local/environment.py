@@ -58,6 +58,8 @@ def function_environment(state: StackState) -> dict[str, str]:
         "SSO_APP_CLIENT_ID": state.sso_app_client_id,
         "SSO_SECRET_PREFIX": "saas/local/sso",
         "SSO_ALLOW_LOOPBACK_FETCH": "true",
+        # domain verification asks the stack's own DNS (local/dns.py; `saas dev txt NAME VALUE` publishes)
+        **({"SSO_DNS_SERVER": f"127.0.0.1:{state.dns_port}"} if state.dns_port else {}),
         # webhooks and billing
         "WEBHOOK_QUEUE_URL": state.webhooks.url,
         "STRIPE_WEBHOOK_SECRET": stripe_secret_ref,

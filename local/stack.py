@@ -34,6 +34,7 @@ import psycopg
 
 from local.aws import Provisioned, QueueTimings, provision
 from local.cells import prepare_dedicated_cells
+from local.dns import LocalDns
 from local.environment import STATIC_ENVIRONMENT
 from local.idp import DEFAULT_CLIENT_ID
 from local.keys import load_or_create_key
@@ -154,6 +155,7 @@ class LocalStack:
         self.standby: LocalStandby | None = None
         self.moto: Any = None
         self.stripe_stop: Callable[[], None] | None = None
+        self.dns: LocalDns | None = None
         self.children: dict[str, subprocess.Popen[str]] = {}
         self.restarts: dict[str, int] = dict.fromkeys(options.roles, 0)
         self.state: StackState | None = None
@@ -280,6 +282,7 @@ class LocalStack:
         load_or_create_key(keys / "idp.pem")
         load_or_create_key(keys / "session.pem")
         stripe_base, stripe_key = self._stripe()
+        self.dns = LocalDns(self.root, 0).start()
         gateway_url = f"http://127.0.0.1:{self.options.port}"
         state = StackState(
             root=str(self.root),
@@ -313,6 +316,7 @@ class LocalStack:
             job_timeout_seconds=self.options.timings.job_timeout,
             sso_user_pool_id=provisioned.sso_user_pool_id,
             sso_app_client_id=provisioned.sso_app_client_id,
+            dns_port=self.dns.port,
             cells=cells,
         )
         state.save()
@@ -382,6 +386,9 @@ class LocalStack:
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
+        if self.dns is not None:
+            self.dns.stop()
+            self.dns = None
         if self.standby is not None:
             self.standby.stop(mode="fast")
             self.standby = None

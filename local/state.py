@@ -61,6 +61,7 @@ class StackState:
     job_timeout_seconds: int = 10
     sso_user_pool_id: str = ""
     sso_app_client_id: str = ""
+    dns_port: int = 0  # the local DNS (TXT records for SSO domain verification, local/dns.py); 0: none
     audit_log_bucket: str = "saas-audit-logs-local"  # the Object Lock bucket of the daily audit-log files
     read_database_url: str | None = None  # the streaming replica (none with an external DATABASE_URL)
     # dedicated cells: {cell: {"app": url, "owner": url}} (local/cells.py); the pooled cell is database_url

@@ -1,4 +1,5 @@
-"""`saas dev` (the local stack), `saas dev info` (how to reach its parts) and `saas token` (dev IdP tokens)."""
+"""`saas dev` (the local stack), `saas dev info` (how to reach its parts), `saas dev txt` (a TXT record in its DNS)
+and `saas token` (dev IdP tokens)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from local.dns import ZONE_FILE
 from local.state import DEFAULT_ROOT, LOCAL_WEBHOOK_SECRET, ROOT_ENV, STATE_FILE, StackState
 
 
@@ -97,6 +99,10 @@ def stack_info(state: StackState) -> dict[str, Any]:
             "signing_key": state.idp_key_path,
         },
         "sessions": {"issuer": state.session_issuer, "signing_key": state.session_key_path},
+        "dns": {
+            "server": f"127.0.0.1:{state.dns_port}",
+            "zone_file": str(Path(state.root) / ZONE_FILE),
+        },
         "state_file": str(Path(state.root) / STATE_FILE),
     }
 
@@ -106,6 +112,7 @@ NOTES = {
     "database.owner": "saas_owner: migrations (saas migrate)",
     "database.admin": "cluster administrator: psql, every tenant's rows",
     "aws.endpoint_url": "moto: set AWS_ENDPOINT_URL to use it with boto3 / the aws CLI",
+    "dns.server": "TXT records for SSO domain verification (saas dev txt NAME VALUE)",
     "stripe.webhook_signing_secret": "the receiver checks it; STRIPE_WEBHOOK_SECRET=whsec_... make dev sets another",
 }
 
@@ -135,6 +142,21 @@ def run_info(args: argparse.Namespace) -> int:
     except httpx.HTTPError:
         print(f"saas dev info: the gateway at {state.gateway_url} is not answering", file=sys.stderr)
         return 1
+    return 0
+
+
+def run_txt(args: argparse.Namespace) -> int:
+    from local.dns import publish, zone_path
+
+    try:
+        state = StackState.load(Path(args.root))
+    except FileNotFoundError as exc:
+        print(f"saas dev txt: {exc}", file=sys.stderr)
+        return 2
+    values = publish(zone_path(Path(state.root)), args.name, args.value)
+    print(f"{args.name.rstrip('.').lower()} TXT (127.0.0.1:{state.dns_port}): {len(values)} value(s)")
+    for value in values:
+        print(f"  {value}")
     return 0
 
 
@@ -194,13 +216,21 @@ def register(subparsers: Any) -> None:
     )
     dev.add_argument("--no-color", action="store_true", help="plain log lines")
     dev.set_defaults(handler=run_dev)
-    dev_commands = dev.add_subparsers(dest="dev_command", metavar="{info}")
+    dev_commands = dev.add_subparsers(dest="dev_command", metavar="{info,txt}")
     info = dev_commands.add_parser(
         "info", help="print the running stack's URLs, database URLs, webhook signing secret and dev IdP"
     )
     info.add_argument("--root", default=root_default, help="state directory of the running stack")
     info.add_argument("--json", action="store_true", help="one JSON object instead of text")
     info.set_defaults(handler=run_info)
+
+    txt = dev_commands.add_parser(
+        "txt", help="publish a TXT record in the local stack's DNS (SSO domain verification)"
+    )
+    txt.add_argument("name", help="e.g. _saas-verification.acme.example")
+    txt.add_argument("value", help="e.g. saas-verification=<token>")
+    txt.add_argument("--root", default=root_default, help="state directory of the running stack")
+    txt.set_defaults(handler=run_txt)
 
     token = subparsers.add_parser("token", help="print a dev IdP token (creates the user and tenant)")
     token.add_argument("--email", required=True)

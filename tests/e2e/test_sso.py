@@ -55,3 +55,41 @@ def test_a_federated_user_signs_in_through_the_tenants_connection_with_the_mappe
     with stack.client(session.json()["access_token"]) as jane:
         assert jane.post("/api/v1/projects", json={"name": "from sso"}).status_code == 201
         assert jane.get("/api/v1/sso/connections").status_code == 403
+
+
+def test_a_domain_verifies_against_the_stacks_dns_and_reconcile_restores_the_client(
+    stack: RunningStack,
+) -> None:
+    owner = sign_in(stack, "olivia@dns-e2e.example", "dns-e2e")
+    try:
+        connection = owner.client.post(
+            "/api/v1/sso/connections",
+            json={"protocol": "saml", "display_name": "Entra", "metadata_xml": saml_metadata()},
+        ).json()
+        claim = owner.client.post(
+            "/api/v1/sso/domains", json={"domain": "dns-e2e.example", "connection_id": connection["id"]}
+        ).json()
+        verify = f"/api/v1/sso/domains/{claim['id']}/verify"
+        assert owner.client.post(verify).status_code == 422  # not published yet
+        challenge = claim["challenge"]
+        stack.saas("dev", "txt", challenge["record_name"], challenge["record_value"])
+        verified = owner.client.post(verify)
+        assert verified.status_code == 200, verified.text
+        assert verified.json()["verified_at"] is not None
+    finally:
+        owner.close()
+
+    state = stack.state
+    cognito = aws_client("cognito-idp", state.moto_url)
+    client = cognito.describe_user_pool_client(
+        UserPoolId=state.sso_user_pool_id, ClientId=state.sso_app_client_id
+    )["UserPoolClient"]
+    cognito.update_user_pool_client(
+        UserPoolId=state.sso_user_pool_id,
+        ClientId=state.sso_app_client_id,
+        ClientName=client["ClientName"],
+        SupportedIdentityProviders=["COGNITO"],
+    )
+    restored = stack.saas("sso", "reconcile", "--local")
+    assert f"enable   {connection['provider_name']}" in restored.stdout
+    assert "nothing to do" in stack.saas("sso", "reconcile", "--local").stdout

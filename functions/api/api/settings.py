@@ -54,6 +54,11 @@ class ApiSettings(BaseServiceSettings):
     # Loopback and private addresses are refused for IdP metadata/discovery; the local stack's dev IdP and
     # tests live on loopback, so they may allow it (refused in AWS environments).
     sso_allow_loopback_fetch: bool = Field(default=False, validation_alias="SSO_ALLOW_LOOPBACK_FETCH")
+    # The DNS server domain verification asks (`host:port`, e.g. the local stack's `127.0.0.1:5353`);
+    # unset: the system's resolvers.
+    sso_dns_server: str | None = Field(
+        default=None, pattern=r"^[0-9.]+:[0-9]{1,5}$", validation_alias="SSO_DNS_SERVER"
+    )
     # Latency and errors per route template as metrics (else only per service; the route stays in the log).
     metrics_per_route: bool = Field(default=True, validation_alias="METRICS_PER_ROUTE")
 

@@ -61,3 +61,42 @@ def test_a_federated_token_has_cognitos_shape_and_reads_back(tmp_path: Path) -> 
     )  # Cognito's own user for the federated identity
     assert federated_provider(claims) == "sso-aaaaaaaaaaaa-bbbbbbbbbbbb"
     assert federated_groups(claims) == ("eng", "it admins")
+
+
+def test_the_saml_metadata_passes_the_apis_checks_and_is_stable(tmp_path: Path) -> None:
+    from api.services.saml_metadata import parse_idp_metadata
+
+    idp = DevIdp("http://127.0.0.1:8000/_local/idp", tmp_path / "idp.pem")
+    document = idp.saml_metadata("https://127.0.0.1/_local/idp/saml/sso")
+    assert parse_idp_metadata(document.encode()).entity_id == idp.issuer
+    assert idp.saml_metadata("https://127.0.0.1/_local/idp/saml/sso") == document
+
+
+def test_the_authorization_code_flow_issues_a_verifiable_id_token_once(tmp_path: Path) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from local.idp import DevOidcEndpoints
+
+    idp = DevIdp("http://127.0.0.1:8000/_local/idp", tmp_path / "idp.pem")
+    endpoints = DevOidcEndpoints(idp)
+    callback = "https://pool.auth.example/oauth2/idpresponse"
+    request = {"response_type": "code", "client_id": idp.client_id, "redirect_uri": callback, "state": "s1"}
+    status, answer = endpoints.authorize({**request, "login_hint": "jane@acme.example"})
+    assert status == 302
+    query = parse_qs(urlsplit(answer["location"]).query)
+    assert query["state"] == ["s1"]
+    form = {"grant_type": "authorization_code", "code": query["code"][0], "redirect_uri": callback}
+    assert endpoints.token({**form, "redirect_uri": "https://elsewhere.example"}, idp.client_id)[0] == 400
+    status, tokens = endpoints.authorize({**request, "login_hint": "jane@acme.example"})
+    code = parse_qs(urlsplit(tokens["location"]).query)["code"][0]
+    status, tokens = endpoints.token({**form, "code": code}, idp.client_id)
+    assert status == 200
+    verifier = TokenVerifier(
+        [IssuerConfig(issuer=idp.issuer, audiences=(idp.client_id,), token_use="id", keys=(idp.jwk,))]
+    )
+    assert verifier.verify(tokens["id_token"])["email"] == "jane@acme.example"
+    assert endpoints.token({**form, "code": code}, idp.client_id) == (400, {"error": "invalid_grant"})
+    assert endpoints.authorize({**request, "login_hint": "nobody"})[0] == 400
+    assert endpoints.authorize({**request, "client_id": "other", "login_hint": "a@b.example"})[0] == 400
+    assert endpoints.authorize({**request, "response_type": "token"})[0] == 400
+    assert endpoints.token({"grant_type": "password"}, None) == (400, {"error": "unsupported_grant_type"})

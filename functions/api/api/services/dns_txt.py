@@ -17,6 +17,7 @@ import dns.resolver
 from dns.rdtypes.ANY.TXT import TXT
 
 from api.exceptions import DnsLookupError
+from api.settings import get_settings
 
 LOOKUP_SECONDS = 3.0
 
@@ -59,6 +60,14 @@ class DnsPythonResolver:
         return [record for record in answer if isinstance(record, TXT)]
 
 
+def resolver_for(server: str | None) -> TxtResolver:
+    """The system's resolvers, or the one DNS server ``host:port`` names (SSO_DNS_SERVER)."""
+    if not server:
+        return DnsPythonResolver()
+    host, _, port = server.rpartition(":")
+    return DnsPythonResolver(nameservers=[host], port=int(port))
+
+
 @lru_cache(maxsize=1)
 def get_txt_resolver() -> TxtResolver:
-    return DnsPythonResolver()
+    return resolver_for(get_settings().sso_dns_server)

@@ -1,7 +1,7 @@
 """The adapter to Cognito user-pool identity providers and the Secrets Manager secrets of OIDC clients.
 
 Calls (``cognito-idp``): CreateIdentityProvider, DescribeIdentityProvider, UpdateIdentityProvider,
-DeleteIdentityProvider, DescribeUserPoolClient + UpdateUserPoolClient (to add or remove a provider in the
+DeleteIdentityProvider, ListIdentityProviders (`saas sso reconcile` only), DescribeUserPoolClient + UpdateUserPoolClient (to add or remove a provider in the
 app client's SupportedIdentityProviders). UpdateUserPoolClient resets every setting it is not given, so
 the client's current settings are read and sent back whole with only the provider list changed.
 (``secretsmanager``): CreateSecret, GetSecretValue, PutSecretValue, DeleteSecret, RestoreSecret.
@@ -161,6 +161,21 @@ class CognitoFederation:
             raise
         return True
 
+    def list_providers(self) -> list[str]:
+        """Every provider name in the user pool (all pages)."""
+        names: list[str] = []
+        token: str | None = None
+        while True:
+            page_args: dict[str, Any] = {"NextToken": token} if token else {}
+            with _translated("ListIdentityProviders"):
+                page = self._cognito.list_identity_providers(
+                    UserPoolId=self.user_pool_id, MaxResults=60, **page_args
+                )
+            names.extend(provider["ProviderName"] for provider in page["Providers"])
+            token = page.get("NextToken")
+            if not token:
+                return names
+
     # The app client's provider list.
 
     def client_providers(self) -> list[str]:
@@ -170,7 +185,9 @@ class CognitoFederation:
             )["UserPoolClient"]
         return list(client.get("SupportedIdentityProviders", []))
 
-    def _change_client_providers(self, change: Callable[[list[str]], list[str]]) -> None:
+    def change_client_providers(self, change: Callable[[list[str]], list[str]]) -> None:
+        """One DescribeUserPoolClient + UpdateUserPoolClient: the client's settings sent back whole, with
+        SupportedIdentityProviders replaced by ``change(current list)``."""
         with _translated("DescribeUserPoolClient"):
             client: dict[str, Any] = dict(
                 self._cognito.describe_user_pool_client(
@@ -185,10 +202,10 @@ class CognitoFederation:
             )
 
     def enable_on_client(self, name: str) -> None:
-        self._change_client_providers(lambda current: current if name in current else [*current, name])
+        self.change_client_providers(lambda current: current if name in current else [*current, name])
 
     def disable_on_client(self, name: str) -> None:
-        self._change_client_providers(lambda current: [entry for entry in current if entry != name])
+        self.change_client_providers(lambda current: [entry for entry in current if entry != name])
 
     # OIDC client secrets.
 
