@@ -65,9 +65,14 @@ class Assembly:
 
 
 def _synth(outdir: Path, env: str) -> Assembly:
+    return synthesize(outdir, cdk_context(env=env))
+
+
+def synthesize(outdir: Path, context: dict[str, Any]) -> Assembly:
+    """The whole app synthesized with ``context`` into ``outdir``."""
     from infra.app import create_app
 
-    app = create_app(cdk_context(env=env), outdir=str(outdir))
+    app = create_app(context, outdir=str(outdir))
     error: str | None = None
     try:
         app.synth()
@@ -111,3 +116,57 @@ def edge(assembly: Assembly) -> Any:
     from aws_cdk.assertions import Template
 
     return Template.from_json(assembly.template("edge"))
+
+
+def scanner_findings(assembly: Assembly, *, checkov_stacks: tuple[str, ...]) -> dict[str, Any]:
+    """What cdk-nag (the synth's validation report), cfn-lint (errors) and checkov (on the named stacks)
+    find in the assembly; every value empty when all three accept it."""
+    import subprocess
+    import sys
+
+    from cfnlint.api import ManualArgs, lint_file
+
+    report = json.loads((assembly.outdir / "validation-report.json").read_text())
+    config = ManualArgs(regions=["eu-west-1", "us-east-1"])
+    lint = {
+        path.name: found
+        for path in sorted(assembly.outdir.glob("*.template.json"))
+        if (
+            found := [
+                f"{m.rule.id} {m.message}"
+                for m in lint_file(path, config=config)
+                if m.rule.id.startswith("E")
+            ]
+        )
+    }
+    files = [str(next(assembly.outdir.glob(f"*-{stack}.template.json"))) for stack in checkov_stacks]
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("checkov")),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "-o",
+            "json",
+            *(arg for file in files for arg in ("--file", file)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    parsed = json.loads(done.stdout)
+    return {
+        "nag": [v["ruleName"] for p in report["pluginReports"] for v in p["violations"]],
+        "synth_error": assembly.synth_error,
+        "cfn-lint": lint,
+        "checkov": [
+            f"{check['check_id']} {check['resource']}"
+            for result in (parsed if isinstance(parsed, list) else [parsed])
+            for check in result["results"]["failed_checks"]
+        ],
+    }
+
+
+CLEAN: dict[str, Any] = {"nag": [], "synth_error": None, "cfn-lint": {}, "checkov": []}

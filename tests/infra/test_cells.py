@@ -5,16 +5,12 @@ reaches every cell; nag, cfn-lint, checkov and the cost model accept the result.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.api import ManualArgs, lint_file
 
 from infra.config import ConfigError, load_config
-from tests.infra.conftest import Assembly, cdk_context
+from tests.infra.conftest import CLEAN, Assembly, cdk_context, scanner_findings, synthesize
 
 CELLS = {
     "pooled": {"instance_type": "t4g.micro", "connection_budget": 40},
@@ -37,21 +33,7 @@ def cells_context(cells: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def cells_assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    from infra.app import create_app
-
-    outdir = tmp_path_factory.mktemp("cdk.out.cells")
-    app = create_app(cells_context(CELLS), outdir=str(outdir))
-    error: str | None = None
-    try:
-        app.synth()
-    except RuntimeError as exc:
-        error = str(exc)
-    templates = {
-        path.name.removesuffix(".template.json"): json.loads(path.read_text())
-        for path in outdir.glob("*.template.json")
-    }
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    return Assembly(outdir=outdir, templates=templates, manifest=manifest, synth_error=error)
+    return synthesize(tmp_path_factory.mktemp("cdk.out.cells"), cells_context(CELLS))
 
 
 def config_of(cells: dict[str, Any]):
@@ -174,49 +156,7 @@ def test_each_dedicated_cell_has_its_alarms(cells_assembly: Assembly):
 def test_nag_cfn_lint_checkov_and_the_cost_model_accept_cells(
     cells_assembly: Assembly, capsys: pytest.CaptureFixture[str]
 ):
-    report = json.loads((cells_assembly.outdir / "validation-report.json").read_text())
-    findings = [v["ruleName"] for p in report["pluginReports"] for v in p["violations"]]
-    assert findings == []
-    assert cells_assembly.synth_error is None
-    config = ManualArgs(regions=["eu-west-1", "us-east-1"])
-    errors = {
-        path.name: [
-            f"{m.rule.id} {m.message}"
-            for m in lint_file(Path(path), config=config)
-            if m.rule.id.startswith("E")
-        ]
-        for path in sorted(cells_assembly.outdir.glob("*.template.json"))
-    }
-    assert {name: found for name, found in errors.items() if found} == {}
-    checkov = Path(sys.executable).with_name("checkov")
-    data_template = next(cells_assembly.outdir.glob("*-data.template.json"))
-    service_template = next(cells_assembly.outdir.glob("*-service.template.json"))
-    done = subprocess.run(
-        [
-            str(checkov),
-            "--framework",
-            "cloudformation",
-            "--skip-download",
-            "-o",
-            "json",
-            "--file",
-            str(data_template),
-            "--file",
-            str(service_template),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-    assert done.returncode in (0, 1), done.stderr[-2000:]
-    parsed = json.loads(done.stdout)
-    failed = [
-        f"{check['check_id']} {check['resource']}"
-        for result in (parsed if isinstance(parsed, list) else [parsed])
-        for check in result["results"]["failed_checks"]
-    ]
-    assert failed == []
+    assert scanner_findings(cells_assembly, checkov_stacks=("data", "service")) == CLEAN
 
     from saas_cli.main import main
 

@@ -5,15 +5,11 @@ its address; replica lag and CPU alarm; nag, cfn-lint, checkov and the cost mode
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.api import ManualArgs, lint_file
 
-from tests.infra.conftest import Assembly
+from tests.infra.conftest import CLEAN, Assembly, scanner_findings, synthesize
 from tests.infra.test_cells import cells_context
 
 CELLS = {
@@ -30,21 +26,7 @@ CELLS = {
 
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    from infra.app import create_app
-
-    outdir = tmp_path_factory.mktemp("cdk.out.replicas")
-    app = create_app(cells_context(CELLS), outdir=str(outdir))
-    error: str | None = None
-    try:
-        app.synth()
-    except RuntimeError as exc:
-        error = str(exc)
-    templates = {
-        path.name.removesuffix(".template.json"): json.loads(path.read_text())
-        for path in outdir.glob("*.template.json")
-    }
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    return Assembly(outdir=outdir, templates=templates, manifest=manifest, synth_error=error)
+    return synthesize(tmp_path_factory.mktemp("cdk.out.replicas"), cells_context(CELLS))
 
 
 def functions(assembly: Assembly) -> dict[str, dict[str, Any]]:
@@ -138,44 +120,7 @@ def test_each_replica_alarms_on_lag_and_cpu(replicas: Assembly):
 def test_nag_cfn_lint_checkov_and_the_cost_model_accept_replicas(
     replicas: Assembly, capsys: pytest.CaptureFixture[str]
 ):
-    report = json.loads((replicas.outdir / "validation-report.json").read_text())
-    assert [v["ruleName"] for p in report["pluginReports"] for v in p["violations"]] == []
-    assert replicas.synth_error is None
-    config = ManualArgs(regions=["eu-west-1", "us-east-1"])
-    errors = {
-        path.name: [
-            f"{m.rule.id} {m.message}"
-            for m in lint_file(Path(path), config=config)
-            if m.rule.id.startswith("E")
-        ]
-        for path in sorted(replicas.outdir.glob("*.template.json"))
-    }
-    assert {name: found for name, found in errors.items() if found} == {}
-    checkov = Path(sys.executable).with_name("checkov")
-    done = subprocess.run(
-        [
-            str(checkov),
-            "--framework",
-            "cloudformation",
-            "--skip-download",
-            "-o",
-            "json",
-            "--file",
-            str(next(replicas.outdir.glob("*-data.template.json"))),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-    assert done.returncode in (0, 1), done.stderr[-2000:]
-    parsed = json.loads(done.stdout)
-    failed = [
-        f"{check['check_id']} {check['resource']}"
-        for result in (parsed if isinstance(parsed, list) else [parsed])
-        for check in result["results"]["failed_checks"]
-    ]
-    assert failed == []
+    assert scanner_findings(replicas, checkov_stacks=("data",)) == CLEAN
 
     from saas_cli.main import main
 
