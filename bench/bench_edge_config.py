@@ -99,6 +99,7 @@ def bench_cold_start() -> None:
     import compileall
     import shutil
 
+    import saascontracts
     from edge import handler
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -118,12 +119,13 @@ def bench_cold_start() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
-            shutil.copytree(
+            # What the edge bundle holds: the edge package and the contracts it imports.
+            for package in (
                 Path(handler.__file__).resolve().parent,
-                root / "edge",
-                ignore=shutil.ignore_patterns("__pycache__"),
-            )
-            compileall.compile_dir(str(root / "edge"), quiet=1)
+                Path(saascontracts.__file__).resolve().parent,
+            ):
+                shutil.copytree(package, root / package.name, ignore=shutil.ignore_patterns("__pycache__"))
+                compileall.compile_dir(str(root / package.name), quiet=1)
             bundled = root / "bundled.json"
             bundled.write_text(json.dumps({"issuers": [session, idp]}))
             remote = root / "remote.json"
