@@ -43,8 +43,8 @@ def test_the_identity_walkthrough_runs_verbatim(stack: RunningStack) -> None:
     )
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     lines = result.stdout.splitlines()
-    assert '{"domain":"initech.example","verified_at":null}' not in lines
-    assert any(line.startswith('{"domain":"initech.example","verified_at":"') for line in lines)
+    assert '{"domain":"vandelay.example","verified_at":null}' not in lines
+    assert any(line.startswith('{"domain":"vandelay.example","verified_at":"') for line in lines)
     signed_in = json.loads(next(line for line in lines if line.startswith('{"tenant_id"')))
     assert signed_in["role"] == "member"  # the "engineering" group's mapping
     assert '{"active":false}' in lines
