@@ -25,6 +25,7 @@ from api.exceptions import (
     IdempotencyMismatchError,
     IdempotentReplay,
     MalformedRequestError,
+    UnauthenticatedError,
 )
 from api.repositories import idempotency as repo
 from api.services.access import Access
@@ -139,7 +140,11 @@ def begin(
     if claimed.result():
         return Idempotency(conn, access, key)
     row = repo.find(conn, **ids)
-    if row is None or bytes(row["request_hash"]) != request_fingerprint(method, path, body):
+    if row is None:
+        # Nothing claimed and nothing stored: the caller stopped being a member of the tenant here between
+        # the access check and the claim (the tenant just left this cell): as the session check would say.
+        raise UnauthenticatedError("the session has ended; sign in again")
+    if bytes(row["request_hash"]) != request_fingerprint(method, path, body):
         raise IdempotencyMismatchError("this Idempotency-Key was used with a different request")
     if row["state"] != "completed":
         raise IdempotencyInProgressError("retry when the first request has finished")
