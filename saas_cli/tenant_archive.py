@@ -30,6 +30,7 @@ from saascore.db.cells import CELL_NAME, POOLED_CELL
 from saascore.db.tenancy import SET_TENANT_SQL
 from saascore.exceptions import ConfigurationError
 from saascore.lifecycle.exceptions import LifecycleError
+from saascore.moves.repositories import moves as directory
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")  # the tenants.slug CHECK
 DATABASE_URL_SCHEMES = ("postgresql://", "postgres://")
@@ -63,22 +64,16 @@ def restore_target(args: argparse.Namespace) -> RestoreTarget:
 
 def _placed_cell(target: RestoreTarget, tenant_id: uuid.UUID) -> str | None:
     assert target.control_url is not None
-    with psycopg.connect(target.control_url) as conn:
-        row = conn.execute(
-            "SELECT cell FROM control.tenant_cells WHERE tenant_id = %s", (tenant_id,)
-        ).fetchone()
-    return None if row is None else str(row[0])
+    with psycopg.connect(target.control_url, row_factory=dict_row) as conn:
+        return directory.directory_cell(conn, tenant_id=tenant_id)
 
 
 def _place(target: RestoreTarget, tenant_id: uuid.UUID, slug: str) -> None:
     """The directory names the restored tenant's cell, with its slug (sign-in by slug asks it first)."""
     assert target.control_url is not None
-    with psycopg.connect(target.control_url) as conn:
-        conn.execute(
-            "INSERT INTO control.tenant_cells (tenant_id, cell, slug) VALUES (%s, %s, %s)"
-            " ON CONFLICT (tenant_id) DO UPDATE SET cell = EXCLUDED.cell, slug = EXCLUDED.slug",
-            (tenant_id, target.cell, slug),
-        )
+    assert target.cell is not None
+    with psycopg.connect(target.control_url, row_factory=dict_row) as conn:
+        directory.point_directory(conn, tenant_id=tenant_id, cell=target.cell, slug=slug)
 
 
 def run_export(args: argparse.Namespace) -> int:
