@@ -89,6 +89,20 @@ def test_sweeper_delivers_for_every_tenant(app_database, queues, make_tenant):
     assert sorted(body["tenant_id"] for body in queues.bodies()) == sorted(str(t) for t in tenants)
 
 
+def test_the_sweeper_leaves_a_moving_tenants_rows_and_delivers_the_others(
+    app_database, queues, make_tenant, owner_sql
+):
+    moving, other = make_tenant(), make_tenant()
+    for tenant in (moving, other):
+        with tenant_transaction(tenant) as conn:
+            enqueue_job(conn, tenant_id=tenant, job_type="expire_sessions", payload={})
+    pending_jobs()
+    owner_sql(moving, "UPDATE tenants SET moving_since = now() WHERE id = %s", (moving,))
+    assert sweep_outbox(min_age=timedelta(0)) == 1
+    assert [body["tenant_id"] for body in queues.bodies()] == [str(other)]
+    assert owner_sql(moving, "SELECT count(*) AS n FROM job_outbox") == [{"n": 1}]  # kept: it moves too
+
+
 def test_dedup_key_returns_the_existing_job_and_sends_once(app_database, queues, make_tenant):
     tenant = make_tenant()
     ids = []
