@@ -109,7 +109,7 @@ def test_contoso_moves_out_and_back_while_a_client_keeps_writing(stack: RunningS
         contoso.close()
         writer.anonymous.close()
 
-    assert writer.unexpected == []
+    assert writer.unexpected == [], f"{writer.unexpected}\nthe stack's log ends:\n{stack.log_tail(8000)}"
     assert len(writer.accepted) > 10
     dedicated = project_names(stack.state.cells["contoso"]["owner"], contoso.tenant_id)
     assert sorted(dedicated) == sorted(writer.accepted)  # every accepted write, once, in the tenant's cell

@@ -131,6 +131,9 @@ def test_rows_of_another_tenant_are_invisible_and_untouchable(admin, cell_pg):
 
 
 def test_writing_a_row_for_another_tenant_is_refused(admin, cell_pg):
+    # Tenant A is in this cell, so its writes pass the move guard (which refuses every write of a tenant
+    # that is not) and meet the policies this test is about.
+    insert_row(admin, table="tenants", tenant_column="id", tenant_id=TENANT_A)
     failures = []
     with psycopg.connect(cell_pg.app_url, autocommit=True) as app:
         for table, column in tenant_tables(admin):

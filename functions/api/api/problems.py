@@ -20,6 +20,7 @@ from saascore.exceptions import (
     DatabaseUnavailableError,
     StatementTimeoutError,
     TenantMovingError,
+    TenantNotInCellError,
 )
 from saascore.observability import get_logger, get_metrics
 from saascore.problems import PROBLEM_CONTENT_TYPE, Problem
@@ -159,6 +160,21 @@ async def _tenant_moving(request: Request, exc: Exception) -> Response:
     return problem_response(problem, headers={"Retry-After": str(exc.retry_after_seconds)})
 
 
+async def _tenant_not_in_cell(request: Request, exc: Exception) -> Response:
+    """A write routed by a session's cell claim that went stale mid-request (the tenant just left that
+    cell): the same answer as the access check gives such a session, so the client refreshes into the
+    tenant's new cell."""
+    assert isinstance(exc, TenantNotInCellError)
+    problem = Problem(
+        401,
+        "Authentication required",
+        "unauthenticated",
+        "the tenant has moved to another cell; refresh the session to reach it (nothing was changed)",
+        request.url.path,
+    )
+    return problem_response(problem)
+
+
 async def _misconfigured(request: Request, exc: Exception) -> Response:
     logger.error("configuration error", extra={"error": str(exc)})
     get_metrics("api").add_metric(name="ConfigurationError", unit="Count", value=1)
@@ -181,6 +197,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DatabaseUnavailableError, _database)
     app.add_exception_handler(StatementTimeoutError, _database)
     app.add_exception_handler(TenantMovingError, _tenant_moving)
+    app.add_exception_handler(TenantNotInCellError, _tenant_not_in_cell)
     app.add_exception_handler(ConfigurationError, _misconfigured)
     app.add_exception_handler(Exception, _unexpected)
 

@@ -23,7 +23,7 @@ from jobs.settings import JobsSettings
 from saascore.db.connection import Database
 from saascore.db.tenancy import tenant_transaction
 from saascore.events import record_event
-from saascore.exceptions import TenantMovingError
+from saascore.exceptions import TenantMovingError, TenantNotInCellError
 from saascore.jobs.model import FINISHED_STATUSES, JobMessage
 from saascore.jobs.outbox import deliver_pending
 from saascore.jobs.repositories import jobs as repo
@@ -64,6 +64,8 @@ def run_message(
             resolve=resolve,
             now=now,
         )
+    except TenantNotInCellError:
+        raise  # routed to a cell the tenant is not in: the worker routes again
     except TenantMovingError as exc:
         # The tenant is read-only while it moves cells: nothing was written, so the message comes back
         # after the freeze (and then routes to the tenant's new cell).

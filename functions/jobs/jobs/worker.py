@@ -16,9 +16,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from jobs.exceptions import JobDead, PermanentJobError, RetryLater
-from jobs.runner import run_message
+from jobs.runner import Outcome, run_message
 from jobs.settings import get_settings
-from saascore.db.cells import route_database
+from saascore.db.cells import POOLED_CELL, cell_database, in_tenant_cell
+from saascore.db.connection import Database
+from saascore.exceptions import TenantNotInCellError
 from saascore.jobs.model import JobMessage
 from saascore.jobs.outbox import get_sqs_client
 from saascore.metrics import record_job
@@ -42,12 +44,7 @@ def record_handler(record: SQSRecord) -> str:
         raise PermanentJobError("unparseable job message") from exc
     receive_count = int(record.attributes.approximate_receive_count)
     try:
-        outcome = run_message(
-            message,
-            receive_count=receive_count,
-            settings=get_settings(),
-            database=route_database(message.tenant_id),
-        )
+        outcome = _run_in_tenant_cell(message, receive_count)
     except RetryLater as exc:
         _record(message, "retried")
         _set_visibility(record, exc.delay_seconds)
@@ -58,6 +55,25 @@ def record_handler(record: SQSRecord) -> str:
         raise
     _record(message, outcome)
     return outcome
+
+
+def _run_in_tenant_cell(message: JobMessage, receive_count: int) -> Outcome:
+    """Run the message in its tenant's cell (routed again if a cached route went stale); a message whose
+    tenant is in no cell (erased) is dropped, as one for a job whose row is gone is."""
+
+    def run(database: Database) -> Outcome:
+        return run_message(message, receive_count=receive_count, settings=get_settings(), database=database)
+
+    if message.tenant_id is None:
+        return run(cell_database(POOLED_CELL))
+    try:
+        return in_tenant_cell(message.tenant_id, run)
+    except TenantNotInCellError:
+        logger.info(
+            "the job's tenant is in no cell (erased); message dropped",
+            extra={"job_id": str(message.job_id), "tenant_id": str(message.tenant_id)},
+        )
+        return "skipped"
 
 
 def _record(message: JobMessage, outcome: str) -> None:

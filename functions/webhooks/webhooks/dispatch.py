@@ -27,9 +27,10 @@ from saascore.billing.events import StripeEvent
 from saascore.billing.repositories.customers import tenant_by_customer
 from saascore.billing.settings import get_billing_settings
 from saascore.billing.state import TenantBilling
+from saascore.db.cells import in_tenant_cell
 from saascore.db.connection import Connection, Database
 from saascore.db.tenancy import tenant_transaction
-from saascore.exceptions import SaasError
+from saascore.exceptions import SaasError, TenantNotInCellError
 from saascore.jobs import deliver_pending
 from saascore.observability import get_logger
 from webhooks.billing import HANDLERS, EventContext, SubscriptionFetcher
@@ -168,7 +169,31 @@ def _apply(
     now: datetime,
     replay: bool,
 ) -> tuple[EventResult, bool]:
-    """The result, and whether the event's customer is now linked to the tenant (then it may be cached)."""
+    """The result, and whether the event's customer is now linked to the tenant (then it may be cached).
+
+    Without a ``database``, in the tenant's cell (routed again if the cached route went stale).
+    """
+
+    def apply_in(db: Database) -> tuple[EventResult, bool]:
+        return _apply_in(event, payload, tenant_id, route=route, database=db, now=now, replay=replay)
+
+    try:
+        return apply_in(database) if database is not None else in_tenant_cell(tenant_id, apply_in)
+    except TenantNotInCellError:
+        logger.warning("Stripe event names a tenant that is in no cell", extra={"event_id": event.id})
+        return EventResult(event.id, "unroutable"), False
+
+
+def _apply_in(
+    event: StripeEvent,
+    payload: Mapping[str, Any],
+    tenant_id: UUID,
+    *,
+    route: Route,
+    database: Database,
+    now: datetime,
+    replay: bool,
+) -> tuple[EventResult, bool]:
     with tenant_transaction(tenant_id, database=database) as conn:
         tenant, claimed = events.lock_and_claim(
             conn, tenant_id=tenant_id, event=event, payload=payload, again=replay

@@ -291,3 +291,28 @@ def test_a_moving_tenants_job_comes_back_after_the_freeze_without_spending_an_at
         "result": {"ok": True},
         "error": None,
     }
+
+
+def test_a_job_routed_by_a_stale_cached_cell_runs_in_the_tenants_cell_at_once(w, cells, app_database):
+    """The worker's cache still names the pooled cell of a tenant that moved: the pooled cell refuses the
+    write (the tenant is not there), the route is looked up again, and the job runs where the tenant is."""
+    from saascore.db.cells import get_cell_router, place_tenant
+    from tests.support.cells import DEDICATED_CELL
+
+    w.behaviour["echo"] = {"cell": "dedicated"}
+    tenant = uuid.uuid4()
+    with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("SELECT app.set_tenant(%s)", (tenant,))
+        conn.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Moved', 'moved-co')", (tenant,))
+    place_tenant(app_database, tenant, DEDICATED_CELL)
+    job_id = enqueue(tenant, "echo")
+    get_cell_router().remember(tenant, "pooled")  # what the container knew before the move
+
+    records, failed = w.poller.poll()
+    assert (len(records), failed) == (1, [])
+    assert w.visibility_changes == []
+    with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("SELECT app.set_tenant(%s)", (tenant,))
+        row = conn.execute("SELECT status, attempts FROM jobs WHERE id = %s", (job_id,)).fetchone()
+    assert row == ("succeeded", 1)
+    assert get_cell_router().tenant_cell(tenant) == DEDICATED_CELL

@@ -186,6 +186,51 @@ def test_the_freeze_waits_for_a_write_in_flight_and_the_copy_holds_it(api, cells
     assert "in flight" in names
 
 
+def lock_waiters(owner_url: str) -> int:
+    with psycopg.connect(owner_url) as conn:
+        row = conn.execute(
+            "SELECT count(DISTINCT l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE NOT l.granted AND a.datname = current_database()"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+
+def test_a_write_that_waited_on_the_source_deletion_is_refused_not_a_foreign_key_error(
+    api, cells, pg, dedicated_pg, owners
+):
+    """The race the shared-stack walk-through once hit: a write with a stale cell claim starts (its snapshot
+    still sees the memberships) while the mover deletes the tenant from the source, waits on the tenant row,
+    and then finds it gone. It must get the stale session's 401, never the foreign-key violation's 500."""
+    owner = populated_tenant(api)
+    move = begin_move(owners, tenant_id=owner.tenant_id, target_cell=DEDICATED_CELL, requested_by="ops")
+    assert advance(owners, move, NO_SETTLE).step == "frozen"
+    with psycopg.connect(pg.owner_url) as deleter:
+        deleter.execute("SELECT app.set_tenant(%s)", (owner.tenant_id,))
+        deleted = deleter.execute("DELETE FROM tenants WHERE id = %s", (owner.tenant_id,))  # cascades
+        assert deleted.rowcount == 1
+        answers: list[Any] = []
+        write = threading.Thread(
+            target=lambda: answers.append(
+                api.client.post(
+                    "/api/v1/projects",
+                    json={"name": "raced"},
+                    headers={**owner.headers, "Idempotency-Key": "raced-deletion"},
+                )
+            )
+        )
+        write.start()
+        deadline = time.monotonic() + 10
+        while lock_waiters(pg.owner_url) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert lock_waiters(pg.owner_url) == 1, "the write never waited on the deletion"
+    write.join(10)
+    assert answers, "the write did not finish"
+    assert answers[0].status_code == 401, answers[0].text  # refresh: the new session routes to the new cell
+    assert answers[0].json()["type"].endswith("/unauthenticated")
+    assert "moved to another cell" in answers[0].json()["detail"]
+    assert tenant_row_counts(pg.owner_url, owner.tenant_id)["projects"] == 0
+
+
 @pytest.mark.usefixtures("cells")
 def test_a_moved_tenant_signs_in_by_slug_and_its_slug_stays_taken(api, pg, dedicated_pg):
     slug = api.unique("moving")

@@ -582,3 +582,21 @@ def test_an_event_of_a_dedicated_cell_tenant_is_routed_and_applied_in_its_cell(a
     replayed = replay_event(result.event_id)  # the stored event is found in its cell too
     assert replayed is not None
     assert replayed.tenant_id == tenant.id
+
+
+def test_an_event_routed_by_a_stale_cached_cell_is_applied_in_the_tenants_cell(app_database, cells) -> None:
+    """The processor's cache still names the pooled cell of a tenant that moved to a dedicated one: the
+    pooled cell refuses the write (the tenant is not there), and the event is applied where it is."""
+    from saascore.db.cells import POOLED_CELL, cell_database, get_cell_router, place_tenant
+    from tests.integration.webhooks.conftest import create_tenant
+    from tests.support.cells import DEDICATED_CELL
+
+    dedicated = cell_database(DEDICATED_CELL)
+    tenant = create_tenant(dedicated)
+    place_tenant(app_database, tenant.id, DEDICATED_CELL)
+    get_cell_router().remember(tenant.id, POOLED_CELL)  # what the container knew before the move
+    result = process_event(sub_event(tenant, "customer.subscription.created", lookup_key="pro_monthly"))
+    assert (result.outcome, result.tenant_id) == ("applied", tenant.id)
+    assert tenant_row(dedicated, tenant)["plan"] == "pro"
+    assert count(app_database, tenant, "stripe_events") == 0
+    assert get_cell_router().tenant_cell(tenant.id) == DEDICATED_CELL

@@ -25,6 +25,11 @@ class TenantMovingError(SaasError):
     retry_after_seconds = 5
 
 
+class TenantNotInCellError(TenantMovingError):
+    """The write was routed to a cell the tenant has left (a stale route: it moved, or was erased, after
+    the caller picked the cell). Nothing was written; route again (the API: refresh the session)."""
+
+
 class MigrationError(SaasError):
     """A migration could not be applied, or an applied migration file was edited."""
 

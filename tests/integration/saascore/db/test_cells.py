@@ -20,6 +20,7 @@ from saascore.db.cells import (
 )
 from saascore.db.migrate import discover, migrate
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
+from saascore.exceptions import TenantNotInCellError
 from tests.conftest import database_settings_for
 from tests.support.cells import DEDICATED_CELL
 
@@ -122,3 +123,27 @@ def test_routing_follows_the_directory_to_the_dedicated_cell(cells, app_database
     assert get_cell_router().lookups == 2
     route_database(TENANT)
     assert get_cell_router().lookups == 2  # cached
+
+
+def test_a_write_in_a_cell_the_tenant_left_is_refused_and_the_stale_route_forgotten(cells, app_database):
+    with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as owner, owner.transaction():
+        owner.execute("SELECT app.set_tenant(%s)", (TENANT,))
+        owner.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Moved', 'moved-co')", (TENANT,))
+    place_tenant(app_database, TENANT, DEDICATED_CELL)
+    get_cell_router().remember(TENANT, POOLED_CELL)  # the cached answer from before the move
+    with (
+        pytest.raises(TenantNotInCellError, match="not in this cell"),
+        tenant_transaction(TENANT) as conn,
+    ):
+        conn.execute("INSERT INTO projects (tenant_id, name) VALUES (%s, 'lost?')", (TENANT,))
+    assert get_cell_router().tenant_cell(TENANT) == DEDICATED_CELL
+    with tenant_transaction(TENANT) as conn:
+        conn.execute("INSERT INTO projects (tenant_id, name) VALUES (%s, 'kept')", (TENANT,))
+    with tenant_transaction(TENANT, database=app_database) as conn:
+        conn.execute("DELETE FROM projects")  # in the pooled cell: nothing to delete, and not refused
+    with (
+        pytest.raises(TenantNotInCellError),
+        tenant_transaction(TENANT, database=app_database) as conn,  # not routed: no route to forget
+    ):
+        conn.execute("UPDATE projects SET name = 'x'")
+    assert get_cell_router().tenant_cell(TENANT) == DEDICATED_CELL

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -223,6 +224,23 @@ def test_statement_timeout_maps_in_pipeline_mode_and_the_connection_survives(app
         ),
     ):
         conn.execute("SELECT pg_sleep(2)")
+    with work(TENANT_A, lambda conn: conn.execute("SELECT 1 AS one"), database=db) as (_, one):
+        assert one.fetchone() == {"one": 1}
+    db.discard()
+
+
+@pytest.mark.parametrize("work", [tenant_pipeline, tenant_reads])
+def test_a_statement_timeout_in_the_first_flight_is_a_timeout_not_a_broken_connection(app_url, work):
+    """A cancelled statement is an answer from a healthy connection: no reconnect, no second try."""
+    db = Database(database_settings_for(app_url, statement_timeout_ms=100))
+    started = time.monotonic()
+    with (
+        pytest.raises(StatementTimeoutError, match="100 ms"),
+        work(TENANT_A, lambda conn: conn.execute("SELECT pg_sleep(2)"), database=db),
+    ):
+        pass
+    assert time.monotonic() - started < 1.5
+    assert db.connects == 1
     with work(TENANT_A, lambda conn: conn.execute("SELECT 1 AS one"), database=db) as (_, one):
         assert one.fetchone() == {"one": 1}
     db.discard()

@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 from psycopg.pq import TransactionStatus
@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from saascore.db.connection import Connection, Database, get_database
-from saascore.exceptions import ConfigurationError, SaasError
+from saascore.exceptions import ConfigurationError, SaasError, TenantNotInCellError
 from saascore.settings import DatabaseSettings, get_database_settings
 
 CELL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -298,6 +298,30 @@ def every_cell_database(*, default: Database | None = None) -> list[Database]:
     """Every cell's Database, pooled first: for the few look-ups keyed by something other than a tenant
     (a Stripe customer or event id) that each cell answers for its own tenants."""
     return [cell_database(name, default=default) for name in get_cell_router().registry.names]
+
+
+T = TypeVar("T")
+
+
+def in_tenant_cell(tenant_id: UUID, work: Callable[[Database], T], *, default: Database | None = None) -> T:
+    """``work(database)`` in the tenant's cell, for a worker that routes through the directory.
+
+    A cell that refuses the write because the tenant is not there (``TenantNotInCellError``: the cached
+    route went stale when the tenant moved) makes the router forget the route and ask the directory again,
+    and ``work`` runs once more in the cell it names; the refused transaction wrote nothing, so that is
+    safe. When the directory names the same cell, the tenant is in no cell (erased, or never placed) and
+    the error stands.
+    """
+    router = get_cell_router()
+    cell = router.tenant_cell(tenant_id)
+    try:
+        return work(cell_database(cell, default=default))
+    except TenantNotInCellError:
+        router.invalidate(tenant_id)
+        moved_to = router.tenant_cell(tenant_id)
+        if moved_to == cell:
+            raise
+    return work(cell_database(moved_to, default=default))
 
 
 def route_database(

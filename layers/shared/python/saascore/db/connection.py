@@ -28,7 +28,12 @@ from psycopg import errors, pq
 from psycopg.abc import Params, Query, QueryNoTemplate
 from psycopg.rows import DictRow, dict_row
 
-from saascore.exceptions import DatabaseUnavailableError, StatementTimeoutError, TenantMovingError
+from saascore.exceptions import (
+    DatabaseUnavailableError,
+    StatementTimeoutError,
+    TenantMovingError,
+    TenantNotInCellError,
+)
 from saascore.observability import get_logger
 from saascore.settings import DatabaseSettings, get_database_settings
 
@@ -46,13 +51,26 @@ logger = get_logger("db")
 # that was killed ahead of the answer to the next command, which psycopg reports as an InternalError
 # ("received 2 results"); nothing has run yet either way, so reconnecting once is equally safe.
 BROKEN_CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InternalError)
+# Of those, the answers a live server gives a live connection (a statement or lock timeout, a lock not
+# available): the statement ran and failed, so they are mapped, never taken for a dead connection.
+LIVE_CONNECTION_SQLSTATES = frozenset({"57014", "55P03"})
 
-# Raised by app.refuse_write_while_moving() (migration 1000) on a write to a tenant that is moving cells.
+# Raised by app.refuse_write_while_moving() (migrations 1000, 1020) on a write to a tenant that is moving
+# cells, and on one to a tenant whose row is not in this cell (it left while the write was routed here).
 TENANT_MOVING_SQLSTATE = "TM001"
+TENANT_NOT_IN_CELL_SQLSTATE = "TM002"
 
 
-def _tenant_moving() -> TenantMovingError:
-    return TenantMovingError("the tenant is moving to another cell and is read-only for a moment")
+def _connection_died(exc: psycopg.Error) -> bool:
+    return isinstance(exc, BROKEN_CONNECTION_ERRORS) and exc.sqlstate not in LIVE_CONNECTION_SQLSTATES
+
+
+def _write_guard_refusal(exc: psycopg.Error) -> TenantMovingError | None:
+    if exc.sqlstate == TENANT_MOVING_SQLSTATE:
+        return TenantMovingError("the tenant is moving to another cell and is read-only for a moment")
+    if exc.sqlstate == TENANT_NOT_IN_CELL_SQLSTATE:
+        return TenantNotInCellError("the tenant is not in this cell any more; route to its cell again")
+    return None
 
 
 class IamAuthToken:
@@ -177,6 +195,9 @@ class Database:
             except BROKEN_CONNECTION_ERRORS as exc:
                 with suppress(psycopg.Error):
                     stack.close()
+                if not _connection_died(exc):
+                    with self._mapped_errors():
+                        raise
                 self.discard()
                 if attempt == 2:
                     raise DatabaseUnavailableError("the database connection failed twice") from exc
@@ -195,11 +216,14 @@ class Database:
                 f"statement exceeded the {self.settings.statement_timeout_ms} ms statement timeout"
             ) from exc
         except psycopg.OperationalError as exc:
+            if not _connection_died(exc):  # a lock not available: the connection itself is fine
+                raise DatabaseUnavailableError("the database is busy") from exc
             self.discard()
             raise DatabaseUnavailableError("the database connection failed mid-transaction") from exc
         except psycopg.Error as exc:
-            if exc.sqlstate == TENANT_MOVING_SQLSTATE:
-                raise _tenant_moving() from exc
+            refusal = _write_guard_refusal(exc)
+            if refusal is not None:
+                raise refusal from exc
             raise
 
     def _first_flight(
@@ -219,6 +243,10 @@ class Database:
                 else:
                     stack.close()
             except BROKEN_CONNECTION_ERRORS as exc:
+                if not _connection_died(exc):
+                    self._abandon(conn, stack)
+                    with self._mapped_errors():
+                        raise
                 with suppress(psycopg.Error):
                     stack.close()
                 self.discard()
@@ -229,8 +257,9 @@ class Database:
             except BaseException as exc:
                 self._abandon(conn, stack)
                 # A write queued in the first flight (the pipelined request path) meets the guard here.
-                if isinstance(exc, psycopg.Error) and exc.sqlstate == TENANT_MOVING_SQLSTATE:
-                    raise _tenant_moving() from exc
+                refusal = _write_guard_refusal(exc) if isinstance(exc, psycopg.Error) else None
+                if refusal is not None:
+                    raise refusal from exc
                 raise
             return conn, stack, queued
         raise AssertionError("unreachable")

@@ -3,7 +3,8 @@
 ``app.set_tenant`` (created by migration 0001) wraps ``set_config('app.tenant_id', ..., true)`` and the
 statement timeout. It is called as the first statement of an explicit transaction: RDS Proxy does not
 pin for a function call, and the transaction-local setting cannot leak to the next client. Without an
-explicit ``database`` the transaction runs in the tenant's cell (``saascore.db.cells``).
+explicit ``database`` the transaction runs in the tenant's cell (``saascore.db.cells``); a cell that
+refuses a write because the tenant is not there makes the router forget that route.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from contextlib import contextmanager
 from typing import TypeVar
 from uuid import UUID
 
-from saascore.db.cells import route_database
+from saascore.db.cells import get_cell_router, route_database
 from saascore.db.connection import Connection, Database, get_database
+from saascore.exceptions import TenantNotInCellError
 
 SET_TENANT_SQL = "SELECT app.set_tenant(%s, %s)"
 # Read flights: the same tenant context, and the transaction read-only (migration 0950).
@@ -28,11 +30,24 @@ def _uuid(tenant_id: UUID | str) -> UUID:
 
 
 @contextmanager
+def _forgetting_a_stale_route(tenant: UUID, *, routed: bool) -> Iterator[None]:
+    try:
+        yield
+    except TenantNotInCellError:
+        if routed:  # the cached directory answer named a cell the tenant left: ask again next time
+            get_cell_router().invalidate(tenant)
+        raise
+
+
+@contextmanager
 def tenant_transaction(tenant_id: UUID | str, *, database: Database | None = None) -> Iterator[Connection]:
     """Run the block in one transaction that sees and writes only ``tenant_id``'s rows."""
     tenant = _uuid(tenant_id)
     db = database or route_database(tenant)
-    with db.transaction(SET_TENANT_SQL, (tenant, db.settings.statement_timeout_ms)) as conn:
+    with (
+        _forgetting_a_stale_route(tenant, routed=database is None),
+        db.transaction(SET_TENANT_SQL, (tenant, db.settings.statement_timeout_ms)) as conn,
+    ):
         yield conn
 
 
@@ -45,7 +60,10 @@ def tenant_pipeline(
     tenant = _uuid(tenant_id)
     db = database or route_database(tenant)
     setup = (tenant, db.settings.statement_timeout_ms)
-    with db.pipelined_transaction(SET_TENANT_SQL, setup, begin) as (conn, queued):
+    with (
+        _forgetting_a_stale_route(tenant, routed=database is None),
+        db.pipelined_transaction(SET_TENANT_SQL, setup, begin) as (conn, queued),
+    ):
         yield conn, queued
 
 

@@ -152,8 +152,8 @@ def sweep_outbox(*, database: Database | None = None, min_age: timedelta | None 
             try:
                 sent += deliver(tenant_id=tenant_id, job_ids=job_ids, database=db)
             except TenantMovingError:
-                # Frozen for a move (the rows travel with the tenant and are swept in its new cell), or
-                # deleted from this cell meanwhile; the other tenants' rows are still swept.
+                # Frozen for a move: the rows travel with the tenant and are swept in its new cell; the
+                # other tenants' rows are still swept.
                 logger.info(
                     "outbox rows of a moving tenant left for later", extra={"tenant_id": str(tenant_id)}
                 )
