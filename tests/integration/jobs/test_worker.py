@@ -230,16 +230,22 @@ def test_system_jobs_run_without_a_row_and_retry_through_sqs_alone(w):
     assert w.calls["global_echo"] == 2
 
 
-def test_a_dedicated_cell_tenants_job_is_enqueued_delivered_and_run_in_its_cell(w, cells, app_database):
+def dedicated_cell_tenant(cells: Any, app_database: Any, slug: str) -> uuid.UUID:
+    """A tenant created in the dedicated cell and placed there in the directory."""
     from saascore.db.cells import place_tenant
     from tests.support.cells import DEDICATED_CELL
 
-    w.behaviour["echo"] = {"cell": "dedicated"}
     tenant = uuid.uuid4()
     with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as conn, conn.transaction():
         conn.execute("SELECT app.set_tenant(%s)", (tenant,))
-        conn.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Big', 'big-co')", (tenant,))
+        conn.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, %s, %s)", (tenant, slug, slug))
     place_tenant(app_database, tenant, DEDICATED_CELL)
+    return tenant
+
+
+def test_a_dedicated_cell_tenants_job_is_enqueued_delivered_and_run_in_its_cell(w, cells, app_database):
+    w.behaviour["echo"] = {"cell": "dedicated"}
+    tenant = dedicated_cell_tenant(cells, app_database, "big-co")
     job_id = enqueue(tenant, "echo")  # the job row, its outbox row and the delivery: the dedicated cell
 
     records, failed = w.poller.poll()
@@ -296,15 +302,11 @@ def test_a_moving_tenants_job_comes_back_after_the_freeze_without_spending_an_at
 def test_a_job_routed_by_a_stale_cached_cell_runs_in_the_tenants_cell_at_once(w, cells, app_database):
     """The worker's cache still names the pooled cell of a tenant that moved: the pooled cell refuses the
     write (the tenant is not there), the route is looked up again, and the job runs where the tenant is."""
-    from saascore.db.cells import get_cell_router, place_tenant
+    from saascore.db.cells import get_cell_router
     from tests.support.cells import DEDICATED_CELL
 
     w.behaviour["echo"] = {"cell": "dedicated"}
-    tenant = uuid.uuid4()
-    with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as conn, conn.transaction():
-        conn.execute("SELECT app.set_tenant(%s)", (tenant,))
-        conn.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Moved', 'moved-co')", (tenant,))
-    place_tenant(app_database, tenant, DEDICATED_CELL)
+    tenant = dedicated_cell_tenant(cells, app_database, "moved-co")
     job_id = enqueue(tenant, "echo")
     get_cell_router().remember(tenant, "pooled")  # what the container knew before the move
 
