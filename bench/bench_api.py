@@ -224,6 +224,7 @@ def _raw_post_statements(raw: psycopg.Connection[Any], ids: dict[str, Any], key:
             "tenant_id": ids["tid"],
             "actor_type": "user",
             "actor_user_id": ids["uid"],
+            "actor_api_key_id": None,
             "action": "project.created",
             "resource_type": "project",
             "resource_id": str(row["id"]),
