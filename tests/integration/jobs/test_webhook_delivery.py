@@ -252,3 +252,47 @@ def test_loopback_is_refused_outside_test_and_local(monkeypatch):
     with pytest.raises(ConfigurationError):
         WebhookSettings.model_validate({"APP_ENV": "prod", "WEBHOOK_ALLOW_LOOPBACK": "true"})
     assert WebhookSettings.model_validate({"APP_ENV": "prod"}).allow_loopback is False
+
+
+def test_the_lambda_entry_delivers_for_a_tenant_in_a_dedicated_cell(world, cells, lambda_context):
+    """The delivery rows of a dedicated-cell tenant are in its cell: the worker routes there."""
+    queues, webhooks_aws, app_database, _, receiver = world["tools"]
+    import psycopg
+
+    from jobs.webhook_worker import handler
+    from saascore.db.cells import cell_database, place_tenant
+    from tests.support.cells import DEDICATED_CELL
+
+    tenant, endpoint_id, secret = uuid.uuid4(), uuid.uuid4(), generate_secret()
+    with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as owner, owner.transaction():
+        owner.execute("SELECT app.set_tenant(%s)", (tenant,))
+        owner.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Big', 'big-co')", (tenant,))
+        owner.execute(
+            "INSERT INTO webhook_endpoints (id, tenant_id, url) VALUES (%s, %s, %s)",
+            (endpoint_id, tenant, receiver.url),
+        )
+        owner.execute(
+            "INSERT INTO webhook_endpoint_secrets (tenant_id, endpoint_id, ciphertext) VALUES (%s, %s, %s)",
+            (tenant, endpoint_id, encrypt_secret(secret, tenant_id=tenant, endpoint_id=endpoint_id)),
+        )
+    place_tenant(app_database, tenant, DEDICATED_CELL)
+    dedicated = cell_database(DEDICATED_CELL)
+    emit(tenant)  # recorded in the tenant's cell
+    receiver.statuses = [500, 200]
+    pump(queues, webhooks_aws, dedicated)  # the dispatch job and a failed first attempt
+    with tenant_transaction(tenant) as conn:
+        row = conn.execute(
+            "UPDATE webhook_deliveries SET next_attempt_at = now() - interval '1 second'"
+            " RETURNING id, next_attempt_at"
+        ).fetchone()
+    assert row is not None
+    message = DeliveryMessage(delivery_id=row["id"], tenant_id=tenant, due=row["next_attempt_at"])
+    record = sqs_record(
+        {"MessageId": "m1", "ReceiptHandle": "r1", "Body": message.model_dump_json(), "MD5OfBody": ""}, queues
+    )
+    assert handler({"Records": [record]}, lambda_context)["batchItemFailures"] == []
+    with tenant_transaction(tenant) as conn:
+        status = conn.execute("SELECT status FROM webhook_deliveries").fetchone()
+    assert status == {"status": "succeeded"}
+    assert len(receiver.requests) == 2
+    Webhook(secret).verify(receiver.requests[-1].body, receiver.requests[-1].headers)
