@@ -18,7 +18,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from jobs.email_feedback import apply_decision
 from jobs.exceptions import MalformedSesNotification
 from jobs.ses_notifications import decide, parse_message
-from saascore.db.connection import get_database
 from saascore.observability import get_logger, get_metrics, get_tracer
 
 logger = get_logger("ses-events")
@@ -40,7 +39,7 @@ def record_handler(record: SQSRecord) -> str:
         metrics.add_metric(name="SesEventIgnored", unit=MetricUnit.Count, value=1)
         return "ignored"
     decision = decide(event)
-    updated = apply_decision(decision, database=get_database())
+    updated = apply_decision(decision)
     logger.info(
         "SES feedback applied",
         extra={

@@ -249,3 +249,40 @@ def test_the_application_role_cannot_claim_an_operator_suppression(pg, owner_sql
     with psycopg.connect(pg.app_url, autocommit=True) as app, pytest.raises(psycopg.errors.CheckViolation):
         app.execute("SELECT app.suppress_email('x@example.com', 'manual', NULL, now())")
     assert suppressions(owner_sql) == {}
+
+
+def test_feedback_for_a_dedicated_cell_tenant_reaches_its_ledger_and_the_address_is_refused_everywhere(
+    feed, cells, app_database, owner_sql
+):
+    """The ledger row is in the tenant's cell; every cell's sends read their own suppression list."""
+    from saascore.db.cells import place_tenant
+    from tests.support.cells import DEDICATED_CELL
+
+    tenant, job = uuid.uuid4(), uuid.uuid4()
+    with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as owner, owner.transaction():
+        owner.execute("SELECT app.set_tenant(%s)", (tenant,))
+        owner.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Big', 'big-co')", (tenant,))
+        owner.execute(
+            "INSERT INTO jobs (id, tenant_id, type, payload, status, attempts)"
+            " VALUES (%s, %s, 'send_email', '{}', 'succeeded', 1)",
+            (job, tenant),
+        )
+        owner.execute(
+            "INSERT INTO email_deliveries (tenant_id, job_id, recipient, status, ses_message_id)"
+            " VALUES (%s, %s, 'a@example.com', 'sent', 'ses-1')",
+            (tenant, job),
+        )
+    place_tenant(app_database, tenant, DEDICATED_CELL)
+
+    feed.publish(
+        ses_event("event-bounce.json", recipient="a@example.com", message_id="ses-1", tenant=tenant, job=job)
+    )
+    assert feed.poll()[1] == []
+
+    with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as owner, owner.transaction():
+        owner.execute("SELECT app.set_tenant(%s)", (tenant,))
+        ledger = owner.execute("SELECT feedback FROM email_deliveries").fetchall()
+        dedicated_list = owner.execute("SELECT email, reason FROM email_suppressions").fetchall()
+    assert ledger == [("bounce",)]
+    assert dedicated_list == [("a@example.com", "bounce")]
+    assert suppressions(owner_sql) == {"a@example.com": ("bounce", "Permanent/General")}
