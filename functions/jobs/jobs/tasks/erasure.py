@@ -24,6 +24,8 @@ from jobs.clients import get_s3_client
 from jobs.context import JobContext
 from jobs.repositories import erasure as repo
 from saascore.billing.stripe_api import get_stripe_client
+from saascore.db.cells import every_cell_database
+from saascore.db.connection import Database
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
 from saascore.db.tenant_tables import children_first, tenant_tables
 from saascore.exceptions import ConfigurationError
@@ -41,17 +43,24 @@ def erase_tenants(ctx: JobContext) -> dict[str, Any]:
     settings = ctx.settings
     if not settings.erasure_receipt_key:
         raise ConfigurationError("ERASURE_RECEIPT_KEY is not configured")
-    with tenantless_transaction(database=ctx.database) as conn:
-        due = repo.tenants_due(conn, limit=settings.erasure_batch_tenants)
-    erased = []
-    for tenant_id in due:
-        erase_tenant(ctx, tenant_id)
-        erased.append(str(tenant_id))
+    erased: list[str] = []
+    # Each cell answers for its own tenants; the batch limit is the run's, across cells.
+    for database in every_cell_database(default=ctx.database):
+        remaining = settings.erasure_batch_tenants - len(erased)
+        if remaining <= 0:
+            break
+        with tenantless_transaction(database=database) as conn:
+            due = repo.tenants_due(conn, limit=remaining)
+        for tenant_id in due:
+            erase_tenant(ctx, tenant_id, database=database)
+            erased.append(str(tenant_id))
     return {"erased": erased}
 
 
-def erase_tenant(ctx: JobContext, tenant_id: UUID) -> dict[str, int]:
-    with tenant_transaction(tenant_id, database=ctx.database) as conn:
+def erase_tenant(ctx: JobContext, tenant_id: UUID, *, database: Database | None = None) -> dict[str, int]:
+    """Erase one tenant of ``database`` (its cell; the job's database by default)."""
+    database = database or ctx.database
+    with tenant_transaction(tenant_id, database=database) as conn:
         done = erasure_receipt(conn, tenant_id=tenant_id)
         if done is not None and done["completed_at"] is not None:
             return dict(done["row_counts"])
@@ -66,7 +75,7 @@ def erase_tenant(ctx: JobContext, tenant_id: UUID) -> dict[str, int]:
     if receipt["stripe_customer_id"]:
         _delete_stripe_customer(receipt["stripe_customer_id"])
     _delete_objects(ctx, tenant_id)
-    with tenant_transaction(tenant_id, database=ctx.database) as conn:
+    with tenant_transaction(tenant_id, database=database) as conn:
         tables = [t.name for t in children_first(tenant_tables(conn))]
         members = repo.member_user_ids(conn)
         counts = {name: repo.erase_rows(conn, table=name) for name in tables if name != "tenants"}

@@ -196,6 +196,34 @@ def test_erasure_leaves_only_a_signed_receipt(app_database, pg, erasing, s3_buck
     assert receipt(pg, doomed) == stored
 
 
+@pytest.mark.usefixtures("cells")
+def test_a_tenant_in_a_dedicated_cell_is_erased_there_within_the_runs_batch_limit(
+    world, dedicated_pg, monkeypatch
+):
+    """The job runs with the pooled cell's database; each cell answers for its own due tenants."""
+    app_database, pg, erasing, s3_bucket, make_tenant = world
+    dedicated = uuid.uuid4()
+    with admin(dedicated_pg) as conn:
+        conn.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Big', 'big-co')", (dedicated,))
+    customer = populate(dedicated_pg, erasing, s3_bucket, dedicated)
+    offboard(dedicated_pg, dedicated)
+    pooled = make_tenant()
+    offboard(pg, pooled)
+    monkeypatch.setenv("ERASURE_BATCH_TENANTS", "1")
+    get_settings.cache_clear()
+
+    assert erasure.erase_tenants(system_context(app_database)) == {"erased": [str(pooled)]}
+    assert counts(dedicated_pg, dedicated)["tenants"] == 1  # the batch was spent in the pooled cell
+    assert erasure.erase_tenants(system_context(app_database)) == {"erased": [str(dedicated)]}
+
+    after = counts(dedicated_pg, dedicated)
+    assert after == dict.fromkeys(after, 0)
+    assert versions(s3_bucket, dedicated) == 0
+    assert customer not in erasing.customers
+    assert receipt(dedicated_pg, dedicated)["row_counts"]["tenants"] == 1
+    assert erasure.erase_tenants(system_context(app_database)) == {"erased": []}
+
+
 @pytest.mark.parametrize("step", ["stripe", "objects", "rows"])
 def test_an_interrupted_erasure_finishes_on_retry(world, monkeypatch, step):
     app_database, pg, erasing, s3_bucket, make_tenant = world
