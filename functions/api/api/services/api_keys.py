@@ -33,8 +33,9 @@ from api.services.audit import AuditActor
 from api.services.identity import issue_access_token
 from api.services.pagination import encode_cursor, keyset_after
 from api.settings import ApiSettings
+from saascore.db.cells import first_in_cells, route_database
 from saascore.db.connection import Connection, Database
-from saascore.db.tenancy import tenant_transaction, tenantless_transaction
+from saascore.db.tenancy import tenant_transaction
 
 CLIENT_ID_PREFIX = "sk_"
 _CLIENT_ID = re.compile(r"sk_([0-9a-f]{16})")
@@ -163,11 +164,11 @@ def exchange(
     if match is None or _SECRET.fullmatch(presented.client_secret) is None:
         raise _refuse(INVALID_KEY)
     public_id = match.group(1)
-    with tenantless_transaction(database=db) as conn:
-        tenant_id = repo.tenant_of(conn, public_id=public_id)
+    # The key's row is in its tenant's cell: each cell is asked, then the tenant routed to its cell.
+    tenant_id = first_in_cells(lambda conn: repo.tenant_of(conn, public_id=public_id), default=db)
     if tenant_id is None:
         raise _refuse(INVALID_KEY)
-    with tenant_transaction(tenant_id, database=db) as conn:
+    with tenant_transaction(tenant_id, database=route_database(tenant_id, default=db)) as conn:
         row = repo.find_for_exchange(conn, public_id=public_id)
         if row is None or not hmac.compare_digest(bytes(row["secret_hash"]), _hash(presented.client_secret)):
             raise _refuse(INVALID_KEY)

@@ -27,8 +27,9 @@ from api.services.audit import AuditActor
 from api.services.scim import ScimContext
 from api.services.scim_schema import SCIM_PATH_PREFIX
 from saascore.billing.plans import plan_for
+from saascore.db.cells import first_in_cells, route_database
 from saascore.db.connection import Connection, Database
-from saascore.db.tenancy import tenant_transaction, tenantless_transaction
+from saascore.db.tenancy import tenant_transaction
 
 PREFIX = "scim_"
 _TOKEN = re.compile(r"scim_([0-9a-f]{16})_([0-9a-f]{64})")
@@ -124,11 +125,11 @@ def authenticated(
     if match is None:
         raise _refuse(INVALID)
     public_id, secret = match.groups()
-    with tenantless_transaction(database=db) as conn:
-        tenant_id = repo.token_tenant(conn, public_id=public_id)
+    # The token's row is in its tenant's cell: each cell is asked, then the tenant routed to its cell.
+    tenant_id = first_in_cells(lambda conn: repo.token_tenant(conn, public_id=public_id), default=db)
     if tenant_id is None:
         raise _refuse(INVALID)
-    with tenant_transaction(tenant_id, database=db) as conn:
+    with tenant_transaction(tenant_id, database=route_database(tenant_id, default=db)) as conn:
         row = repo.find_token_for_auth(conn, public_id=public_id)
         if row is None or not hmac.compare_digest(bytes(row["secret_hash"]), _hash(secret)):
             raise _refuse(INVALID)

@@ -32,7 +32,7 @@ from api.services.audit import AuditActor
 from api.services.identity import IdpIdentity, issue_access_token
 from api.settings import ApiSettings
 from saascore.billing.plans import TRIAL_DAYS, TRIAL_PLAN
-from saascore.db.cells import POOLED_CELL, cell_database, every_cell_database, get_cell_router, place_tenant
+from saascore.db.cells import POOLED_CELL, cell_database, first_in_cells, get_cell_router, place_tenant
 from saascore.db.connection import Connection, Database
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
 
@@ -213,13 +213,12 @@ def sign_up(
 def _tenant_of_provider(db: Database, provider_name: str) -> tuple[uuid.UUID | None, str]:
     """A federated token names its tenant through the provider (SSO connection) it came through; each
     cell answers for its own tenants' connections, and provider names are unique (Cognito's pool)."""
-    router = get_cell_router()
-    for database in every_cell_database(default=db):
-        with tenantless_transaction(database=database) as conn:
-            tenant_id = sso_repo.tenant_of_provider(conn, provider_name=provider_name)
-        if tenant_id is not None:
-            return tenant_id, router.tenant_cell(tenant_id)
-    return None, POOLED_CELL
+    tenant_id = first_in_cells(
+        lambda conn: sso_repo.tenant_of_provider(conn, provider_name=provider_name), default=db
+    )
+    if tenant_id is None:
+        return None, POOLED_CELL
+    return tenant_id, get_cell_router().tenant_cell(tenant_id)
 
 
 def _resolve_tenant(db: Database, tenant: str | None, identity: IdpIdentity) -> tuple[uuid.UUID | None, str]:

@@ -37,8 +37,9 @@ from api.services.audit import AuditActor
 from api.services.dns_txt import TxtResolver, txt_values
 from api.services.identity import IdpIdentity
 from api.settings import ApiSettings
+from saascore.db.cells import every_cell_database, first_in_cells
 from saascore.db.connection import Connection, Database
-from saascore.db.tenancy import tenantless_transaction
+from saascore.db.tenancy import tenant_transaction
 
 MAX_DOMAINS_PER_TENANT = 20
 AUTHORIZE_SCOPES = "openid email profile"
@@ -105,6 +106,21 @@ def get_domain(conn: Connection, domain_id: uuid.UUID) -> SsoDomain:
     return _public(_row(conn, domain_id))
 
 
+def _verified_elsewhere(conn: Connection, tenant_id: uuid.UUID, domain: str) -> bool:
+    """Has another tenant verified ``domain``, in this cell (``conn``, the request's transaction) or in any
+    other? Each cell holds its own tenants' domains, and discovery must find one tenant. The other cells
+    are asked as this tenant (reads only), so a copy of its own row left by a move does not count."""
+    if repo.domain_verified_elsewhere(conn, domain=domain):
+        return True
+    for database in every_cell_database():
+        if database.holds(conn):
+            continue
+        with tenant_transaction(tenant_id, database=database) as other:
+            if repo.domain_verified_elsewhere(other, domain=domain):
+                return True
+    return False
+
+
 def create_domain(conn: Connection, actor: AuditActor, body: SsoDomainCreate) -> SsoDomain:
     domain = normalize_domain(body.domain)
     if domain is None:
@@ -112,7 +128,7 @@ def create_domain(conn: Connection, actor: AuditActor, body: SsoDomainCreate) ->
     if repo.count_domains(conn) >= MAX_DOMAINS_PER_TENANT:
         raise ConflictError(f"a tenant may claim at most {MAX_DOMAINS_PER_TENANT} domains")
     _check_connection(conn, body.connection_id)
-    if repo.domain_verified_elsewhere(conn, domain=domain):
+    if _verified_elsewhere(conn, actor.tenant_id, domain):
         raise ConflictError(f"{domain} is verified by another tenant", field="domain")
     try:
         row = repo.insert_domain(
@@ -142,7 +158,7 @@ def verify_domain(
     if row["verified_at"] is not None:
         return _public(row)
     domain = row["domain"]
-    if repo.domain_verified_elsewhere(conn, domain=domain):
+    if _verified_elsewhere(conn, actor.tenant_id, domain):
         raise ConflictError(f"{domain} is verified by another tenant", field="domain")
     challenge = challenge_for(domain, row["verification_token"])
     found = txt_values(resolver.txt(challenge.record_name))
@@ -220,8 +236,8 @@ def discover(db: Database, settings: ApiSettings, email: str) -> DiscoveryAnswer
     domain = email_domain(email)
     if domain is None:
         return PASSWORD
-    with tenantless_transaction(database=db) as conn:
-        found = repo.discover(conn, domain=domain)
+    # A domain is verified in its tenant's cell; at most one tenant holds it (see _verified_elsewhere).
+    found = first_in_cells(lambda conn: repo.discover(conn, domain=domain), default=db)
     hosted_ui, client_id = settings.sso_hosted_ui_url, settings.sso_app_client_id
     if found is None or not hosted_ui or not client_id or not settings.sso_redirect_uri:
         return PASSWORD

@@ -300,6 +300,21 @@ def every_cell_database(*, default: Database | None = None) -> list[Database]:
     return [cell_database(name, default=default) for name in get_cell_router().registry.names]
 
 
+def first_in_cells(lookup: Callable[[Connection], T | None], *, default: Database | None = None) -> T | None:
+    """The first answer ``lookup`` gives, asking each cell in a transaction with no tenant, pooled first:
+    for look-ups keyed by something other than a tenant (a Stripe customer, an SSO provider or domain, a
+    SCIM token or API key id), each of which lives in its tenant's cell. Route a tenant found this way
+    through the directory afterwards (``route_database``): during a move a frozen copy can still answer."""
+    from saascore.db.tenancy import tenantless_transaction  # tenancy imports this module to route
+
+    for database in every_cell_database(default=default):
+        with tenantless_transaction(database=database) as conn:
+            found = lookup(conn)
+        if found is not None:
+            return found
+    return None
+
+
 T = TypeVar("T")
 
 

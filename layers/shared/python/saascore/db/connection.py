@@ -178,6 +178,10 @@ class Database:
             conn = self._conn = self._connect()
         return conn
 
+    def holds(self, conn: Connection) -> bool:
+        """Whether ``conn`` is this Database's connection (no round trip, nothing opened)."""
+        return self._conn is conn
+
     def discard(self) -> None:
         if self._conn is not None:
             self._conn.close()
