@@ -73,3 +73,33 @@ def test_operators_add_list_remove(november, pg, capsys):
         main(["ops", "operators", "add", "--tenant", "no-such-tenant", "--database-url", pg.owner_url]) == 2
     )
     assert "no tenant" in capsys.readouterr().err
+
+
+def test_report_sums_every_cell_it_is_given(november, pg, dedicated_pg, capsys):
+    """Each cell's views cover its own tenants: a dedicated cell's November sign-up counts too."""
+    import uuid
+
+    import psycopg
+
+    tenant = uuid.uuid4()
+    with psycopg.connect(dedicated_pg.owner_url, autocommit=True) as owner, owner.transaction():
+        owner.execute("SELECT app.set_tenant(%s)", (tenant,))
+        owner.execute(
+            "INSERT INTO tenants (id, name, slug, created_at) VALUES (%s, 'Big', 'big-co', '2026-11-08T12:00Z')",
+            (tenant,),
+        )
+    args = ["ops", "report", "--database-url", pg.owner_url, "--month", "2026-11", "--refresh", "--json"]
+    assert main(args) == 0
+    pooled = json.loads(capsys.readouterr().out)
+    assert main([*args, "--cell", f"big={dedicated_pg.owner_url}"]) == 0
+    both = json.loads(capsys.readouterr().out)
+    assert both["signups"] == pooled["signups"] + 1
+    by_day = {d["day"]: d["signups"] for d in both["days"]}
+    assert by_day["2026-11-08"] == {d["day"]: d["signups"] for d in pooled["days"]}.get("2026-11-08", 0) + 1
+    assert both["mrr"] == pooled["mrr"]  # the dedicated tenant pays nothing
+
+
+@pytest.mark.parametrize("cell", ["pooled=postgresql://x", "Bad Name=postgresql://x", "big"])
+def test_a_bad_cell_is_a_usage_error(pg, capsys, cell):
+    assert main(["ops", "report", "--database-url", pg.owner_url, "--cell", cell]) == 2
+    assert "NAME=URL" in capsys.readouterr().err
