@@ -62,21 +62,11 @@ def _clear_webhook_caches() -> None:
 
 
 def _setup(owner_url: str, receiver: Receiver) -> tuple[uuid.UUID, str]:
-    from saascore.events.secrets import encrypt_secret, generate_secret
+    from tests.support.webhooks import register_endpoint
 
     tenant = make_tenant(owner_url)
-    endpoint = uuid.uuid4()
-    secret = generate_secret()
-    with psycopg.connect(owner_url) as conn:
-        conn.execute("SELECT app.set_tenant(%s)", (tenant,))
-        conn.execute(
-            "INSERT INTO webhook_endpoints (id, tenant_id, url) VALUES (%s, %s, %s)",
-            (endpoint, tenant, receiver.url),
-        )
-        conn.execute(
-            "INSERT INTO webhook_endpoint_secrets (tenant_id, endpoint_id, ciphertext) VALUES (%s, %s, %s)",
-            (tenant, endpoint, encrypt_secret(secret, tenant_id=tenant, endpoint_id=endpoint)),
-        )
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        _, secret = register_endpoint(conn, tenant, receiver.url)
     return tenant, secret
 
 

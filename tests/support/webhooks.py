@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
+import psycopg
 import pytest
 
 from jobs.delivery_queue import DeliveryMessage
@@ -19,7 +21,7 @@ from jobs.settings import get_settings as get_jobs_settings
 from jobs.webhook_delivery import deliver
 from saascore.db.connection import Database
 from saascore.events import DISPATCH_JOB
-from saascore.events.secrets import clear_secret_cache, get_kms_client
+from saascore.events.secrets import clear_secret_cache, encrypt_secret, generate_secret, get_kms_client
 from saascore.events.settings import get_webhook_settings
 from saascore.jobs.model import JobMessage
 from tests.support.queues import Queues
@@ -142,3 +144,19 @@ def pump(queues: Queues, deliveries: DeliveryQueue, database: Database, *, round
         if not moved:
             break
     return outcomes
+
+
+def register_endpoint(owner: psycopg.Connection[Any], tenant: uuid.UUID, url: str) -> tuple[uuid.UUID, str]:
+    """An enabled endpoint of ``tenant`` at ``url`` with one live secret, written on an owner connection
+    (in its own transaction, as the tenant); returns the endpoint's id and the secret."""
+    endpoint, secret = uuid.uuid4(), generate_secret()
+    with owner.transaction():
+        owner.execute("SELECT app.set_tenant(%s)", (tenant,))
+        owner.execute(
+            "INSERT INTO webhook_endpoints (id, tenant_id, url) VALUES (%s, %s, %s)", (endpoint, tenant, url)
+        )
+        owner.execute(
+            "INSERT INTO webhook_endpoint_secrets (tenant_id, endpoint_id, ciphertext) VALUES (%s, %s, %s)",
+            (tenant, endpoint, encrypt_secret(secret, tenant_id=tenant, endpoint_id=endpoint)),
+        )
+    return endpoint, secret
