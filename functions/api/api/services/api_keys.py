@@ -33,7 +33,7 @@ from api.services.audit import AuditActor
 from api.services.identity import issue_access_token
 from api.services.pagination import encode_cursor, keyset_after
 from api.settings import ApiSettings
-from saascore.db.cells import first_in_cells, route_database
+from saascore.db.cells import route_database, tenant_of_key
 from saascore.db.connection import Connection, Database
 from saascore.db.tenancy import tenant_transaction
 
@@ -164,8 +164,11 @@ def exchange(
     if match is None or _SECRET.fullmatch(presented.client_secret) is None:
         raise _refuse(INVALID_KEY)
     public_id = match.group(1)
-    # The key's row is in its tenant's cell: each cell is asked, then the tenant routed to its cell.
-    tenant_id = first_in_cells(lambda conn: repo.tenant_of(conn, public_id=public_id), default=db)
+    # The key's row is in its tenant's cell: each cell is asked (once per container), then the tenant
+    # routed to its cell.
+    tenant_id = tenant_of_key(
+        "api_key", public_id, lambda conn: repo.tenant_of(conn, public_id=public_id), default=db
+    )
     if tenant_id is None:
         raise _refuse(INVALID_KEY)
     with tenant_transaction(tenant_id, database=route_database(tenant_id, default=db)) as conn:

@@ -27,7 +27,7 @@ from api.services.audit import AuditActor
 from api.services.scim import ScimContext
 from api.services.scim_schema import SCIM_PATH_PREFIX
 from saascore.billing.plans import plan_for
-from saascore.db.cells import first_in_cells, route_database
+from saascore.db.cells import route_database, tenant_of_key
 from saascore.db.connection import Connection, Database
 from saascore.db.tenancy import tenant_transaction
 
@@ -125,8 +125,11 @@ def authenticated(
     if match is None:
         raise _refuse(INVALID)
     public_id, secret = match.groups()
-    # The token's row is in its tenant's cell: each cell is asked, then the tenant routed to its cell.
-    tenant_id = first_in_cells(lambda conn: repo.token_tenant(conn, public_id=public_id), default=db)
+    # The token's row is in its tenant's cell: each cell is asked (once per container), then the tenant
+    # routed to its cell.
+    tenant_id = tenant_of_key(
+        "scim_token", public_id, lambda conn: repo.token_tenant(conn, public_id=public_id), default=db
+    )
     if tenant_id is None:
         raise _refuse(INVALID)
     with tenant_transaction(tenant_id, database=route_database(tenant_id, default=db)) as conn:

@@ -17,6 +17,7 @@ from saascore.db.cells import (
     get_cell_router,
     place_tenant,
     route_database,
+    tenant_of_key,
 )
 from saascore.db.migrate import discover, migrate
 from saascore.db.tenancy import tenant_transaction, tenantless_transaction
@@ -147,3 +148,22 @@ def test_a_write_in_a_cell_the_tenant_left_is_refused_and_the_stale_route_forgot
     ):
         conn.execute("UPDATE projects SET name = 'x'")
     assert get_cell_router().tenant_cell(TENANT) == DEDICATED_CELL
+
+
+def test_a_keys_tenant_is_asked_of_the_cells_once_per_container(app_database):
+    asked: list[str] = []
+
+    def lookup(key: str):
+        def ask(conn):
+            asked.append(key)
+            row = conn.execute("SELECT %s::uuid AS t", (TENANT if key == "known" else None,)).fetchone()
+            return row["t"] if row else None
+
+        return ask
+
+    assert tenant_of_key("api_key", "known", lookup("known")) == TENANT
+    assert tenant_of_key("api_key", "known", lookup("known")) == TENANT
+    assert tenant_of_key("scim_token", "known", lookup("known")) == TENANT  # kinds do not share keys
+    assert tenant_of_key("api_key", "unknown", lookup("unknown")) is None
+    assert tenant_of_key("api_key", "unknown", lookup("unknown")) is None  # a miss is asked again
+    assert asked == ["known", "known", "unknown", "unknown"]

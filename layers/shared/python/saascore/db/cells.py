@@ -226,6 +226,8 @@ class CellRouter:
         self._lookup = lookup
         self._clock = clock
         self._cache: dict[UUID, tuple[str, float]] = {}
+        # (kind, key) -> tenant for keys whose tenant never changes (see ``tenant_of_key``); bounded too.
+        self._key_tenants: dict[tuple[str, str], UUID] = {}
         self.lookups = 0
 
     def tenant_cell(self, tenant_id: UUID, *, claimed_cell: str | None = None) -> str:
@@ -254,6 +256,15 @@ class CellRouter:
             self._cache.clear()
         else:
             self._cache.pop(tenant_id, None)
+
+    def known_key_tenant(self, kind: str, key: str) -> UUID | None:
+        return self._key_tenants.get((kind, key))
+
+    def remember_key_tenant(self, kind: str, key: str, tenant_id: UUID) -> None:
+        keys = self._key_tenants
+        if (kind, key) not in keys and len(keys) >= self._cache_size:
+            del keys[next(iter(keys))]
+        keys[(kind, key)] = tenant_id
 
     def placement_cell(self, slug: str) -> str:
         """Where a tenant with this slug is (or will be) placed: its reserved cell, else the pooled one."""
@@ -300,6 +311,9 @@ def every_cell_database(*, default: Database | None = None) -> list[Database]:
     return [cell_database(name, default=default) for name in get_cell_router().registry.names]
 
 
+T = TypeVar("T")
+
+
 def first_in_cells(lookup: Callable[[Connection], T | None], *, default: Database | None = None) -> T | None:
     """The first answer ``lookup`` gives, asking each cell in a transaction with no tenant, pooled first:
     for look-ups keyed by something other than a tenant (a Stripe customer, an SSO provider or domain, a
@@ -315,7 +329,21 @@ def first_in_cells(lookup: Callable[[Connection], T | None], *, default: Databas
     return None
 
 
-T = TypeVar("T")
+def tenant_of_key(
+    kind: str, key: str, lookup: Callable[[Connection], UUID | None], *, default: Database | None = None
+) -> UUID | None:
+    """``first_in_cells`` for a key whose tenant never changes (a SCIM token's or API key's public id, an
+    SSO provider name), remembered per container after the first answer, so a dedicated-cell tenant's
+    requests do not ask every cell each time. Only the key → tenant mapping is kept: the caller still checks
+    the secret, revocation and the row itself in the tenant's own transaction."""
+    router = get_cell_router()
+    known = router.known_key_tenant(kind, key)
+    if known is not None:
+        return known
+    tenant_id = first_in_cells(lookup, default=default)
+    if tenant_id is not None:
+        router.remember_key_tenant(kind, key, tenant_id)
+    return tenant_id
 
 
 def in_tenant_cell(tenant_id: UUID, work: Callable[[Database], T], *, default: Database | None = None) -> T:
