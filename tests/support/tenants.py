@@ -11,22 +11,29 @@ import pytest
 from psycopg.rows import dict_row
 
 
+def insert_tenant(
+    owner_url: str, slug: str | None = None, *, tenant_id: uuid.UUID | None = None, **columns: Any
+) -> uuid.UUID:
+    """Insert a tenant as the owner of the database at ``owner_url`` (any cell); its name is its slug."""
+    tenant_id = tenant_id or uuid.uuid4()
+    slug = slug or f"t-{tenant_id.hex[:10]}"
+    with psycopg.connect(owner_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("SELECT app.set_tenant(%s)", (tenant_id,))
+        names = ["id", "name", "slug", *columns]
+        values = [tenant_id, slug, slug, *columns.values()]
+        conn.execute(
+            f"INSERT INTO tenants ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(values))})",
+            values,
+        )
+    return tenant_id
+
+
 @pytest.fixture
 def make_tenant(pg: Any) -> Callable[..., uuid.UUID]:
     """Insert a tenant as the owner (RLS on tenants allows the owner nothing else without a tenant)."""
 
     def make(slug: str | None = None, **columns: Any) -> uuid.UUID:
-        tenant_id = uuid.uuid4()
-        slug = slug or f"t-{tenant_id.hex[:10]}"
-        with psycopg.connect(pg.owner_url, autocommit=True) as conn, conn.transaction():
-            conn.execute("SELECT app.set_tenant(%s)", (tenant_id,))
-            names = ["id", "name", "slug", *columns]
-            values = [tenant_id, slug, slug, *columns.values()]
-            conn.execute(
-                f"INSERT INTO tenants ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(values))})",
-                values,
-            )
-        return tenant_id
+        return insert_tenant(pg.owner_url, slug, **columns)
 
     return make
 

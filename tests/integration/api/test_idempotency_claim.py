@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 
-import psycopg
 import pytest
 
 from api.exceptions import UnauthenticatedError
@@ -15,6 +14,7 @@ from api.services.idempotency import begin
 from api.services.identity import Principal
 from saascore.db.tenancy import tenant_transaction
 from saascore.exceptions import TenantNotInCellError
+from tests.support.tenants import insert_tenant
 
 
 def claim(tenant: uuid.UUID) -> None:
@@ -43,12 +43,7 @@ def test_a_claim_for_a_tenant_that_is_not_in_this_cell_is_refused_and_stores_not
 
 @pytest.mark.usefixtures("app_database")
 def test_a_claim_for_a_caller_without_a_membership_here_is_a_401_and_stores_nothing(pg):
-    tenant = uuid.uuid4()
-    with psycopg.connect(pg.owner_url, autocommit=True) as owner, owner.transaction():
-        owner.execute("SELECT app.set_tenant(%s)", (tenant,))
-        owner.execute(
-            "INSERT INTO tenants (id, name, slug) VALUES (%s, 'Left', %s)", (tenant, f"t-{tenant.hex[:8]}")
-        )
+    tenant = insert_tenant(pg.owner_url)
     with pytest.raises(UnauthenticatedError, match="the session has ended"):
         claim(tenant)
     assert stored_claims(tenant) == 0

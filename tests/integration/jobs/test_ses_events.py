@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from tests.integration.jobs.conftest import MAX_RECEIVES, LambdaPoller, Queues
+from tests.support.tenants import insert_tenant
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "ses"
 
@@ -258,10 +259,9 @@ def test_feedback_for_a_dedicated_cell_tenant_reaches_its_ledger_and_the_address
     from saascore.db.cells import place_tenant
     from tests.support.cells import DEDICATED_CELL
 
-    tenant, job = uuid.uuid4(), uuid.uuid4()
+    tenant, job = insert_tenant(cells.dedicated.owner_url, "big-co"), uuid.uuid4()
     with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as owner, owner.transaction():
         owner.execute("SELECT app.set_tenant(%s)", (tenant,))
-        owner.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Big', 'big-co')", (tenant,))
         owner.execute(
             "INSERT INTO jobs (id, tenant_id, type, payload, status, attempts)"
             " VALUES (%s, %s, 'send_email', '{}', 'succeeded', 1)",

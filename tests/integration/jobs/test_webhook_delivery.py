@@ -17,6 +17,7 @@ from saascore.events.secrets import encrypt_secret, generate_secret
 from saascore.events.settings import get_webhook_settings
 from saascore.jobs import deliver_pending
 from tests.integration.jobs.conftest import sqs_record
+from tests.support.tenants import insert_tenant
 from tests.support.webhooks import DeliveryQueue, Receiver, pump, receiver, register_endpoint, webhooks_aws
 
 __all__ = ["receiver", "webhooks_aws"]
@@ -263,11 +264,8 @@ def test_the_lambda_entry_delivers_for_a_tenant_in_a_dedicated_cell(world, cells
     from saascore.db.cells import cell_database, place_tenant
     from tests.support.cells import DEDICATED_CELL
 
-    tenant = uuid.uuid4()
+    tenant = insert_tenant(cells.dedicated.owner_url, "big-co")
     with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as owner:
-        with owner.transaction():
-            owner.execute("SELECT app.set_tenant(%s)", (tenant,))
-            owner.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Big', 'big-co')", (tenant,))
         _, secret = register_endpoint(owner, tenant, receiver.url)
     place_tenant(app_database, tenant, DEDICATED_CELL)
     dedicated = cell_database(DEDICATED_CELL)

@@ -14,6 +14,7 @@ from jobs.exceptions import PermanentJobError
 from saascore.db.tenancy import tenant_transaction
 from saascore.jobs import deliver_pending, enqueue_job
 from tests.integration.jobs.conftest import MAX_RECEIVES
+from tests.support.tenants import insert_tenant
 
 
 @pytest.fixture
@@ -235,10 +236,7 @@ def dedicated_cell_tenant(cells: Any, app_database: Any, slug: str) -> uuid.UUID
     from saascore.db.cells import place_tenant
     from tests.support.cells import DEDICATED_CELL
 
-    tenant = uuid.uuid4()
-    with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as conn, conn.transaction():
-        conn.execute("SELECT app.set_tenant(%s)", (tenant,))
-        conn.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, %s, %s)", (tenant, slug, slug))
+    tenant = insert_tenant(cells.dedicated.owner_url, slug)
     place_tenant(app_database, tenant, DEDICATED_CELL)
     return tenant
 

@@ -9,6 +9,7 @@ import pytest
 
 from saas_cli.main import main
 from tests.integration.saascore.test_business_metrics import _fresh_caches, november
+from tests.support.tenants import insert_tenant
 
 __all__ = ["_fresh_caches", "november"]
 
@@ -77,17 +78,8 @@ def test_operators_add_list_remove(november, pg, capsys):
 
 def test_report_sums_every_cell_it_is_given(november, pg, dedicated_pg, capsys):
     """Each cell's views cover its own tenants: a dedicated cell's November sign-up counts too."""
-    import uuid
 
-    import psycopg
-
-    tenant = uuid.uuid4()
-    with psycopg.connect(dedicated_pg.owner_url, autocommit=True) as owner, owner.transaction():
-        owner.execute("SELECT app.set_tenant(%s)", (tenant,))
-        owner.execute(
-            "INSERT INTO tenants (id, name, slug, created_at) VALUES (%s, 'Big', 'big-co', '2026-11-08T12:00Z')",
-            (tenant,),
-        )
+    insert_tenant(dedicated_pg.owner_url, "big-co", created_at="2026-11-08T12:00Z")
     args = ["ops", "report", "--database-url", pg.owner_url, "--month", "2026-11", "--refresh", "--json"]
     assert main(args) == 0
     pooled = json.loads(capsys.readouterr().out)

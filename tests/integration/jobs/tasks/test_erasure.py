@@ -22,6 +22,7 @@ from saascore.db.tenant_tables import tenant_tables
 from saascore.lifecycle.receipts import verify_receipt
 from tests.support.rows import insert_row
 from tests.support.stripe_stub import stripe_stub
+from tests.support.tenants import insert_tenant
 
 __all__ = ["stripe_stub"]
 
@@ -202,9 +203,7 @@ def test_a_tenant_in_a_dedicated_cell_is_erased_there_within_the_runs_batch_limi
 ):
     """The job runs with the pooled cell's database; each cell answers for its own due tenants."""
     app_database, pg, erasing, s3_bucket, make_tenant = world
-    dedicated = uuid.uuid4()
-    with admin(dedicated_pg) as conn:
-        conn.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Big', 'big-co')", (dedicated,))
+    dedicated = insert_tenant(dedicated_pg.owner_url, "big-co")
     customer = populate(dedicated_pg, erasing, s3_bucket, dedicated)
     offboard(dedicated_pg, dedicated)
     pooled = make_tenant()

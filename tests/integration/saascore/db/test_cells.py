@@ -24,6 +24,7 @@ from saascore.db.tenancy import tenant_transaction, tenantless_transaction
 from saascore.exceptions import TenantNotInCellError
 from tests.conftest import database_settings_for
 from tests.support.cells import DEDICATED_CELL
+from tests.support.tenants import insert_tenant
 
 TENANT = uuid.UUID("aaaaaaaa-0000-4000-8000-000000000001")
 CELL_DIRECTORY_VERSION = 900
@@ -127,9 +128,7 @@ def test_routing_follows_the_directory_to_the_dedicated_cell(cells, app_database
 
 
 def test_a_write_in_a_cell_the_tenant_left_is_refused_and_the_stale_route_forgotten(cells, app_database):
-    with psycopg.connect(cells.dedicated.owner_url, autocommit=True) as owner, owner.transaction():
-        owner.execute("SELECT app.set_tenant(%s)", (TENANT,))
-        owner.execute("INSERT INTO tenants (id, name, slug) VALUES (%s, 'Moved', 'moved-co')", (TENANT,))
+    insert_tenant(cells.dedicated.owner_url, "moved-co", tenant_id=TENANT)
     place_tenant(app_database, TENANT, DEDICATED_CELL)
     get_cell_router().remember(TENANT, POOLED_CELL)  # the cached answer from before the move
     with (
