@@ -30,25 +30,17 @@ def _uuid(tenant_id: UUID | str) -> UUID:
 
 
 @contextmanager
-def _forgetting_a_stale_route(tenant: UUID, *, routed: bool) -> Iterator[None]:
-    try:
-        yield
-    except TenantNotInCellError:
-        if routed:  # the cached directory answer named a cell the tenant left: ask again next time
-            get_cell_router().invalidate(tenant)
-        raise
-
-
-@contextmanager
 def tenant_transaction(tenant_id: UUID | str, *, database: Database | None = None) -> Iterator[Connection]:
     """Run the block in one transaction that sees and writes only ``tenant_id``'s rows."""
     tenant = _uuid(tenant_id)
     db = database or route_database(tenant)
-    with (
-        _forgetting_a_stale_route(tenant, routed=database is None),
-        db.transaction(SET_TENANT_SQL, (tenant, db.settings.statement_timeout_ms)) as conn,
-    ):
-        yield conn
+    try:
+        with db.transaction(SET_TENANT_SQL, (tenant, db.settings.statement_timeout_ms)) as conn:
+            yield conn
+    except TenantNotInCellError:
+        if database is None:  # the cached directory answer named a cell the tenant left: ask again
+            get_cell_router().invalidate(tenant)
+        raise
 
 
 @contextmanager
@@ -60,11 +52,13 @@ def tenant_pipeline(
     tenant = _uuid(tenant_id)
     db = database or route_database(tenant)
     setup = (tenant, db.settings.statement_timeout_ms)
-    with (
-        _forgetting_a_stale_route(tenant, routed=database is None),
-        db.pipelined_transaction(SET_TENANT_SQL, setup, begin) as (conn, queued),
-    ):
-        yield conn, queued
+    try:
+        with db.pipelined_transaction(SET_TENANT_SQL, setup, begin) as (conn, queued):
+            yield conn, queued
+    except TenantNotInCellError:
+        if database is None:  # the cached directory answer named a cell the tenant left: ask again
+            get_cell_router().invalidate(tenant)
+        raise
 
 
 @contextmanager
